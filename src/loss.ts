@@ -1,0 +1,59 @@
+/**
+ * Reverse KL / variational free energy (Rezende & Mohamed 2015, eq. 15), per sample:
+ *
+ *   F(z0) = log q0(z0) - Σ_k log|det J_k(z_{k-1})| - β log p̃(z_K)
+ *         = log q_K(z_K) - β log p̃(z_K)
+ *
+ * With β = 1, E[F] = KL(q_K ‖ p) - log Z ≥ -log Z. Every term is [N]: nothing broadcasts to
+ * [N, N] (the talk's code added an [N, 1] log-det to an [N] target term).
+ *
+ * Annealing (paper §6.1): β_t = min(1, 0.01 + t/T) lets the flow spread out before the full
+ * target pulls it into one mode.
+ */
+import { tf } from './backend';
+import { StandardNormal } from './base';
+import { forwardOn, type Flow, type FlowPath } from './flow';
+import type { Target } from './targets';
+import { checkFinite, checkPositive } from './validate';
+
+/** β_t = min(1, β0 + t/T). */
+export function annealBeta(step: number, annealSteps: number, beta0 = 0.01): number {
+  checkFinite('step', step);
+  checkPositive('annealSteps', annealSteps);
+  return Math.min(1, beta0 + step / annealSteps);
+}
+
+export interface FreeEnergyTerms {
+  /** log q_K(z_K) = log q0(z0) - Σ log|det J|: [N] */
+  logQ: tf.Tensor1D;
+  /** log p̃(z_K): [N] */
+  logP: tf.Tensor1D;
+  /** z_K: [N, D] */
+  zK: tf.Tensor2D;
+}
+
+/** Push z0 through the flow and return log q_K and log p̃ at z_K (all [N]). */
+export function freeEnergyTerms(flow: Flow, target: Target, z0: tf.Tensor2D, path: FlowPath = 'fused'): FreeEnergyTerms {
+  if (target.dim !== flow.dim) {
+    throw new RangeError(`target has dim ${target.dim} but the flow has dim ${flow.dim}`);
+  }
+  return tf.tidy(() => {
+    const base = new StandardNormal(flow.dim);
+    const { z: zK, logDetJ } = forwardOn(flow, z0, path);
+    const logQ = tf.sub(base.logProb(z0), logDetJ) as tf.Tensor1D;
+    const logP = target.logProb(zK);
+    if (logP.rank !== 1 || logP.shape[0] !== z0.shape[0]) {
+      throw new RangeError(`target.logProb must return shape [${z0.shape[0]}], got [${logP.shape.join(', ')}]`);
+    }
+    return { logQ, logP, zK };
+  });
+}
+
+/** Batch mean of F = log q_K(z_K) - β log p̃(z_K): a scalar. */
+export function reverseKL(flow: Flow, target: Target, z0: tf.Tensor2D, beta = 1, path: FlowPath = 'fused'): tf.Scalar {
+  checkFinite('beta', beta);
+  return tf.tidy(() => {
+    const { logQ, logP } = freeEnergyTerms(flow, target, z0, path);
+    return tf.mean(tf.sub(logQ, tf.mul(beta, logP))) as tf.Scalar;
+  });
+}

@@ -1,0 +1,173 @@
+/**
+ * Planar flows (Rezende & Mohamed 2015, §4.1 and Appendix A.1).
+ *
+ *   f(z) = z + û h(wᵀz + b),  h = tanh
+ *   log|det J| = log|1 + ûᵀψ(z)|,  ψ(z) = h'(wᵀz + b) w
+ *
+ * f is invertible iff wᵀû ≥ -1. The paper enforces it by reparameterising u:
+ *
+ *   û = u + (m(wᵀu) - wᵀu) w / ‖w‖²,  m(x) = -1 + softplus(x)
+ *
+ * so that wᵀû = m(wᵀu) > -1. (Dividing by ‖w‖ instead of ‖w‖² is a common bug.)
+ *
+ * This class stacks K layers; their parameters live in three variables u, w: [K, D], b: [K],
+ * so an optimiser updates 3 tensors, not 3K.
+ */
+import { tf } from './backend';
+import type { Flow, FlowOutput } from './flow';
+import { Rng } from './random';
+import { checkBatch, checkFinite, checkPositiveInt } from './validate';
+
+/** x with m(x) = -1 + softplus(x) = 0, i.e. softplus(x) = 1: x = ln(e - 1). */
+export const M_ZERO = Math.log(Math.E - 1);
+
+export interface PlanarOptions {
+  /** Dimension D of z (default 2). */
+  dim?: number;
+  /** Number of layers K (default 1). */
+  K?: number;
+  /** Seed of the initialisation (default 0). */
+  seed?: number;
+  /** Scale of û at initialisation; 0 gives the identity map exactly (default 0.01). */
+  initScale?: number;
+}
+
+/** m(x) = -1 + softplus(x): maps R onto (-1, ∞). */
+export function mPlanar(x: tf.Tensor): tf.Tensor {
+  return tf.sub(tf.softplus(x), 1);
+}
+
+/** û = u + (m(wᵀu) - wᵀu) w/‖w‖² row by row; u, w: [K, D] -> [K, D]. */
+export function planarUHat(u: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const wu = tf.sum(tf.mul(w, u), 1, true); // [K, 1]
+    const wNorm2 = tf.sum(tf.square(w), 1, true); // [K, 1]
+    return tf.add(u, tf.mul(tf.div(tf.sub(mPlanar(wu), wu), wNorm2), w)) as tf.Tensor2D;
+  });
+}
+
+/** Newton steps of the scalar inverse (each layer); converges in < 10 from the bracket. */
+const INVERSE_MAX_ITERS = 60;
+const INVERSE_TOL = 1e-12;
+
+export class PlanarFlow implements Flow {
+  readonly name: string;
+  readonly dim: number;
+  readonly K: number;
+  /** u: [K, D] */
+  readonly u: tf.Variable<tf.Rank.R2>;
+  /** w: [K, D] */
+  readonly w: tf.Variable<tf.Rank.R2>;
+  /** b: [K] */
+  readonly b: tf.Variable<tf.Rank.R1>;
+  /** Set by fused-planar.ts when loaded: the whole stack as one op. */
+  forwardFused?: (z: tf.Tensor2D) => FlowOutput;
+
+  constructor(options: PlanarOptions = {}) {
+    this.dim = checkPositiveInt('dim', options.dim ?? 2);
+    this.K = checkPositiveInt('K', options.K ?? 1);
+    const seed = checkFinite('seed', options.seed ?? 0);
+    const initScale = checkFinite('initScale', options.initScale ?? 0.01);
+    if (initScale < 0) throw new RangeError(`initScale must be >= 0, got ${initScale}`);
+    this.name = `planar(K=${this.K})`;
+    const { K, dim: D } = this;
+    const rng = new Rng(seed);
+    // Near-identity start: w ~ U(-√(2/D), √(2/D)) (as normflows); u = v + M_ZERO w/‖w‖² with
+    // small v, so that wᵀu ≈ M_ZERO, m(wᵀu) ≈ 0 and û ≈ v: f(z) ≈ z.
+    const wLim = Math.sqrt(2 / D);
+    const w = new Float32Array(K * D);
+    const u = new Float32Array(K * D);
+    for (let k = 0; k < K; k++) {
+      let n2 = 0;
+      for (let d = 0; d < D; d++) {
+        const x = (2 * rng.uniform() - 1) * wLim;
+        w[k * D + d] = x;
+        n2 += x * x;
+      }
+      if (n2 < 1e-12) {
+        w[k * D] = wLim; // a zero w has no direction; never happens in practice
+        n2 = wLim * wLim;
+      }
+      for (let d = 0; d < D; d++) u[k * D + d] = initScale * rng.normal() + (M_ZERO * w[k * D + d]!) / n2;
+    }
+    this.u = tf.variable(tf.tensor2d(u, [K, D]));
+    this.w = tf.variable(tf.tensor2d(w, [K, D]));
+    this.b = tf.variable(tf.zeros([K]));
+  }
+
+  get variables(): tf.Variable[] {
+    return [this.u, this.w, this.b];
+  }
+
+  /** û for all layers: [K, D]. */
+  uHat(): tf.Tensor2D {
+    return planarUHat(this.u, this.w);
+  }
+
+  /** Reference forward: K layers op by op. z: [N, D]. */
+  forward(z: tf.Tensor2D): FlowOutput {
+    checkBatch('z', z, this.dim);
+    return tf.tidy(() => {
+      const uHat = this.uHat(); // [K, D]
+      const wuHat = tf.sum(tf.mul(this.w, uHat), 1); // [K], = m(wᵀu) > -1
+      let zk = z;
+      let logDetJ = tf.zeros([z.shape[0]]) as tf.Tensor1D;
+      for (let k = 0; k < this.K; k++) {
+        const wk = tf.slice(this.w, [k, 0], [1, this.dim]); // [1, D]
+        const uk = tf.slice(uHat, [k, 0], [1, this.dim]); // [1, D]
+        const a = tf.add(tf.matMul(zk, wk, false, true), tf.slice(this.b, [k], [1])); // [N, 1]
+        const h = tf.tanh(a); // [N, 1]
+        zk = tf.add(zk, tf.mul(h, uk)); // [N, D]
+        const hPrime = tf.sub(1, tf.square(h)); // [N, 1]
+        const det = tf.add(1, tf.mul(hPrime, tf.slice(wuHat, [k], [1]))); // 1 + h'·wᵀû
+        logDetJ = tf.add(logDetJ, tf.reshape(tf.log(tf.abs(det)), [-1]));
+      }
+      return { z: zk as tf.Tensor2D, logDetJ };
+    });
+  }
+
+  /**
+   * f⁻¹(y), layer by layer from the last. For y = z + û h(wᵀz + b), α = wᵀz solves the scalar
+   * equation wᵀy = α + wᵀû h(α + b), strictly increasing in α because 1 + wᵀû h' > 0; Newton
+   * with a bisection bracket in float64, then z = y - û h(α + b).
+   */
+  inverse(y: tf.Tensor2D): tf.Tensor2D {
+    checkBatch('y', y, this.dim);
+    const D = this.dim;
+    const n = y.shape[0];
+    const uHatT = this.uHat();
+    const uHat = uHatT.dataSync();
+    uHatT.dispose();
+    const w = this.w.dataSync();
+    const b = this.b.dataSync();
+    const z = Float64Array.from(y.dataSync());
+    for (let k = this.K - 1; k >= 0; k--) {
+      let wu = 0;
+      for (let d = 0; d < D; d++) wu += w[k * D + d]! * uHat[k * D + d]!;
+      const bound = Math.abs(wu); // |wᵀû h| ≤ |wᵀû|, so α ∈ [wᵀy - |wᵀû|, wᵀy + |wᵀû|]
+      for (let i = 0; i < n; i++) {
+        let wy = 0;
+        for (let d = 0; d < D; d++) wy += w[k * D + d]! * z[i * D + d]!;
+        let lo = wy - bound - 1e-9;
+        let hi = wy + bound + 1e-9;
+        let alpha = wy;
+        for (let it = 0; it < INVERSE_MAX_ITERS; it++) {
+          const t = Math.tanh(alpha + b[k]!);
+          const g = alpha + wu * t - wy;
+          if (Math.abs(g) < INVERSE_TOL) break;
+          if (g > 0) hi = alpha;
+          else lo = alpha;
+          const next = alpha - g / (1 + wu * (1 - t * t));
+          alpha = next > lo && next < hi ? next : 0.5 * (lo + hi);
+        }
+        const t = Math.tanh(alpha + b[k]!);
+        for (let d = 0; d < D; d++) z[i * D + d] = z[i * D + d]! - uHat[k * D + d]! * t;
+      }
+    }
+    return tf.tensor2d(Float32Array.from(z), [n, D]);
+  }
+
+  dispose(): void {
+    this.variables.forEach((v) => v.dispose());
+  }
+}

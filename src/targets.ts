@@ -1,0 +1,139 @@
+/**
+ * Unnormalised target densities p̃(z) = exp(-U(z)) for reverse-KL training.
+ *
+ * A target is just a function `z: [N, D] -> log p̃(z): [N]`; the demos are the four 2-D
+ * energies of Rezende & Mohamed (2015, Table 1):
+ *
+ *   w1 = sin(2π z1 / 4),  w2 = 3 exp(-½((z1 - 1)/0.6)²),  w3 = 3 σ((z1 - 1)/0.3)
+ *   U1 = ½((‖z‖ - 2)/0.4)² - ln(e^{-½((z1-2)/0.6)²} + e^{-½((z1+2)/0.6)²})
+ *   U2 = ½((z2 - w1)/0.4)²
+ *   U3 = -ln(e^{-½((z2-w1)/0.35)²} + e^{-½((z2-w1+w2)/0.35)²})
+ *   U4 = -ln(e^{-½((z2-w1)/0.4)²}  + e^{-½((z2-w1+w3)/0.35)²})
+ *
+ * Every `-ln(e^a + e^b)` is written as a log-sum-exp, so no float32 input gives ±inf or NaN
+ * (the naive form underflows to ln 0 = -inf already at z = (0, 7)).
+ *
+ * U2-U4 do not decay along z1, so ∫exp(-U) diverges on R²: there is no log Z, KL or ESS to
+ * report. The `normflows` envelope ½(z1⁴ + z2⁴)/8⁴ (< 0.07 inside [-4, 4]²) makes them proper;
+ * it is ON by default here.
+ */
+import { tf } from './backend';
+import { checkBatch, checkOneOf } from './validate';
+
+/** log p̃: z [N, D] -> [N]. */
+export type LogProbFn = (z: tf.Tensor2D) => tf.Tensor1D;
+
+export interface Target {
+  readonly name: string;
+  readonly dim: number;
+  /** log p̃(z) = -U(z), z: [N, D] -> [N]. */
+  logProb: LogProbFn;
+  /** log ∫ p̃(z) dz when known (float64 quadrature), else undefined. */
+  readonly logZ?: number;
+  /** Optional plain-JS value and gradient used by the fused trainer (see fused-targets.ts). */
+  readonly fused?: FusedTargetKernel;
+}
+
+/**
+ * Value and gradient of log p̃ in typed-array loops: for z (row-major [N, D]) write
+ * logp[n] and grad[n*D + d] = ∂ log p̃(z_n) / ∂ z_nd.
+ */
+export interface FusedTargetKernel {
+  (z: Float32Array, n: number, logp: Float32Array, grad: Float32Array | null): void;
+}
+
+export const TARGET_NAMES = ['U1', 'U2', 'U3', 'U4'] as const;
+export type TargetName = (typeof TARGET_NAMES)[number];
+
+/**
+ * log Z by float64 quadrature (reference.md, converged to ~1e-6). U2-U4 only with the envelope.
+ */
+export const KNOWN_LOG_Z = {
+  U1: 1.8775,
+  'U2+envelope': 2.85014,
+  'U3+envelope': 3.40972,
+  'U4+envelope': 3.47598,
+} as const;
+
+/** Envelope denominator 8⁴ = (20 · 0.4)⁴ of the normflows Sinusoidal targets. */
+const ENVELOPE_SCALE4 = 4096;
+/** Keeps ‖z‖ differentiable at z = 0 (√0 has an infinite slope); shifts U1 by < 1e-6 elsewhere. */
+const NORM_EPS = 1e-12;
+
+function columns(z: tf.Tensor2D): [tf.Tensor1D, tf.Tensor1D] {
+  const [z1, z2] = tf.unstack(z, 1) as [tf.Tensor1D, tf.Tensor1D];
+  return [z1, z2];
+}
+
+/** ln(e^a + e^b), elementwise and stable: log-sum-exp over a stacked axis. */
+export function logAddExp(a: tf.Tensor1D, b: tf.Tensor1D): tf.Tensor1D {
+  return tf.tidy(() => tf.logSumExp(tf.stack([a, b], 1), 1) as tf.Tensor1D);
+}
+
+/** -½ (x / s)² */
+function gaussLog(x: tf.Tensor1D, s: number): tf.Tensor1D {
+  return tf.mul(-0.5, tf.square(tf.div(x, s))) as tf.Tensor1D;
+}
+
+const w1 = (z1: tf.Tensor1D): tf.Tensor1D => tf.sin(tf.mul((2 * Math.PI) / 4, z1)) as tf.Tensor1D;
+const w2 = (z1: tf.Tensor1D): tf.Tensor1D => tf.mul(3, tf.exp(gaussLog(tf.sub(z1, 1), 0.6))) as tf.Tensor1D;
+const w3 = (z1: tf.Tensor1D): tf.Tensor1D => tf.mul(3, tf.sigmoid(tf.div(tf.sub(z1, 1), 0.3))) as tf.Tensor1D;
+
+/** U1..U4 as energies U(z): [N] (without envelope). */
+export const ENERGIES: Record<TargetName, (z: tf.Tensor2D) => tf.Tensor1D> = {
+  U1(z) {
+    const [z1, z2] = columns(z);
+    const r = tf.sqrt(tf.add(tf.add(tf.square(z1), tf.square(z2)), NORM_EPS));
+    const ring = tf.mul(0.5, tf.square(tf.div(tf.sub(r, 2), 0.4)));
+    return tf.sub(ring, logAddExp(gaussLog(tf.sub(z1, 2), 0.6), gaussLog(tf.add(z1, 2), 0.6)));
+  },
+  U2(z) {
+    const [z1, z2] = columns(z);
+    return tf.mul(0.5, tf.square(tf.div(tf.sub(z2, w1(z1)), 0.4)));
+  },
+  U3(z) {
+    const [z1, z2] = columns(z);
+    const a = tf.sub(z2, w1(z1)) as tf.Tensor1D;
+    return tf.neg(logAddExp(gaussLog(a, 0.35), gaussLog(tf.add(a, w2(z1)), 0.35)));
+  },
+  U4(z) {
+    const [z1, z2] = columns(z);
+    const a = tf.sub(z2, w1(z1)) as tf.Tensor1D;
+    return tf.neg(logAddExp(gaussLog(a, 0.4), gaussLog(tf.add(a, w3(z1)), 0.35)));
+  },
+};
+
+/** The normflows envelope ½(z1⁴ + z2⁴)/8⁴ as an energy: [N]. */
+export function envelopeEnergy(z: tf.Tensor2D): tf.Tensor1D {
+  return tf.tidy(() => tf.div(tf.mul(0.5, tf.sum(tf.pow(z, 4), 1)), ENVELOPE_SCALE4) as tf.Tensor1D);
+}
+
+export interface TargetOptions {
+  /** Add the normflows envelope to U2-U4 (default true; U1 is proper and never gets one). */
+  envelope?: boolean;
+}
+
+/** The demo target `name` (U1..U4) as a `Target` with its known log Z. */
+export function getTarget(name: string, options: TargetOptions = {}): Target {
+  const key = checkOneOf('target', name, TARGET_NAMES);
+  const envelope = key !== 'U1' && (options.envelope ?? true);
+  const energy = ENERGIES[key];
+  const logProb: LogProbFn = (z) => {
+    checkBatch('z', z, 2);
+    return tf.tidy(() => {
+      const u = envelope ? tf.add(energy(z), envelopeEnergy(z)) : energy(z);
+      return tf.neg(u) as tf.Tensor1D;
+    });
+  };
+  const logZ = key === 'U1' ? KNOWN_LOG_Z.U1 : envelope ? KNOWN_LOG_Z[`${key}+envelope`] : undefined;
+  return { name: envelope ? `${key}+envelope` : key, dim: 2, logProb, logZ };
+}
+
+/** Wrap a plain function `z -> log p̃(z)` as a Target of dimension `dim`. */
+export function asTarget(target: Target | LogProbFn, dim = 2, name = 'custom'): Target {
+  if (typeof target === 'function') return { name, dim, logProb: target };
+  if (typeof target !== 'object' || target === null || typeof target.logProb !== 'function') {
+    throw new TypeError('target must be a function z -> log p̃(z) or an object with logProb(z)');
+  }
+  return target;
+}

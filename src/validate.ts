@@ -1,0 +1,42 @@
+/**
+ * Argument checks that name the offending parameter, so that a student who types `K: 0`
+ * reads "K must be an integer >= 1, got 0" instead of a shape error deep inside tfjs.
+ */
+import type * as tfTypes from '@tensorflow/tfjs';
+
+export function checkPositiveInt(name: string, value: unknown, min = 1): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    throw new RangeError(`${name} must be an integer >= ${min}, got ${String(value)}`);
+  }
+  return value;
+}
+
+export function checkFinite(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new RangeError(`${name} must be a finite number, got ${String(value)}`);
+  }
+  return value;
+}
+
+export function checkPositive(name: string, value: unknown): number {
+  checkFinite(name, value);
+  if ((value as number) <= 0) throw new RangeError(`${name} must be > 0, got ${String(value)}`);
+  return value as number;
+}
+
+export function checkOneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {
+  if (typeof value !== 'string' || !allowed.includes(value as T)) {
+    throw new RangeError(`${name} must be one of ${allowed.join(', ')}; got "${String(value)}"`);
+  }
+  return value as T;
+}
+
+/** z must be a rank-2 tensor [N, dim]. */
+export function checkBatch(name: string, z: tfTypes.Tensor, dim: number): void {
+  if (z.rank !== 2) {
+    throw new RangeError(`${name} must be a rank-2 tensor [N, ${dim}], got rank ${z.rank} (shape [${z.shape.join(', ')}])`);
+  }
+  if (z.shape[1] !== dim) {
+    throw new RangeError(`${name} must have ${dim} columns (shape [N, ${dim}]), got shape [${z.shape.join(', ')}]`);
+  }
+}
