@@ -8,18 +8,27 @@
  *
  *   û = u + (m(wᵀu) - wᵀu) w / ‖w‖²,  m(x) = -1 + softplus(x)
  *
- * so that wᵀû = m(wᵀu) > -1. (Dividing by ‖w‖ instead of ‖w‖² is a common bug.)
+ * so that wᵀû = m(wᵀu) > -1. (Dividing by ‖w‖ instead of ‖w‖² is a common bug.) In float32
+ * m gets a margin of 1e-4 (M_MARGIN) so that the strict inequality survives rounding.
  *
  * This class stacks K layers; their parameters live in three variables u, w: [K, D], b: [K],
  * so an optimiser updates 3 tensors, not 3K.
  */
 import { tf } from './backend';
 import type { Flow, FlowOutput } from './flow';
+import { fusedPlanarForward } from './fused-planar';
 import { Rng } from './random';
 import { checkBatch, checkFinite, checkPositiveInt } from './validate';
 
-/** x with m(x) = -1 + softplus(x) = 0, i.e. softplus(x) = 1: x = ln(e - 1). */
-export const M_ZERO = Math.log(Math.E - 1);
+/**
+ * Margin added to m so that wᵀû > -1 survives float32: -1 + softplus(x) rounds to exactly -1
+ * once softplus(x) < 6e-8 (x < -16.6), and wᵀû = -1 makes 1 + h'·wᵀû = 0 at h' = 1.
+ * With it, 1 + h'·wᵀû ≥ 1e-4 and log|det J| ≥ -9.2 per layer.
+ */
+export const M_MARGIN = 1e-4;
+
+/** x with m(x) = 0, i.e. softplus(x) = 1 - M_MARGIN: x = ln(e^{1 - M_MARGIN} - 1) ≈ ln(e - 1). */
+export const M_ZERO = Math.log(Math.exp(1 - M_MARGIN) - 1);
 
 export interface PlanarOptions {
   /** Dimension D of z (default 2). */
@@ -32,9 +41,9 @@ export interface PlanarOptions {
   initScale?: number;
 }
 
-/** m(x) = -1 + softplus(x): maps R onto (-1, ∞). */
+/** m(x) = -1 + softplus(x) (+ M_MARGIN): maps R onto (-1, ∞), also in float32. */
 export function mPlanar(x: tf.Tensor): tf.Tensor {
-  return tf.sub(tf.softplus(x), 1);
+  return tf.add(tf.softplus(x), M_MARGIN - 1);
 }
 
 /** û = u + (m(wᵀu) - wᵀu) w/‖w‖² row by row; u, w: [K, D] -> [K, D]. */
@@ -60,7 +69,7 @@ export class PlanarFlow implements Flow {
   readonly w: tf.Variable<tf.Rank.R2>;
   /** b: [K] */
   readonly b: tf.Variable<tf.Rank.R1>;
-  /** Set by fused-planar.ts when loaded: the whole stack as one op. */
+  /** The whole stack as one op with a hand-derived gradient (fused-planar.ts). */
   forwardFused?: (z: tf.Tensor2D) => FlowOutput;
 
   constructor(options: PlanarOptions = {}) {
@@ -93,6 +102,7 @@ export class PlanarFlow implements Flow {
     this.u = tf.variable(tf.tensor2d(u, [K, D]));
     this.w = tf.variable(tf.tensor2d(w, [K, D]));
     this.b = tf.variable(tf.zeros([K]));
+    this.forwardFused = (z) => fusedPlanarForward(this, z);
   }
 
   get variables(): tf.Variable[] {

@@ -10,7 +10,7 @@
  *   log|det J| = Σ_i log|1 + r_ii r̃_ii h'((R̃ Qᵀ z + b)_i)|
  *
  * Invertibility: the authors put the diagonals through tanh, so r_ii r̃_ii ∈ (-1, 1) and with
- * h' ∈ (0, 1] every factor is > 0. R̃'s strictly upper entries come from the TRANSPOSED
+ * h' ∈ (0, 1] every factor is > 0 (here tanh·DIAG_BOUND, so that it also holds in float32). R̃'s strictly upper entries come from the TRANSPOSED
  * strictly lower triangle of the raw matrix, so R and R̃ never share an entry.
  *
  * Three ways to get Q (the variants of the paper):
@@ -29,6 +29,18 @@ export type SylvesterVariant = (typeof SYLVESTER_VARIANTS)[number];
 /** Björck orthogonalisation stops when ‖QᵀQ - I‖_F ≤ ORTHO_TOL, or after ORTHO_MAX_STEPS. */
 export const ORTHO_TOL = 1e-6;
 export const ORTHO_MAX_STEPS = 100;
+
+/**
+ * Bound on |r_ii|, |r̃_ii|: tanh(raw)·DIAG_BOUND. tanh rounds to exactly ±1 in float32 for
+ * |raw| > 9, and r r̃ = -1 would zero a Jacobian factor; with the bound every factor
+ * 1 + r r̃ h' ≥ 1 - DIAG_BOUND² ≈ 2e-4 > 0.
+ */
+export const DIAG_BOUND = 1 - 1e-4;
+
+/** Diagonal entries r_ii = DIAG_BOUND · tanh(raw) ∈ (-1, 1). */
+export function boundedDiag(raw: tf.Tensor): tf.Tensor {
+  return tf.mul(tf.tanh(raw), DIAG_BOUND);
+}
 
 export interface SylvesterOptions {
   dim?: number;
@@ -184,10 +196,10 @@ export class SylvesterFlow implements Flow {
   R(): { R: tf.Tensor3D; RTilde: tf.Tensor3D } {
     return tf.tidy(() => {
       const eye = tf.eye(this.M);
-      const R = tf.add(tf.mul(this.rRaw, this.upperMask), tf.mul(tf.expandDims(tf.tanh(this.rDiag), 2), eye));
+      const R = tf.add(tf.mul(this.rRaw, this.upperMask), tf.mul(tf.expandDims(boundedDiag(this.rDiag), 2), eye));
       const RTilde = tf.add(
         tf.mul(tf.transpose(this.rRaw, [0, 2, 1]), this.upperMask),
-        tf.mul(tf.expandDims(tf.tanh(this.rTildeDiag), 2), eye),
+        tf.mul(tf.expandDims(boundedDiag(this.rTildeDiag), 2), eye),
       );
       return { R: R as tf.Tensor3D, RTilde: RTilde as tf.Tensor3D };
     });
@@ -202,7 +214,7 @@ export class SylvesterFlow implements Flow {
       const { R, RTilde } = this.R(); // [K, M, M]
       const A = tf.matMul(Q, RTilde, false, true); // [K, D, M]: a = z A_k + b_k = (R̃ Qᵀ z)ᵀ
       const C = tf.matMul(R, Q, true, true); // [K, M, D]: z += h C_k = (Q R h)ᵀ
-      const diagProd = tf.mul(tf.tanh(this.rDiag), tf.tanh(this.rTildeDiag)); // [K, M]: r_ii r̃_ii
+      const diagProd = tf.mul(boundedDiag(this.rDiag), boundedDiag(this.rTildeDiag)); // [K, M]: r_ii r̃_ii
       let zk = z;
       let logDetJ = tf.zeros([z.shape[0]]) as tf.Tensor1D;
       for (let k = 0; k < K; k++) {

@@ -1,0 +1,26 @@
+/** Helpers shared by the flow tests: random (non-identity) parameters and float64 read-outs. */
+import { tf, PlanarFlow, SylvesterFlow, Rng } from '../src/index';
+
+/** Overwrite every variable of a flow with N(0, scale²) draws (seeded). */
+export function randomizeFlow(flow: { variables: tf.Variable[] }, seed: number, scale = 1): void {
+  const rng = new Rng(seed);
+  for (const v of flow.variables) {
+    const vals = new Float32Array(v.size).map(() => scale * rng.normal());
+    v.assign(tf.tensor(vals, v.shape));
+  }
+}
+
+export function planarParams(f: PlanarFlow): { uHat: number[][]; w: number[][]; b: number[] } {
+  const uh = f.uHat();
+  const out = { uHat: uh.arraySync(), w: f.w.arraySync(), b: f.b.arraySync() };
+  uh.dispose();
+  return out;
+}
+
+export function sylvesterParams(f: SylvesterFlow): { Q: number[][][]; R: number[][][]; RT: number[][][]; b: number[][] } {
+  const Q = f.Q();
+  const { R, RTilde } = f.R();
+  const out = { Q: Q.arraySync(), R: R.arraySync(), RT: RTilde.arraySync(), b: f.b.arraySync() };
+  tf.dispose([Q, R, RTilde]);
+  return out;
+}

@@ -1,0 +1,167 @@
+/**
+ * The fused planar stack against the op-by-op reference: values, log-dets and gradients with
+ * respect to z0 and every variable; a float64 finite-difference oracle; no tensor leaks.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { tf } from '../src/backend';
+import { compose, type Flow, type FlowOutput } from '../src/flow';
+import { planarStackBackward, planarStackForward } from '../src/fused-planar';
+import { PlanarFlow } from '../src/planar';
+import { Rng } from '../src/random';
+import { StopSignal } from '../src/stop';
+import { getTarget } from '../src/targets';
+import { train } from '../src/train';
+
+/** max |a - b| / (1 + max |b|) */
+function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  let s = 0;
+  for (let i = 0; i < a.length; i++) {
+    m = Math.max(m, Math.abs(a[i]! - b[i]!));
+    s = Math.max(s, Math.abs(b[i]!));
+  }
+  return m / (1 + s);
+}
+
+/** A planar flow with random (not near-identity) parameters. */
+function randomPlanar(K: number, seed: number, D = 2): PlanarFlow {
+  const f = new PlanarFlow({ K, dim: D, seed, initScale: 0.8 });
+  const rng = new Rng(seed + 100);
+  f.b.assign(rng.uniformTensor([K], -1, 1) as tf.Tensor1D);
+  return f;
+}
+
+/**
+ * L = Σ cz ⊙ z_K + Σ cl ⊙ logdet with fixed random cotangents; returns the forward values and
+ * ∂L/∂z0 and ∂L/∂(each variable).
+ */
+function valuesAndGrads(flow: Flow, z0: tf.Tensor2D, fwd: (z: tf.Tensor2D) => FlowOutput, seed: number) {
+  const N = z0.shape[0];
+  const rng = new Rng(seed);
+  const cz = rng.normalTensor(N, flow.dim);
+  const cl = rng.normalTensor(N, 1).reshape([N]);
+  const loss = (z: tf.Tensor2D): tf.Scalar => {
+    const out = fwd(z);
+    return tf.add(tf.sum(tf.mul(out.z, cz)), tf.sum(tf.mul(out.logDetJ, cl))) as tf.Scalar;
+  };
+  const out = fwd(z0);
+  const z = out.z.dataSync().slice();
+  const ld = out.logDetJ.dataSync().slice();
+  out.z.dispose();
+  out.logDetJ.dispose();
+  const [gz] = tf.grads((x: tf.Tensor) => loss(x as tf.Tensor2D))([z0]);
+  const { value, grads } = tf.variableGrads(() => loss(z0), flow.variables);
+  const gv = flow.variables.map((v) => grads[v.name]!.dataSync().slice());
+  const res = { z, ld, gz: gz!.dataSync().slice(), gv };
+  gz!.dispose();
+  value.dispose();
+  Object.values(grads).forEach((g) => g.dispose());
+  cz.dispose();
+  cl.dispose();
+  return res;
+}
+
+function compareFused(flow: Flow, N: number, seed: number, tol = 2e-4): void {
+  const z0 = new Rng(seed).normalTensor(N, flow.dim).mul(1.5) as tf.Tensor2D;
+  const before = tf.memory().numTensors;
+  const ref = valuesAndGrads(flow, z0, (z) => flow.forward(z), seed + 1);
+  const fused = valuesAndGrads(flow, z0, (z) => flow.forwardFused!(z), seed + 1);
+  assert.equal(tf.memory().numTensors, before, 'tensors leaked');
+  const label = `${flow.name} N=${N}`;
+  assert.ok(relErr(fused.z, ref.z) < tol, `${label}: z_K ${relErr(fused.z, ref.z)}`);
+  assert.ok(relErr(fused.ld, ref.ld) < tol, `${label}: logdet ${relErr(fused.ld, ref.ld)}`);
+  assert.ok(relErr(fused.gz, ref.gz) < tol, `${label}: dz0 ${relErr(fused.gz, ref.gz)}`);
+  flow.variables.forEach((v, i) => {
+    const e = relErr(fused.gv[i]!, ref.gv[i]!);
+    assert.ok(e < tol, `${label}: d${v.name} ${e}`);
+  });
+  z0.dispose();
+}
+
+test('fused planar: values, log-dets and gradients match the reference (K 1..64, N 1..4096)', () => {
+  const cases: [number, number][] = [[1, 1], [1, 64], [2, 7], [5, 512], [17, 33], [32, 512], [64, 256], [8, 4096]];
+  cases.forEach(([K, N], i) => {
+    const f = randomPlanar(K, 10 + i);
+    compareFused(f, N, 20 + i);
+    f.dispose();
+  });
+});
+
+test('fused planar: D = 3 and the near-identity initialisation', () => {
+  const f3 = randomPlanar(6, 3, 3);
+  compareFused(f3, 50, 4);
+  f3.dispose();
+  const f0 = new PlanarFlow({ K: 12, seed: 5 });
+  compareFused(f0, 100, 6);
+  f0.dispose();
+});
+
+test('fused planar: gradients reach z0 through a composition of fused flows', () => {
+  const c = compose(randomPlanar(3, 1), randomPlanar(4, 2));
+  assert.ok(c.forwardFused, 'a composition of fused flows is fused');
+  compareFused(c, 40, 7);
+  c.dispose();
+});
+
+test('fused planar: backward equals float64 central finite differences', () => {
+  const N = 3;
+  const D = 2;
+  const K = 5;
+  const rng = new Rng(42);
+  const z0 = Float64Array.from({ length: N * D }, () => rng.normal());
+  const u = Float64Array.from({ length: K * D }, () => rng.normal());
+  const w = Float64Array.from({ length: K * D }, () => rng.normal());
+  const b = Float64Array.from({ length: K }, () => rng.normal());
+  const dy = Float64Array.from({ length: N * (D + 1) }, () => rng.normal());
+  // L(z0, u, w, b) = Σ dy ⊙ [z_K | logdet], evaluated in float64.
+  const L = (): number => {
+    const { zK, logDet } = planarStackForward(z0, N, D, K, u, w, b);
+    let s = 0;
+    for (let n = 0; n < N; n++) {
+      for (let d = 0; d < D; d++) s += dy[n * (D + 1) + d]! * zK[n * D + d]!;
+      s += dy[n * (D + 1) + D]! * logDet[n]!;
+    }
+    return s;
+  };
+  const g = planarStackBackward(planarStackForward(z0, N, D, K, u, w, b).tape, dy);
+  const eps = 1e-6;
+  const check = (name: string, x: Float64Array, grad: Float32Array): void => {
+    for (let i = 0; i < x.length; i++) {
+      const x0 = x[i]!;
+      x[i] = x0 + eps;
+      const lp = L();
+      x[i] = x0 - eps;
+      const lm = L();
+      x[i] = x0;
+      const fd = (lp - lm) / (2 * eps);
+      assert.ok(Math.abs(fd - grad[i]!) < 1e-5 * (1 + Math.abs(fd)), `${name}[${i}]: fd ${fd} vs ${grad[i]}`);
+    }
+  };
+  check('z0', z0, g.dz0);
+  check('u', u, g.du);
+  check('w', w, g.dw);
+  check('b', b, g.db);
+});
+
+test('fused planar: training on the fused path stops on a StopSignal and leaks nothing', async () => {
+  const f = new PlanarFlow({ K: 8, seed: 0 });
+  const target = getTarget('U1');
+  const stop = new StopSignal();
+  const before = tf.memory().numTensors;
+  const h = await train(f, target, {
+    steps: 1000, batch: 64, chunkSize: 20, path: 'fused', lr: 1e-2,
+    onChunk: (info) => {
+      if (info.step >= 40) stop.stop('test stop');
+    },
+    stop,
+  });
+  assert.equal(tf.memory().numTensors, before, 'tensors leaked');
+  assert.equal(h.stepsDone, 40);
+  assert.equal(h.stoppedReason, 'test stop');
+  assert.equal(h.path, 'fused');
+  assert.ok(h.loss.every(Number.isFinite));
+  assert.ok(h.loss.slice(-5).reduce((a, b) => a + b) < h.loss.slice(0, 5).reduce((a, b) => a + b), 'loss went down');
+  f.dispose();
+});

@@ -1,0 +1,101 @@
+/**
+ * Independent float64 oracles in plain Math for the tests: the targets, the flows' maps, and
+ * log|det J| of any map by central finite differences + LU decomposition.
+ */
+
+const TAU = 2 * Math.PI;
+
+function lae(a: number, b: number): number {
+  const m = Math.max(a, b);
+  return m + Math.log(Math.exp(a - m) + Math.exp(b - m));
+}
+
+/** U1..U4 (Rezende & Mohamed 2015, Table 1), float64. */
+export const U = {
+  U1: (z1: number, z2: number): number =>
+    0.5 * ((Math.hypot(z1, z2) - 2) / 0.4) ** 2 - lae(-0.5 * ((z1 - 2) / 0.6) ** 2, -0.5 * ((z1 + 2) / 0.6) ** 2),
+  U2: (z1: number, z2: number): number => 0.5 * ((z2 - Math.sin((TAU * z1) / 4)) / 0.4) ** 2,
+  U3: (z1: number, z2: number): number => {
+    const a = z2 - Math.sin((TAU * z1) / 4);
+    const w2 = 3 * Math.exp(-0.5 * ((z1 - 1) / 0.6) ** 2);
+    return -lae(-0.5 * (a / 0.35) ** 2, -0.5 * ((a + w2) / 0.35) ** 2);
+  },
+  U4: (z1: number, z2: number): number => {
+    const a = z2 - Math.sin((TAU * z1) / 4);
+    const w3 = 3 / (1 + Math.exp(-(z1 - 1) / 0.3));
+    return -lae(-0.5 * (a / 0.4) ** 2, -0.5 * ((a + w3) / 0.35) ** 2);
+  },
+};
+
+export const envelope = (z1: number, z2: number): number => (0.5 * (z1 ** 4 + z2 ** 4)) / 4096;
+
+/** log|det| of a square matrix (row-major arrays) by LU with partial pivoting. */
+export function logAbsDet(m: number[][]): number {
+  const n = m.length;
+  const a = m.map((r) => [...r]);
+  let s = 0;
+  for (let c = 0; c < n; c++) {
+    let p = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(a[r]![c]!) > Math.abs(a[p]![c]!)) p = r;
+    [a[c], a[p]] = [a[p]!, a[c]!];
+    const piv = a[c]![c]!;
+    s += Math.log(Math.abs(piv));
+    for (let r = c + 1; r < n; r++) {
+      const f = a[r]![c]! / piv;
+      for (let k = c; k < n; k++) a[r]![k]! -= f * a[c]![k]!;
+    }
+  }
+  return s;
+}
+
+/** Jacobian of f: R^D -> R^D at x by central differences in float64. */
+export function jacobianFD(f: (x: number[]) => number[], x: number[], h = 1e-6): number[][] {
+  const D = x.length;
+  const J: number[][] = Array.from({ length: D }, () => new Array<number>(D).fill(0));
+  for (let j = 0; j < D; j++) {
+    const xp = [...x];
+    const xm = [...x];
+    xp[j]! += h;
+    xm[j]! -= h;
+    const fp = f(xp);
+    const fm = f(xm);
+    for (let i = 0; i < D; i++) J[i]![j] = (fp[i]! - fm[i]!) / (2 * h);
+  }
+  return J;
+}
+
+/** K planar layers z + û_k tanh(w_kᵀz + b_k), float64. */
+export function planarMap(uHat: number[][], w: number[][], b: number[]): (x: number[]) => number[] {
+  return (x) => {
+    let z = [...x];
+    for (let k = 0; k < b.length; k++) {
+      const a = z.reduce((s, zi, i) => s + zi * w[k]![i]!, 0) + b[k]!;
+      const h = Math.tanh(a);
+      z = z.map((zi, i) => zi + uHat[k]![i]! * h);
+    }
+    return z;
+  };
+}
+
+/** K Sylvester layers z + Q R tanh(R̃ Qᵀ z + b), float64; Q: [K][D][M], R, RT: [K][M][M], b: [K][M]. */
+export function sylvesterMap(Q: number[][][], R: number[][][], RT: number[][][], b: number[][]): (x: number[]) => number[] {
+  return (x) => {
+    let z = [...x];
+    for (let k = 0; k < b.length; k++) {
+      const D = z.length;
+      const M = b[k]!.length;
+      const qtz = Array.from({ length: M }, (_, m) => z.reduce((s, zi, i) => s + Q[k]![i]![m]! * zi, 0));
+      const h = Array.from({ length: M }, (_, i) => Math.tanh(RT[k]![i]!.reduce((s, r, j) => s + r * qtz[j]!, 0) + b[k]![i]!));
+      const rh = Array.from({ length: M }, (_, i) => R[k]![i]!.reduce((s, r, j) => s + r * h[j]!, 0));
+      z = Array.from({ length: D }, (_, i) => z[i]! + rh.reduce((s, v, m) => s + Q[k]![i]![m]! * v, 0));
+    }
+    return z;
+  };
+}
+
+/** Max |a - b| relative to max(1, |b|). */
+export function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let e = 0;
+  for (let i = 0; i < a.length; i++) e = Math.max(e, Math.abs(a[i]! - b[i]!) / Math.max(1, Math.abs(b[i]!)));
+  return e;
+}
