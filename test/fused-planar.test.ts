@@ -41,7 +41,7 @@ function valuesAndGrads(flow: Flow, z0: tf.Tensor2D, fwd: (z: tf.Tensor2D) => Fl
   const N = z0.shape[0];
   const rng = new Rng(seed);
   const cz = rng.normalTensor(N, flow.dim);
-  const cl = rng.normalTensor(N, 1).reshape([N]);
+  const cl = tf.tidy(() => rng.normalTensor(N, 1).reshape([N]));
   const loss = (z: tf.Tensor2D): tf.Scalar => {
     const out = fwd(z);
     return tf.add(tf.sum(tf.mul(out.z, cz)), tf.sum(tf.mul(out.logDetJ, cl))) as tf.Scalar;
@@ -64,7 +64,7 @@ function valuesAndGrads(flow: Flow, z0: tf.Tensor2D, fwd: (z: tf.Tensor2D) => Fl
 }
 
 function compareFused(flow: Flow, N: number, seed: number, tol = 2e-4): void {
-  const z0 = new Rng(seed).normalTensor(N, flow.dim).mul(1.5) as tf.Tensor2D;
+  const z0 = tf.tidy(() => new Rng(seed).normalTensor(N, flow.dim).mul(1.5) as tf.Tensor2D);
   const before = tf.memory().numTensors;
   const ref = valuesAndGrads(flow, z0, (z) => flow.forward(z), seed + 1);
   const fused = valuesAndGrads(flow, z0, (z) => flow.forwardFused!(z), seed + 1);
