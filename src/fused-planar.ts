@@ -220,7 +220,7 @@ export const planarStackOp: (z0: tf.Tensor2D, u: tf.Tensor2D, w: tf.Tensor2D, b:
         return [tf.tensor2d(g.dz0, [N, D]), tf.tensor2d(g.du, [K, D]), tf.tensor2d(g.dw, [K, D]), tf.tensor1d(g.db)];
       },
     };
-  }) as unknown as tf.CustomGradientFunc<tf.Tensor2D>) as unknown as (z0: tf.Tensor2D, u: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D;
+  }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (z0: tf.Tensor2D, u: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D;
 
 /** Split a packed [N, D + 1] output into z: [N, D] and logDetJ: [N]. */
 export function unpackFlowOutput(packed: tf.Tensor2D, D: number): FlowOutput {
@@ -232,5 +232,8 @@ export function unpackFlowOutput(packed: tf.Tensor2D, D: number): FlowOutput {
 /** Fused forward of a PlanarFlow: same map, log-det and gradients as `flow.forward(z)`. */
 export function fusedPlanarForward(flow: PlanarFlow, z: tf.Tensor2D): FlowOutput {
   checkBatch('z', z, flow.dim);
-  return tf.tidy(() => unpackFlowOutput(planarStackOp(z, flow.u, flow.w, flow.b), flow.dim));
+  return tf.tidy(() => {
+    const { z: zK, logDetJ } = unpackFlowOutput(planarStackOp(z, flow.u, flow.w, flow.b), flow.dim);
+    return { z: zK, logDetJ };
+  });
 }
