@@ -1,0 +1,232 @@
+#!/usr/bin/env node
+/**
+ * Command-line trainer: fit a flow to a target by reverse KL, print a summary, optionally JSON.
+ *
+ *   npm run train -- --target U1 --flow planar --K 32 --steps 10000 --seed 0 --json out.json
+ *
+ * Run `npm run train -- --help` for every option.
+ */
+import { parseArgs } from 'node:util';
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import {
+  initBackend, getTarget, makeFlow, train, evaluate, stopOnInterrupt, numParams,
+  TARGET_NAMES, FLOW_NAMES, SYLVESTER_VARIANTS, LR_SCHEDULES, checkOneOf, checkPositiveInt, checkPositive, checkFinite,
+  type TrainHistory,
+} from '../src/index';
+
+/** Defaults chosen by measurement (README "Choosing the defaults"). */
+export const DEFAULTS = {
+  target: 'U1',
+  flow: 'planar',
+  K: 32,
+  M: 2,
+  variant: 'orthogonal',
+  steps: 10000,
+  batch: 512,
+  lr: 1e-3,
+  lrSchedule: 'cosine',
+  seed: 0,
+  anneal: true,
+  envelope: true,
+  evalSamples: 100000,
+  path: 'fused',
+} as const;
+
+const HELP = `Train a normalizing flow on an unnormalised 2-D target by reverse KL.
+
+Usage: npm run train -- [options]
+
+  --target U1|U2|U3|U4      target density (default ${DEFAULTS.target})
+  --flow planar|sylvester   flow family (default ${DEFAULTS.flow})
+  --K N                     number of layers (default ${DEFAULTS.K})
+  --variant V               Sylvester: orthogonal|householder|triangular (default ${DEFAULTS.variant})
+  --M N                     Sylvester: columns of Q, 1 <= M <= 2 (default ${DEFAULTS.M})
+  --steps N                 optimisation steps (default ${DEFAULTS.steps})
+  --batch N                 samples per step (default ${DEFAULTS.batch})
+  --lr X                    Adam learning rate (default ${DEFAULTS.lr})
+  --lr-schedule S           constant|cosine (default ${DEFAULTS.lrSchedule})
+  --anneal / --no-anneal    β_t = min(1, 0.01 + t/T), T = steps/2 (default on)
+  --anneal-steps T          anneal over T steps instead of steps/2
+  --envelope / --no-envelope  normflows envelope on U2-U4 so log Z exists (default on)
+  --seed N                  seed of initialisation and samples (default ${DEFAULTS.seed})
+  --eval-samples N          flow samples for ELBO / IS log Z / ESS (default ${DEFAULTS.evalSamples})
+  --path fused|reference    fused kernels or the op-by-op reference (default ${DEFAULTS.path})
+  --backend B               auto|cpu|wasm|tensorflow (default auto; env NF_BACKEND)
+  --json FILE               write the summary as JSON
+  --quiet                   no progress bar
+  -h, --help                this text
+
+Ctrl-C stops training at the next chunk and still evaluates and prints the summary.`;
+
+export interface CliSummary {
+  backend: string;
+  target: string;
+  flow: string;
+  K: number;
+  params: number;
+  steps: number;
+  stepsDone: number;
+  seed: number;
+  batch: number;
+  lr: number;
+  anneal: boolean;
+  path: string;
+  msPerStep: number;
+  wallSeconds: number;
+  finalLoss: number;
+  elbo: number;
+  logZ: number;
+  logZTrue: number | null;
+  klGap: number | null;
+  essFraction: number;
+  evalSamples: number;
+  stoppedReason: string | null;
+}
+
+function fmt(x: number | null, digits = 4): string {
+  return x === null || !Number.isFinite(x) ? String(x) : x.toFixed(digits);
+}
+
+function progressLine(step: number, steps: number, loss: number, msPerStep: number): string {
+  const width = 28;
+  const filled = Math.round((width * step) / steps);
+  const eta = ((steps - step) * msPerStep) / 1000;
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${step}/${steps}  loss ${loss.toFixed(4)}  ${msPerStep.toFixed(2)} ms/step  ETA ${eta.toFixed(0)} s`;
+}
+
+function mean(xs: number[]): number {
+  return xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.length);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      target: { type: 'string', default: DEFAULTS.target },
+      flow: { type: 'string', default: DEFAULTS.flow },
+      K: { type: 'string', default: String(DEFAULTS.K) },
+      M: { type: 'string', default: String(DEFAULTS.M) },
+      variant: { type: 'string', default: DEFAULTS.variant },
+      steps: { type: 'string', default: String(DEFAULTS.steps) },
+      batch: { type: 'string', default: String(DEFAULTS.batch) },
+      lr: { type: 'string', default: String(DEFAULTS.lr) },
+      'lr-schedule': { type: 'string', default: DEFAULTS.lrSchedule },
+      anneal: { type: 'boolean' },
+      'no-anneal': { type: 'boolean' },
+      'anneal-steps': { type: 'string' },
+      envelope: { type: 'boolean' },
+      'no-envelope': { type: 'boolean' },
+      seed: { type: 'string', default: String(DEFAULTS.seed) },
+      'eval-samples': { type: 'string', default: String(DEFAULTS.evalSamples) },
+      path: { type: 'string', default: DEFAULTS.path },
+      backend: { type: 'string' },
+      json: { type: 'string' },
+      quiet: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const num = (name: string, v: string | undefined): number => {
+    const x = Number(v);
+    if (v === undefined || v.trim() === '' || !Number.isFinite(x)) throw new RangeError(`--${name} must be a finite number, got "${v}"`);
+    return x;
+  };
+  const target = checkOneOf('--target', values.target, TARGET_NAMES);
+  const flowName = checkOneOf('--flow', values.flow, FLOW_NAMES);
+  const variant = checkOneOf('--variant', values.variant, SYLVESTER_VARIANTS);
+  const K = checkPositiveInt('--K', num('K', values.K));
+  const M = checkPositiveInt('--M', num('M', values.M));
+  const steps = checkPositiveInt('--steps', num('steps', values.steps));
+  const batch = checkPositiveInt('--batch', num('batch', values.batch));
+  const lr = checkPositive('--lr', num('lr', values.lr));
+  const seed = checkFinite('--seed', num('seed', values.seed));
+  const evalSamples = checkPositiveInt('--eval-samples', num('eval-samples', values['eval-samples']));
+  const lrSchedule = checkOneOf('--lr-schedule', values['lr-schedule'], LR_SCHEDULES);
+  const path = checkOneOf('--path', values.path, ['fused', 'reference'] as const);
+  const anneal = values['no-anneal'] ? false : values.anneal ?? DEFAULTS.anneal;
+  const annealSteps = values['anneal-steps'] !== undefined ? checkPositiveInt('--anneal-steps', num('anneal-steps', values['anneal-steps'])) : undefined;
+  const envelope = values['no-envelope'] ? false : values.envelope ?? DEFAULTS.envelope;
+  if (values.backend !== undefined) checkOneOf('--backend', values.backend, ['auto', 'cpu', 'wasm', 'tensorflow'] as const);
+
+  const backend = await initBackend(values.backend as 'auto' | 'cpu' | 'wasm' | 'tensorflow' | undefined);
+  const tgt = getTarget(target, { envelope });
+  const flow = makeFlow({ flow: flowName, K, M: flowName === 'sylvester' ? M : undefined, variant, seed });
+  const tty = process.stderr.isTTY && !values.quiet;
+  console.error(`Training ${flow.name} (${numParams(flow)} parameters) on ${tgt.name}: ${steps} steps, batch ${batch}, lr ${lr} (${lrSchedule}), ` +
+    `${anneal ? `annealed over ${annealSteps ?? Math.floor(steps / 2)} steps` : 'no annealing'}, seed ${seed}, backend ${backend}, ${path} path`);
+
+  const stop = stopOnInterrupt();
+  let recent: number[] = [];
+  let lastPrint = 0;
+  let history: TrainHistory;
+  try {
+    history = await train(flow, tgt, {
+      steps, batch, lr, lrSchedule, seed, path, stop,
+      anneal: anneal ? annealSteps ?? true : false,
+      chunkSize: 100,
+      onStep: ({ loss }) => {
+        recent.push(loss);
+      },
+      onChunk: ({ step, history: h }) => {
+        const loss = mean(recent);
+        recent = [];
+        if (tty) {
+          process.stderr.write(`\r${progressLine(step, steps, loss, h.msPerStep)}`);
+        } else if (!values.quiet && (step - lastPrint >= steps / 10 || step === steps)) {
+          lastPrint = step;
+          console.error(progressLine(step, steps, loss, h.msPerStep));
+        }
+      },
+    });
+  } finally {
+    stop.dispose();
+  }
+  if (tty) process.stderr.write('\n');
+  if (history.stoppedReason) console.error(`Stopped early: ${history.stoppedReason} (after ${history.stepsDone} steps)`);
+
+  console.error(`Evaluating with ${evalSamples} flow samples ...`);
+  const d = evaluate(flow, tgt, { samples: evalSamples, seed: seed + 1000003, path });
+  const summary: CliSummary = {
+    backend, target: tgt.name, flow: flow.name, K, params: numParams(flow), steps, stepsDone: history.stepsDone, seed, batch, lr,
+    anneal, path: history.path, msPerStep: history.msPerStep, wallSeconds: history.wallMs / 1000,
+    finalLoss: mean(history.freeEnergy.slice(-500)),
+    elbo: d.elbo, logZ: d.logZ, logZTrue: d.logZTrue, klGap: d.klGap, essFraction: d.essFraction, evalSamples,
+    stoppedReason: history.stoppedReason,
+  };
+  const rows: [string, string][] = [
+    ['backend', backend],
+    ['flow', `${flow.name}, ${summary.params} parameters`],
+    ['target', tgt.name + (envelope || target === 'U1' ? '' : ' (no envelope: log Z does not exist)')],
+    ['steps', `${history.stepsDone} of ${steps}`],
+    ['ms per step', fmt(history.msPerStep, 2)],
+    ['wall time', `${fmt(summary.wallSeconds, 1)} s`],
+    ['free energy (last 500)', fmt(summary.finalLoss)],
+    ['ELBO', fmt(d.elbo)],
+    ['IS log Z', fmt(d.logZ)],
+    ['true log Z', fmt(d.logZTrue)],
+    ['KL gap', fmt(d.klGap)],
+    ['ESS/N', fmt(d.essFraction, 3)],
+  ];
+  const w = Math.max(...rows.map(([k]) => k.length));
+  console.log(rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n'));
+  if (values.json) {
+    mkdirSync(dirname(values.json), { recursive: true });
+    writeFileSync(values.json, JSON.stringify(summary, null, 2) + '\n');
+    console.error(`Wrote ${values.json}`);
+  }
+  flow.dispose();
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(2);
+  },
+);

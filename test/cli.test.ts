@@ -1,0 +1,55 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const root = join(__dirname, '..');
+
+function cli(args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'train.ts'), ...args], { cwd: root, encoding: 'utf8', timeout: 120000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('CLI trains, prints the summary and writes JSON with the documented keys; same seed, same numbers', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nf-cli-'));
+  const args = ['--target', 'U2', '--K', '4', '--steps', '200', '--batch', '128', '--eval-samples', '4000', '--quiet'];
+  const a = cli([...args, '--json', join(dir, 'a.json')]);
+  assert.equal(a.code, 0, a.stderr);
+  for (const label of ['backend', 'ms per step', 'ELBO', 'IS log Z', 'true log Z', 'KL gap', 'ESS/N']) assert.match(a.stdout, new RegExp(label));
+  const ja = JSON.parse(readFileSync(join(dir, 'a.json'), 'utf8'));
+  for (const key of ['backend', 'msPerStep', 'elbo', 'logZ', 'logZTrue', 'klGap', 'essFraction', 'steps', 'seed']) assert.ok(key in ja, key);
+  assert.equal(ja.steps, 200);
+  assert.equal(ja.target, 'U2+envelope');
+  assert.equal(ja.logZTrue, 2.85014);
+  assert.ok(Math.abs(ja.klGap - (ja.logZTrue - ja.elbo)) < 1e-9);
+  const b = cli([...args, '--json', join(dir, 'b.json')]);
+  const jb = JSON.parse(readFileSync(join(dir, 'b.json'), 'utf8'));
+  for (const key of ['elbo', 'logZ', 'klGap', 'essFraction', 'finalLoss']) assert.equal(jb[key], ja[key], key);
+});
+
+test('CLI without the envelope reports no KL gap for U3', () => {
+  const r = cli(['--target', 'U3', '--no-envelope', '--K', '2', '--steps', '20', '--batch', '32', '--eval-samples', '500', '--quiet', '--flow', 'sylvester', '--variant', 'triangular']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /KL gap\s+null/);
+  assert.match(r.stdout, /no envelope/);
+});
+
+test('CLI rejects bad input with a message naming the option', () => {
+  const cases: [string[], RegExp][] = [
+    [['--K', '0'], /--K must be an integer >= 1, got 0/],
+    [['--target', 'U7'], /--target must be one of U1, U2, U3, U4; got "U7"/],
+    [['--flow', 'radial'], /--flow must be one of planar, sylvester; got "radial"/],
+    [['--flow', 'sylvester', '--M', '3'], /M must be <= D \(= 2\), got 3/],
+    [['--lr', 'abc'], /--lr must be a finite number, got "abc"/],
+    [['--lr', 'Infinity'], /--lr must be a finite number/],
+    [['--variant', 'givens'], /--variant must be one of orthogonal, householder, triangular/],
+    [['--bogus'], /Unknown option '--bogus'/],
+  ];
+  for (const [args, re] of cases) {
+    const r = cli(args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, re);
+  }
+});
