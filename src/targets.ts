@@ -18,6 +18,7 @@
  * it is ON by default here.
  */
 import { tf } from './backend';
+import { fusedTargetKernel } from './fused-targets';
 import { checkBatch, checkOneOf } from './validate';
 
 /** log p̃: z [N, D] -> [N]. */
@@ -126,7 +127,7 @@ export function getTarget(name: string, options: TargetOptions = {}): Target {
     });
   };
   const logZ = key === 'U1' ? KNOWN_LOG_Z.U1 : envelope ? KNOWN_LOG_Z[`${key}+envelope`] : undefined;
-  return { name: envelope ? `${key}+envelope` : key, dim: 2, logProb, logZ };
+  return { name: envelope ? `${key}+envelope` : key, dim: 2, logProb, logZ, fused: fusedTargetKernel(key, envelope) };
 }
 
 /** Wrap a plain function `z -> log p̃(z)` as a Target of dimension `dim`. */

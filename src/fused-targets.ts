@@ -1,0 +1,150 @@
+/**
+ * The demo targets U1..U4 (targets.ts) as plain-JS kernels: value AND gradient of
+ * log p̃(z) = -U(z) in one loop over the batch, so that the fused trainer pays one tfjs op for
+ * the target instead of ~15 (plus their gradients).
+ *
+ * Same formulas as targets.ts (Rezende & Mohamed 2015, Table 1), in float64 arithmetic:
+ *
+ *   w1 = sin(π z1/2),  w2 = 3 exp(-½((z1 - 1)/0.6)²),  w3 = 3 σ((z1 - 1)/0.3)
+ *   U1 = ½((r - 2)/0.4)² - lse(-½((z1-2)/0.6)², -½((z1+2)/0.6)²),  r = √(z1² + z2² + 1e-12)
+ *   U2 = ½((z2 - w1)/0.4)²
+ *   U3 = -lse(-½((z2-w1)/0.35)², -½((z2-w1+w2)/0.35)²)
+ *   U4 = -lse(-½((z2-w1)/0.4)²,  -½((z2-w1+w3)/0.35)²)
+ *   envelope (U2-U4 by default): +½(z1⁴ + z2⁴)/8⁴
+ *
+ * with lse(A, B) = max(A, B) + log1p(e^{-|A-B|}) (finite for every finite z), and
+ * ∂lse = p_A ∂A + p_B ∂B, p_A = σ(A - B), p_B = 1 - p_A.
+ */
+import { tf } from './backend';
+import type { FusedTargetKernel, TargetName } from './targets';
+
+const HALF_PI = Math.PI / 2;
+const ENVELOPE_SCALE4 = 4096;
+const NORM_EPS = 1e-12;
+
+/** ln(e^A + e^B), stable. */
+function lse(A: number, B: number): number {
+  return A > B ? A + Math.log1p(Math.exp(B - A)) : B + Math.log1p(Math.exp(A - B));
+}
+
+/** σ(A - B) = e^A / (e^A + e^B), stable. */
+function weightA(A: number, B: number): number {
+  if (A >= B) return 1 / (1 + Math.exp(B - A));
+  const e = Math.exp(A - B);
+  return e / (1 + e);
+}
+
+/** U and ∇U at one point; writes [U, ∂U/∂z1, ∂U/∂z2] into out. */
+type EnergyGrad = (z1: number, z2: number, out: Float64Array) => void;
+
+const ENERGY_GRADS: Record<TargetName, EnergyGrad> = {
+  U1(z1, z2, out) {
+    const r = Math.sqrt(z1 * z1 + z2 * z2 + NORM_EPS);
+    const ringD = (r - 2) / 0.16; // ∂/∂r of ½((r-2)/0.4)²
+    const xa = (z1 - 2) / 0.6;
+    const xb = (z1 + 2) / 0.6;
+    const A = -0.5 * xa * xa;
+    const B = -0.5 * xb * xb;
+    const pA = weightA(A, B);
+    const dLse1 = pA * (-xa / 0.6) + (1 - pA) * (-xb / 0.6);
+    out[0] = 0.5 * ((r - 2) / 0.4) * ((r - 2) / 0.4) - lse(A, B);
+    out[1] = (ringD * z1) / r - dLse1;
+    out[2] = (ringD * z2) / r;
+  },
+  U2(z1, z2, out) {
+    const a = z2 - Math.sin(HALF_PI * z1);
+    const dw1 = HALF_PI * Math.cos(HALF_PI * z1);
+    const g = a / 0.16;
+    out[0] = 0.5 * g * a;
+    out[1] = -g * dw1;
+    out[2] = g;
+  },
+  U3(z1, z2, out) {
+    const a = z2 - Math.sin(HALF_PI * z1);
+    const dw1 = HALF_PI * Math.cos(HALF_PI * z1);
+    const x = (z1 - 1) / 0.6;
+    const w2 = 3 * Math.exp(-0.5 * x * x);
+    const dw2 = (-w2 * x) / 0.6;
+    const ea = a / 0.35;
+    const eb = (a + w2) / 0.35;
+    const A = -0.5 * ea * ea;
+    const B = -0.5 * eb * eb;
+    const pA = weightA(A, B);
+    const pB = 1 - pA;
+    // ∂A/∂z2 = -ea/0.35, ∂A/∂z1 = (ea/0.35) w1'; ∂B/∂z2 = -eb/0.35, ∂B/∂z1 = -(eb/0.35)(w2' - w1')
+    out[0] = -lse(A, B);
+    out[1] = -(pA * (ea / 0.35) * dw1 - pB * (eb / 0.35) * (dw2 - dw1));
+    out[2] = pA * (ea / 0.35) + pB * (eb / 0.35);
+  },
+  U4(z1, z2, out) {
+    const a = z2 - Math.sin(HALF_PI * z1);
+    const dw1 = HALF_PI * Math.cos(HALF_PI * z1);
+    const x = (z1 - 1) / 0.3;
+    const s = x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
+    const w3 = 3 * s;
+    const dw3 = (3 * s * (1 - s)) / 0.3;
+    const ea = a / 0.4;
+    const eb = (a + w3) / 0.35;
+    const A = -0.5 * ea * ea;
+    const B = -0.5 * eb * eb;
+    const pA = weightA(A, B);
+    const pB = 1 - pA;
+    out[0] = -lse(A, B);
+    out[1] = -(pA * (ea / 0.4) * dw1 - pB * (eb / 0.35) * (dw3 - dw1));
+    out[2] = pA * (ea / 0.4) + pB * (eb / 0.35);
+  },
+};
+
+/**
+ * The kernel of target `name` (with the normflows envelope when `envelope`): for z row-major
+ * [n, 2] it writes logp[i] = -U(z_i) and, when grad is given, grad[2i + d] = -∂U/∂z_id.
+ */
+export function fusedTargetKernel(name: TargetName, envelope: boolean): FusedTargetKernel {
+  const energyGrad = ENERGY_GRADS[name];
+  const buf = new Float64Array(3);
+  return (z, n, logp, grad) => {
+    for (let i = 0; i < n; i++) {
+      const z1 = z[2 * i]!;
+      const z2 = z[2 * i + 1]!;
+      energyGrad(z1, z2, buf);
+      let u = buf[0]!;
+      let g1 = buf[1]!;
+      let g2 = buf[2]!;
+      if (envelope) {
+        const a = z1 * z1;
+        const b = z2 * z2;
+        u += (0.5 * (a * a + b * b)) / ENVELOPE_SCALE4;
+        g1 += (2 * a * z1) / ENVELOPE_SCALE4;
+        g2 += (2 * b * z2) / ENVELOPE_SCALE4;
+      }
+      logp[i] = -u;
+      if (grad) {
+        grad[2 * i] = -g1;
+        grad[2 * i + 1] = -g2;
+      }
+    }
+  };
+}
+
+/**
+ * log p̃(z) through a kernel as one differentiable tfjs op: z: [N, D] -> [N], with
+ * ∂/∂z = dy ⊙ ∇log p̃ (the gradient is computed in the same pass as the value).
+ */
+export function fusedLogProb(kernel: FusedTargetKernel, z: tf.Tensor2D): tf.Tensor1D {
+  const op = tf.customGrad(((zt: tf.Tensor2D) => {
+    const [N, D] = zt.shape;
+    const logp = new Float32Array(N);
+    const grad = new Float32Array(N * D);
+    kernel(zt.dataSync() as Float32Array, N, logp, grad);
+    return {
+      value: tf.tensor1d(logp),
+      gradFunc: (dy: tf.Tensor) => {
+        const g = dy.dataSync(); // [N]
+        const dz = new Float32Array(N * D); // dz: [N, D]
+        for (let i = 0; i < N; i++) for (let d = 0; d < D; d++) dz[i * D + d] = grad[i * D + d]! * g[i]!;
+        return [tf.tensor2d(dz, [N, D])];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (z: tf.Tensor2D) => tf.Tensor1D;
+  return op(z);
+}
