@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+// npm run slides [-- [--from-out] [notebook ...]]
+//
+// Builds an offline reveal.js deck out/slides/<name>.slides.html for every executed notebook
+// (notebooks/*.ipynb, or out/notebooks/*.ipynb written by `npm run notebooks -- --check` with
+// --from-out; or the ones named). Nothing is fetched from the web: reveal.js 4.6.1, jquery,
+// requirejs and MathJax 2.7.9 are copied from node_modules into out/slides/lib/ and referenced by
+// relative URLs, theme "white" (other themes fetch web fonts), no In/Out prompts.
+// Figures: PNG is preferred over SVG (nbconvert 6.5 blanks inline SVG), and an SVG-only output is
+// rendered as a data-URI <img> by the template scripts/nbconvert/templates/nf-reveal.
+// Which cell starts a slide comes from cell metadata {"slideshow": {"slide_type": ...}}.
+// Open a deck: out/slides/<name>.slides.html in a browser (file:// works), arrow keys to move.
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync, readdirSync } from 'node:fs';
+import { basename, join, relative } from 'node:path';
+import { ROOT, jupyterEnv, requirePython, slidesArgs, parseArgs, text } from './kernel.mjs';
+import { selectNotebooks } from './notebooks.mjs';
+
+const OUT = join(ROOT, 'out', 'slides');
+const LIB = join(OUT, 'lib');
+const NM = join(ROOT, 'node_modules');
+
+function dirSize(p) {
+  const st = statSync(p);
+  if (!st.isDirectory()) return st.size;
+  return readdirSync(p).reduce((s, f) => s + dirSize(join(p, f)), 0);
+}
+
+const mb = (n) => `${(n / 1024 / 1024).toFixed(2)} MB`;
+
+/** Copy the offline assets (once per package version). */
+export function copyAssets() {
+  const version = (pkg) => JSON.parse(readFileSync(join(NM, pkg, 'package.json'), 'utf8')).version;
+  const stamp = ['reveal.js', 'jquery', 'requirejs', 'mathjax'].map((p) => `${p}@${version(p)}`).join(' ');
+  const stampFile = join(LIB, '.versions');
+  if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) return false;
+  mkdirSync(LIB, { recursive: true });
+  cpSync(join(NM, 'reveal.js', 'dist'), join(LIB, 'reveal.js', 'dist'), { recursive: true });
+  cpSync(join(NM, 'reveal.js', 'plugin', 'notes'), join(LIB, 'reveal.js', 'plugin', 'notes'), { recursive: true });
+  cpSync(join(NM, 'reveal.js', 'LICENSE'), join(LIB, 'reveal.js', 'LICENSE'));
+  mkdirSync(join(LIB, 'jquery'), { recursive: true });
+  cpSync(join(NM, 'jquery', 'dist', 'jquery.min.js'), join(LIB, 'jquery', 'jquery.min.js'));
+  mkdirSync(join(LIB, 'requirejs'), { recursive: true });
+  cpSync(join(NM, 'requirejs', 'require.js'), join(LIB, 'requirejs', 'require.js'));
+  // MathJax 2: the loader, the one config we use, TeX/MathML input, HTML-CSS/CommonHTML output
+  // and the TeX web fonts (skipping the 26 MB unpacked/ copy, SVG output and other fonts).
+  const mj = join(NM, 'mathjax');
+  const dst = join(LIB, 'mathjax');
+  const keep = [
+    'MathJax.js',
+    'LICENSE',
+    'config/TeX-AMS-MML_HTMLorMML-full.js',
+    'config/Safe.js',
+    'extensions',
+    'localization/en',
+    'jax/element',
+    'jax/input/TeX',
+    'jax/input/MathML',
+    'jax/input/AsciiMath',
+    'jax/output/HTML-CSS',
+    'jax/output/CommonHTML',
+    'jax/output/PreviewHTML',
+    'jax/output/NativeMML',
+    'fonts/HTML-CSS/TeX/woff',
+    'fonts/HTML-CSS/TeX/otf',
+  ];
+  for (const k of keep) if (existsSync(join(mj, k))) cpSync(join(mj, k), join(dst, k), { recursive: true });
+  writeFileSync(stampFile, stamp);
+  return true;
+}
+
+function main() {
+  const { opts, positional } = parseArgs(process.argv.slice(2), { booleans: ['from-out'] });
+  const dir = opts['from-out'] ? join(ROOT, 'out', 'notebooks') : join(ROOT, 'notebooks');
+  let files;
+  try {
+    files = selectNotebooks(positional, dir);
+  } catch (e) {
+    console.error(String(e.message));
+    process.exit(2);
+  }
+  if (files.length === 0) {
+    console.log(`No notebooks in ${relative(ROOT, dir)}/.`);
+    return;
+  }
+  const py = requirePython();
+  const t0 = performance.now();
+  if (copyAssets()) console.log(`Copied offline assets to ${relative(ROOT, LIB)}/ (${mb(dirSize(LIB))})`);
+  let failed = 0;
+  for (const f of files) {
+    const nb = JSON.parse(readFileSync(f, 'utf8'));
+    const code = nb.cells.filter((c) => c.cell_type === 'code' && text(c.source).trim());
+    if (code.length > 0 && code.every((c) => (c.outputs ?? []).length === 0)) {
+      console.warn(`  warning: ${basename(f)} has no outputs; run \`npm run notebooks\` first`);
+    }
+    const t = performance.now();
+    const r = spawnSync(py, slidesArgs(f, OUT), { cwd: ROOT, env: jupyterEnv(), encoding: 'utf8' });
+    const deck = join(OUT, basename(f).replace(/\.ipynb$/, '.slides.html'));
+    if (r.status !== 0 || !existsSync(deck)) {
+      failed++;
+      console.error(`  FAILED ${basename(f)}\n${r.stderr}`);
+      continue;
+    }
+    const sec = ((performance.now() - t) / 1000).toFixed(1);
+    console.log(`  ${relative(ROOT, deck)}  ${mb(statSync(deck).size)}  (${sec} s)`);
+  }
+  console.log(
+    `${files.length - failed}/${files.length} decks in ${((performance.now() - t0) / 1000).toFixed(1)} s; lib/ ${mb(dirSize(LIB))}. Open out/slides/<name>.slides.html`,
+  );
+  if (failed) process.exit(1);
+}
+
+main();
