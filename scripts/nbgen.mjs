@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+// Build notebooks/NN-name.ipynb from its readable source notebooks/src/NN-name.md.
+//
+// Source format (renders on GitHub as an ordinary document):
+// - every fenced ```ts block is one code cell; the text between them is markdown;
+// - a line `<!-- slide -->`, `<!-- subslide -->`, `<!-- fragment -->`, `<!-- skip -->` or
+//   `<!-- notes -->` starts a new cell and gives it that slideshow type (the deck's structure);
+// - a fenced block opened with ```ts tags=a,b gets those cell tags.
+// Outputs are not kept: `npm run notebooks` executes the generated notebooks in place.
+//
+// Usage: node scripts/nbgen.mjs [NAME ...]   (default: every notebooks/src/*.md)
+import { readFileSync, writeFileSync, readdirSync } from 'node:fs';
+import { join, dirname, basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const srcDir = join(root, 'notebooks', 'src');
+const SLIDE_TYPES = new Set(['slide', 'subslide', 'fragment', 'skip', 'notes']);
+const MARKER = /^<!--\s*(slide|subslide|fragment|skip|notes)\s*-->\s*$/;
+
+/** Parse the source text into cells {type, source, slide, tags}. */
+export function parseSource(text) {
+  const lines = text.replace(/\r\n/g, '\n').split('\n');
+  const cells = [];
+  let md = [];
+  let pendingSlide = null;
+  const flushMd = () => {
+    while (md.length && md[0].trim() === '') md.shift();
+    while (md.length && md[md.length - 1].trim() === '') md.pop();
+    if (md.length) {
+      cells.push({ type: 'markdown', source: md.join('\n'), slide: pendingSlide, tags: [] });
+      pendingSlide = null;
+    }
+    md = [];
+  };
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    const marker = line.match(MARKER);
+    if (marker) {
+      flushMd();
+      if (!SLIDE_TYPES.has(marker[1])) throw new Error(`line ${i + 1}: unknown slide type ${marker[1]}`);
+      pendingSlide = marker[1];
+      continue;
+    }
+    const fence = line.match(/^```ts(?:\s+tags=([\w,-]+))?\s*$/);
+    if (fence) {
+      flushMd();
+      const code = [];
+      i++;
+      while (i < lines.length && !/^```\s*$/.test(lines[i])) code.push(lines[i++]);
+      if (i >= lines.length) throw new Error(`unclosed code block starting at line ${i + 1}`);
+      cells.push({ type: 'code', source: code.join('\n'), slide: pendingSlide, tags: fence[1] ? fence[1].split(',') : [] });
+      pendingSlide = null;
+      continue;
+    }
+    md.push(line);
+  }
+  flushMd();
+  return cells;
+}
+
+function toLines(s) {
+  const parts = s.split('\n');
+  return parts.map((p, i) => (i < parts.length - 1 ? p + '\n' : p)).filter((p) => p !== '');
+}
+
+/** A notebook (nbformat 4.5) for the tslab TypeScript kernel. */
+export function toNotebook(cells) {
+  return {
+    cells: cells.map((c, i) => {
+      const metadata = {};
+      if (c.slide) metadata.slideshow = { slide_type: c.slide };
+      if (c.tags.length) metadata.tags = c.tags;
+      const base = { cell_type: c.type, id: `c${String(i).padStart(3, '0')}`, metadata, source: toLines(c.source) };
+      return c.type === 'code' ? { ...base, execution_count: null, outputs: [] } : base;
+    }),
+    metadata: {
+      kernelspec: { display_name: 'TypeScript', language: 'typescript', name: 'tslab' },
+      language_info: { codemirror_mode: { mode: 'typescript', name: 'javascript', typescript: true }, file_extension: '.ts', mimetype: 'text/typescript', name: 'typescript', version: '3.7.2' },
+    },
+    nbformat: 4,
+    nbformat_minor: 5,
+  };
+}
+
+function main(names) {
+  const files = names.length ? names.map((n) => (n.endsWith('.md') ? n : `${n}.md`)) : readdirSync(srcDir).filter((f) => f.endsWith('.md')).sort();
+  for (const f of files) {
+    const cells = parseSource(readFileSync(join(srcDir, basename(f)), 'utf8'));
+    const out = join(root, 'notebooks', basename(f).replace(/\.md$/, '.ipynb'));
+    writeFileSync(out, JSON.stringify(toNotebook(cells), null, 1) + '\n');
+    console.log(`${out}: ${cells.length} cells (${cells.filter((c) => c.type === 'code').length} code)`);
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) main(process.argv.slice(2));
