@@ -274,6 +274,11 @@ export function slidesArgs(notebook, outputDir, { templatesDir = NBCONVERT_TEMPL
     '--template',
     'nf-reveal',
     ...DISPLAY_PRIORITY.map((m) => `--NbConvertBase.display_data_priority=${m}`),
+    // Cell tags for decks: remove-cell (drop it), remove-input (only its outputs), remove-output.
+    '--TagRemovePreprocessor.enabled=True',
+    '--TagRemovePreprocessor.remove_cell_tags=remove-cell',
+    '--TagRemovePreprocessor.remove_input_tags=remove-input',
+    '--TagRemovePreprocessor.remove_all_outputs_tags=remove-output',
     '--no-prompt',
     '--SlidesExporter.reveal_theme=white',
     '--SlidesExporter.reveal_transition=none',

@@ -171,6 +171,8 @@ test('slides command line: offline relative assets, white theme, no prompts, PNG
   const prio = args.filter((a) => a.startsWith('--NbConvertBase.display_data_priority=')).map((a) => a.split('=')[1]);
   assert.ok(prio.indexOf('image/png') >= 0 && prio.indexOf('image/png') < prio.indexOf('image/svg+xml'));
   assert.equal(args[args.indexOf('--template') + 1], 'nf-reveal');
+  assert.ok(args.includes('--TagRemovePreprocessor.remove_input_tags=remove-input'));
+  assert.ok(args.includes('--TagRemovePreprocessor.remove_cell_tags=remove-cell'));
   assert.ok(readFileSync(join(root, 'scripts', 'nbconvert', 'templates', 'nf-reveal', 'index.html.j2'), 'utf8').includes('block data_svg'));
 });
 
