@@ -12,3 +12,8 @@ export * from './stop';
 export * from './train';
 export * from './diagnostics';
 export * from './factory';
+export * from './figure';
+export * from './plots';
+export * from './display';
+export * from './tables';
+export * from './interactive';
