@@ -103,7 +103,7 @@ function executeOne(py, file, opts) {
   const name = basename(file);
   const outDir = join(ROOT, 'out', 'notebooks');
   mkdirSync(join(outDir, 'failed'), { recursive: true });
-  const raw = join(outDir, `.${name}.raw`);
+  const raw = join(outDir, `.${name}.${process.pid}.raw`);
   const t0 = performance.now();
   const r = spawnSync(
     py,
