@@ -1,0 +1,64 @@
+/**
+ * Small fused helpers shared by the fused flows and the trainer. Each is one tfjs op with a
+ * plain-JS gradient, replacing tfjs ops that are slow on the cpu backend for this use:
+ * slicing columns (an element-by-element walk) and mean (its gradient broadcasts a [1]-shaped
+ * tensor, which takes the cpu backend's per-element index path).
+ */
+import { tf } from './backend';
+import type { FlowOutput } from './flow';
+
+/** Contents of a float32 tensor (no copy on the cpu backend; never write into it). */
+export function values(t: tf.Tensor): Float32Array {
+  return t.dataSync() as Float32Array;
+}
+
+type Op1<I extends tf.Tensor, O extends tf.Tensor> = (x: I) => O;
+
+/** tf.customGrad for one input, typed. */
+function customGrad1<I extends tf.Tensor, O extends tf.Tensor>(
+  f: (x: I) => { value: O; gradFunc: (dy: O) => tf.Tensor[] },
+): Op1<I, O> {
+  return tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as Op1<I, O>;
+}
+
+/**
+ * Column block [c0, c0 + width) of x: [N, C] -> [N, width]; the gradient scatters dy back into
+ * zeros: [N, C].
+ */
+export function columns(x: tf.Tensor2D, c0: number, width: number): tf.Tensor2D {
+  return customGrad1((xt: tf.Tensor2D) => {
+    const [N, C] = xt.shape;
+    const xv = values(xt);
+    const out = new Float32Array(N * width); // out: [N, width]
+    for (let n = 0; n < N; n++) for (let j = 0; j < width; j++) out[n * width + j] = xv[n * C + c0 + j]!;
+    return {
+      value: tf.tensor2d(out, [N, width]),
+      gradFunc: (dy: tf.Tensor2D) => {
+        const g = values(dy); // [N, width]
+        const dx = new Float32Array(N * C); // dx: [N, C]
+        for (let n = 0; n < N; n++) for (let j = 0; j < width; j++) dx[n * C + c0 + j] = g[n * width + j]!;
+        return [tf.tensor2d(dx, [N, C])];
+      },
+    };
+  })(x);
+}
+
+/** Split a packed [N, D + 1] = [z | logdet] output into z: [N, D] and logDetJ: [N]. */
+export function unpackFlowOutput(packed: tf.Tensor2D, D: number): FlowOutput {
+  const N = packed.shape[0];
+  return { z: columns(packed, 0, D), logDetJ: tf.reshape(columns(packed, D, 1), [N]) as tf.Tensor1D };
+}
+
+/** mean(x) = Σ x_i / n over all entries, as one op; ∂/∂x_i = dy / n. */
+export function fusedMean(x: tf.Tensor): tf.Scalar {
+  return customGrad1((xt: tf.Tensor) => {
+    const v = values(xt);
+    let s = 0;
+    for (let i = 0; i < v.length; i++) s += v[i]!;
+    const n = v.length;
+    return {
+      value: tf.scalar(s / n),
+      gradFunc: (dy: tf.Scalar) => [tf.fill(xt.shape, values(dy)[0]! / n)],
+    };
+  })(x);
+}
