@@ -9,7 +9,7 @@
  *
  * The writer is found among the modules already loaded (`require.cache`), so this file never
  * loads tslab itself: in plain Node (CLI, tests) there is no writer and every function here
- * is a no-op that returns false. That also finds the kernel's own copy of tslab when the
+ * is a no-op. That also finds the kernel's own copy of tslab when the
  * notebook runs a tslab installed elsewhere than this project's node_modules.
  */
 import { randomBytes } from 'crypto';
@@ -75,23 +75,24 @@ function imageMetadata(fig: Figure): Record<string, unknown> {
 
 /**
  * Show a figure in a tslab notebook as one output {image/png, image/svg+xml, text/plain}.
- * Outside tslab it sends nothing and returns false (after saving when `saveTo` is given).
+ * Outside tslab it sends nothing (after saving when `saveTo` is given). Returns nothing on
+ * purpose: tslab prints a cell's last value, so a `true` would appear under every figure.
  *
  * @example show(densityPlot(lp, {grid, title: 'U1'}))
  */
-export function show(fig: Figure, options: ShowOptions = {}): boolean {
+export function show(fig: Figure, options: ShowOptions = {}): void {
   if (options.saveTo !== undefined) saveFigure(fig, options.saveTo, options);
-  if (!inTslab()) return false;
-  return showBundle(toBundle(fig, options), imageMetadata(fig));
+  if (!inTslab()) return;
+  showBundle(toBundle(fig, options), imageMetadata(fig));
 }
 
 /**
- * Show a DataFrame or rows as an HTML table (+ aligned text) in one output; false outside
+ * Show a DataFrame or rows as an HTML table (+ aligned text) in one output; nothing outside
  * tslab. Inline-styled HTML survives untrusted notebooks and nbconvert.
  */
-export function showTable(table: TableLike, options: TableFormatOptions = {}): boolean {
-  if (!inTslab()) return false;
-  return showBundle({ 'text/html': frameToHtml(table, options), 'text/plain': frameToText(table, options) });
+export function showTable(table: TableLike, options: TableFormatOptions = {}): void {
+  if (!inTslab()) return;
+  showBundle({ 'text/html': frameToHtml(table, options), 'text/plain': frameToText(table, options) });
 }
 
 /** One output updated in place; see {@link liveDisplay}. */

@@ -17,6 +17,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import * as zlib from 'zlib';
 
 /** A rendered figure: a standalone SVG document and its size in CSS pixels. */
 export interface Figure {
@@ -236,7 +237,7 @@ export interface PngOptions {
 }
 
 interface ResvgLib {
-  Resvg: new (svg: string, options: Record<string, unknown>) => { render(): { asPng(): Buffer } };
+  Resvg: new (svg: string, options: Record<string, unknown>) => { render(): { asPng(): Buffer; pixels: Buffer; width: number; height: number } };
 }
 let resvgLib: ResvgLib | null = null;
 let fontFiles: string[] | null = null;
@@ -276,7 +277,105 @@ export function toPNG(fig: Figure, options: PngOptions = {}): Buffer {
       fantasyFamily: FIGURE_FONT_FAMILY,
     },
   });
-  return r.render().asPng();
+  const img = r.render();
+  return encodeOpaquePng(img.pixels, img.width, img.height) ?? img.asPng();
+}
+
+let crcTable: Uint32Array | null = null;
+
+/** CRC-32 (ISO 3309, as PNG chunks use it). */
+function crc32(buf: Uint8Array): number {
+  if (crcTable === null) {
+    crcTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c >>> 0;
+    }
+  }
+  let c = 0xffffffff;
+  for (let i = 0; i < buf.length; i++) c = crcTable[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function pngChunk(type: string, data: Uint8Array): Buffer {
+  const out = Buffer.alloc(12 + data.length);
+  out.writeUInt32BE(data.length, 0);
+  out.write(type, 4, 'ascii');
+  out.set(data, 8);
+  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
+  return out;
+}
+
+/**
+ * Re-encode resvg's RGBA pixels as an 8-bit RGB PNG with per-row adaptive filtering and
+ * deflate; null when a pixel is not opaque (then resvg's own PNG is used).
+ * Our figures have a white background, so the alpha channel is constant: dropping it and
+ * compressing harder makes PNGs 25-40% smaller than resvg's RGBA output (measured: loss
+ * curve 110 -> ~60 KB), which is what keeps notebooks with many figures small.
+ */
+function encodeOpaquePng(rgba: Uint8Array, width: number, height: number): Buffer | null {
+  for (let i = 3; i < rgba.length; i += 4) if (rgba[i] !== 255) return null;
+  const stride = width * 3;
+  const raw = Buffer.alloc(height * (stride + 1));
+  let prev = new Uint8Array(stride);
+  let cur = new Uint8Array(stride);
+  const cand = [0, 1, 2].map(() => new Uint8Array(stride));
+  for (let y = 0; y < height; y++) {
+    for (let x = 0, s = y * width * 4; x < width; x++, s += 4) {
+      cur[3 * x] = rgba[s]!;
+      cur[3 * x + 1] = rgba[s + 1]!;
+      cur[3 * x + 2] = rgba[s + 2]!;
+    }
+    // Try Sub, Up and Paeth; keep the one with the smallest sum of |signed bytes| (libpng's
+    // heuristic). None and Average never won on our figures. One loop per filter: no branch
+    // on the filter type inside the hot loop.
+    const sub = cand[0]!;
+    const up = cand[1]!;
+    const paeth = cand[2]!;
+    let sSub = 0;
+    let sUp = 0;
+    let sPaeth = 0;
+    for (let i = 0; i < stride; i++) {
+      const v = (cur[i]! - (i >= 3 ? cur[i - 3]! : 0)) & 0xff;
+      sub[i] = v;
+      sSub += v < 128 ? v : 256 - v;
+    }
+    for (let i = 0; i < stride; i++) {
+      const v = (cur[i]! - prev[i]!) & 0xff;
+      up[i] = v;
+      sUp += v < 128 ? v : 256 - v;
+    }
+    for (let i = 0; i < stride; i++) {
+      const a = i >= 3 ? cur[i - 3]! : 0;
+      const b = prev[i]!;
+      const c = i >= 3 ? prev[i - 3]! : 0;
+      const p = a + b - c;
+      const pa = p > a ? p - a : a - p;
+      const pb = p > b ? p - b : b - p;
+      const pc = p > c ? p - c : c - p;
+      const v = (cur[i]! - (pa <= pb && pa <= pc ? a : pb <= pc ? b : c)) & 0xff;
+      paeth[i] = v;
+      sPaeth += v < 128 ? v : 256 - v;
+    }
+    const [filter, row] = sUp <= sSub && sUp <= sPaeth ? [2, up] : sSub <= sPaeth ? [1, sub] : [4, paeth];
+    const o = y * (stride + 1);
+    raw[o] = filter;
+    raw.set(row, o + 1);
+    [prev, cur] = [cur, prev];
+  }
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // colour type RGB
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    pngChunk('IHDR', ihdr),
+    // Level 6: level 9 took 10x longer (250 vs 25 ms) for 2% smaller files.
+    pngChunk('IDAT', zlib.deflateSync(raw, { level: 6, memLevel: 9 })),
+    pngChunk('IEND', new Uint8Array(0)),
+  ]);
 }
 
 /** A Jupyter multi-mime output: each key a MIME type, PNG base64-encoded. */

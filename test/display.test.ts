@@ -5,7 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import Module from 'module';
 import { plotFigure } from '../src/figure';
-import { inTslab, liveDisplay, show, showTable, tslabWriter, type DisplayMessage } from '../src/display';
+import { inTslab, liveDisplay, show, showBundle, showTable, tslabWriter, type DisplayMessage } from '../src/display';
 import { historyTraces, densityTraces, samplesTraces } from '../src/interactive';
 
 const fig = plotFigure((Plot) => ({ width: 160, height: 100, marks: [Plot.dot([{ a: 1, b: 1 }], { x: 'a', y: 'b' })] }), { title: 't', alt: 'one dot' });
@@ -23,11 +23,12 @@ function fakeTslab(): { calls: [DisplayMessage, boolean][]; exports: { lastWrite
   return { calls, exports, remove: () => void delete require.cache[file] };
 }
 
-test('outside tslab every display function is a no-op returning false', () => {
+test('outside tslab every display function is a no-op', () => {
   assert.equal(inTslab(), false);
   assert.equal(tslabWriter(), null);
-  assert.equal(show(fig), false);
-  assert.equal(showTable([{ a: 1 }]), false);
+  assert.equal(show(fig), undefined);
+  assert.equal(showTable([{ a: 1 }]), undefined);
+  assert.equal(showBundle({ 'text/plain': 'x' }), false);
   const live = liveDisplay();
   assert.equal(live.active, false);
   live.update('step 1', fig); // must not throw
@@ -37,7 +38,7 @@ test('show(..., {saveTo}) still writes the file outside tslab', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nf-show-'));
   try {
     const file = path.join(dir, 'x', 'fig.png');
-    assert.equal(show(fig, { saveTo: file }), false);
+    show(fig, { saveTo: file });
     assert.ok(fs.statSync(file).size > 100);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -57,14 +58,14 @@ test('inside tslab: show sends ONE bundle {png, svg, text} with the image size a
   const fake = fakeTslab();
   try {
     assert.equal(inTslab(), true);
-    assert.equal(show(fig), true);
+    show(fig);
     assert.equal(fake.calls.length, 1);
     const [msg, update] = fake.calls[0]!;
     assert.equal(update, false);
     assert.deepEqual(Object.keys(msg.data).sort(), ['image/png', 'image/svg+xml', 'text/plain']);
     assert.equal(msg.data['text/plain'], 'one dot');
     assert.deepEqual(msg.metadata, { 'image/png': { width: fig.width, height: fig.height } });
-    assert.equal(showTable([{ a: 1, b: 'x' }]), true);
+    showTable([{ a: 1, b: 'x' }]);
     const table = fake.calls[1]![0].data;
     assert.deepEqual(Object.keys(table).sort(), ['text/html', 'text/plain']);
     assert.match(table['text/html']!, /<table/);
