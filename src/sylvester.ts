@@ -20,6 +20,7 @@
  */
 import { tf } from './backend';
 import type { Flow, FlowOutput } from './flow';
+import { fusedSylvesterForward } from './fused-sylvester';
 import { Rng } from './random';
 import { checkBatch, checkFinite, checkOneOf, checkPositiveInt } from './validate';
 
@@ -132,7 +133,7 @@ export class SylvesterFlow implements Flow {
   readonly b: tf.Variable<tf.Rank.R2>;
   /** Orthogonalisation steps used in the last forward pass (orthogonal variant). */
   lastOrthoSteps = 0;
-  /** Set by fused-sylvester.ts when loaded. */
+  /** The whole flow (Q, R construction and the K layers) as one op (fused-sylvester.ts). */
   forwardFused?: (z: tf.Tensor2D) => FlowOutput;
   private readonly triangularQConst: tf.Tensor3D | null;
   private readonly upperMask: tf.Tensor2D;
@@ -174,6 +175,7 @@ export class SylvesterFlow implements Flow {
     this.rTildeDiag = tf.variable(tf.tensor2d(normal(K * M, 1), [K, M]));
     this.b = tf.variable(tf.zeros([K, M]));
     this.upperMask = strictUpperMask(M);
+    this.forwardFused = (z) => fusedSylvesterForward(this, z);
   }
 
   get variables(): tf.Variable[] {
