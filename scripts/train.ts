@@ -10,7 +10,8 @@ import { parseArgs } from 'node:util';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
-  initBackend, getTarget, makeFlow, train, evaluate, stopOnInterrupt, numParams,
+  initBackend, getTarget, makeFlow, train, evaluate, stopOnInterrupt, numParams, sampleFlow, logProbOnGrid,
+  samplesPlot, lossPlot, smallMultiples, saveFigure, interactivePlot, historyTraces, samplesTraces, densityTraces,
   TARGET_NAMES, FLOW_NAMES, SYLVESTER_VARIANTS, LR_SCHEDULES, checkOneOf, checkPositiveInt, checkPositive, checkFinite,
   type TrainHistory,
 } from '../src/index';
@@ -54,6 +55,9 @@ Usage: npm run train -- [options]
   --path fused|reference    fused kernels or the op-by-op reference (default ${DEFAULTS.path})
   --backend B               auto|cpu|wasm|tensorflow (default auto; env NF_BACKEND)
   --json FILE               write the summary as JSON
+  --plot FILE               save a figure (samples over the target, loss curve) as .png or .svg
+  --interactive             open an interactive Plotly view in a browser window (nodeplotlib;
+                            keeps running until the page is closed or Ctrl-C)
   --quiet                   no progress bar
   -h, --help                this text
 
@@ -122,6 +126,8 @@ async function main(argv: string[]): Promise<number> {
       path: { type: 'string', default: DEFAULTS.path },
       backend: { type: 'string' },
       json: { type: 'string' },
+      plot: { type: 'string' },
+      interactive: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -219,12 +225,33 @@ async function main(argv: string[]): Promise<number> {
     writeFileSync(values.json, JSON.stringify(summary, null, 2) + '\n');
     console.error(`Wrote ${values.json}`);
   }
+  if (values.plot || values.interactive) {
+    const grid = { xlim: [-4, 4] as [number, number], ylim: [-4, 4] as [number, number], nx: 160, ny: 160 };
+    const background = logProbOnGrid(tgt.logProb, grid);
+    const samples = sampleFlow(flow, 2000, { seed: seed + 7, path });
+    if (values.plot) {
+      const fig = smallMultiples([
+        samplesPlot(samples, { background, grid, title: `${flow.name} samples over ${tgt.name}` }),
+        lossPlot(history, { logZ: d.logZTrue, title: 'free energy per step' }),
+      ], { columns: 2 });
+      console.error(`Wrote ${saveFigure(fig, values.plot)}`);
+    }
+    if (values.interactive) {
+      console.error('Opening the interactive view (Ctrl-C to quit) ...');
+      interactivePlot([...densityTraces(background, grid), ...samplesTraces(samples)], { title: `${flow.name} on ${tgt.name}` });
+      interactivePlot(historyTraces(history, d.logZTrue), { title: 'training loss' });
+      flow.dispose();
+      return -1; // keep the process alive for the server
+    }
+  }
   flow.dispose();
   return 0;
 }
 
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
   (err: unknown) => {
     console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(2);

@@ -24,7 +24,7 @@ test('CLI trains, prints the summary and writes JSON with the documented keys; s
   assert.equal(ja.target, 'U2+envelope');
   assert.equal(ja.logZTrue, 2.85014);
   assert.ok(Math.abs(ja.klGap - (ja.logZTrue - ja.elbo)) < 1e-9);
-  const b = cli([...args, '--json', join(dir, 'b.json')]);
+  assert.equal(cli([...args, '--json', join(dir, 'b.json')]).code, 0);
   const jb = JSON.parse(readFileSync(join(dir, 'b.json'), 'utf8'));
   for (const key of ['elbo', 'logZ', 'klGap', 'essFraction', 'finalLoss']) assert.equal(jb[key], ja[key], key);
 });
