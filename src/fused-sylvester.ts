@@ -75,6 +75,10 @@ export function sylvesterStackForward(
     zIn.set(z, k * N * D);
     const aOff = k * D * M;
     const cOff = k * M * D;
+    if (D === 2 && M === 2) {
+      sylvesterLayer22(z, N, A, C, diag, b, k, h, detProd, logDet);
+      continue;
+    }
     for (let n = 0; n < N; n++) {
       const nD = n * D;
       const hOff = (k * N + n) * M;
@@ -110,6 +114,88 @@ export function sylvesterStackForward(
   return { out, zK: z, logDet, tape: { N, D, K, M, A, C, diag, zIn, h } };
 }
 
+/** One layer of the stack for D = M = 2, unrolled (same arithmetic as the general loop). */
+function sylvesterLayer22(
+  z: Float64Array, N: number, A: Arr, C: Arr, diag: Arr, b: ArrayLike<number>, k: number,
+  h: Float64Array, detProd: Float64Array, logDet: Float64Array,
+): void {
+  const [a00, a01, a10, a11] = [A[4 * k]!, A[4 * k + 1]!, A[4 * k + 2]!, A[4 * k + 3]!]; // A_k[j, i]
+  const [c00, c01, c10, c11] = [C[4 * k]!, C[4 * k + 1]!, C[4 * k + 2]!, C[4 * k + 3]!]; // C_k[i, j]
+  const d0 = diag[2 * k]!;
+  const d1 = diag[2 * k + 1]!;
+  const b0 = b[2 * k]!;
+  const b1 = b[2 * k + 1]!;
+  const hOff = k * N * 2;
+  for (let n = 0; n < N; n++) {
+    const z0 = z[2 * n]!;
+    const z1 = z[2 * n + 1]!;
+    const x0 = b0 + z0 * a00 + z1 * a10;
+    const x1 = b1 + z0 * a01 + z1 * a11;
+    const e0 = Math.exp(-2 * Math.abs(x0));
+    const e1 = Math.exp(-2 * Math.abs(x1));
+    const t0 = x0 < 0 ? (e0 - 1) / (1 + e0) : (1 - e0) / (1 + e0);
+    const t1 = x1 < 0 ? (e1 - 1) / (1 + e1) : (1 - e1) / (1 + e1);
+    h[hOff + 2 * n] = t0;
+    h[hOff + 2 * n + 1] = t1;
+    let p = detProd[n]! * (1 + d0 * ((4 * e0) / ((1 + e0) * (1 + e0)))) * (1 + d1 * ((4 * e1) / ((1 + e1) * (1 + e1))));
+    if (!(p > 1e-100 && p < 1e100)) {
+      logDet[n] = logDet[n]! + Math.log(Math.abs(p));
+      p = 1;
+    }
+    detProd[n] = p;
+    z[2 * n] = z0 + t0 * c00 + t1 * c10;
+    z[2 * n + 1] = z1 + t0 * c01 + t1 * c11;
+  }
+}
+
+/** Backward of one D = M = 2 layer, unrolled; updates gz in place and writes the layer's grads. */
+function sylvesterLayer22Backward(
+  gz: Float64Array, gl: Float64Array, N: number, A: Arr, C: Arr, diag: Arr, k: number,
+  zIn: Float64Array, h: Float64Array, dA: Float64Array, dC: Float64Array, dDiag: Float64Array, db: Float64Array,
+): void {
+  const [a00, a01, a10, a11] = [A[4 * k]!, A[4 * k + 1]!, A[4 * k + 2]!, A[4 * k + 3]!];
+  const [c00, c01, c10, c11] = [C[4 * k]!, C[4 * k + 1]!, C[4 * k + 2]!, C[4 * k + 3]!];
+  const d0 = diag[2 * k]!;
+  const d1 = diag[2 * k + 1]!;
+  let gA00 = 0, gA01 = 0, gA10 = 0, gA11 = 0
+  let gC00 = 0, gC01 = 0, gC10 = 0, gC11 = 0
+  let gd0 = 0, gd1 = 0, gb0 = 0, gb1 = 0
+  const off = k * N * 2;
+  for (let n = 0; n < N; n++) {
+    const t0 = h[off + 2 * n]!;
+    const t1 = h[off + 2 * n + 1]!;
+    const hp0 = 1 - t0 * t0;
+    const hp1 = 1 - t1 * t1;
+    const gln = gl[n]!;
+    const g0 = gln / (1 + d0 * hp0);
+    const g1 = gln / (1 + d1 * hp1);
+    gd0 += g0 * hp0;
+    gd1 += g1 * hp1;
+    const gz0 = gz[2 * n]!;
+    const gz1 = gz[2 * n + 1]!;
+    gC00 += t0 * gz0;
+    gC01 += t0 * gz1;
+    gC10 += t1 * gz0;
+    gC11 += t1 * gz1;
+    const da0 = (gz0 * c00 + gz1 * c01 - 2 * t0 * d0 * g0) * hp0;
+    const da1 = (gz0 * c10 + gz1 * c11 - 2 * t1 * d1 * g1) * hp1;
+    gb0 += da0;
+    gb1 += da1;
+    const z0 = zIn[off + 2 * n]!;
+    const z1 = zIn[off + 2 * n + 1]!;
+    gA00 += z0 * da0;
+    gA01 += z0 * da1;
+    gA10 += z1 * da0;
+    gA11 += z1 * da1;
+    gz[2 * n] = gz0 + a00 * da0 + a01 * da1;
+    gz[2 * n + 1] = gz1 + a10 * da0 + a11 * da1;
+  }
+  dA.set([gA00, gA01, gA10, gA11], 4 * k);
+  dC.set([gC00, gC01, gC10, gC11], 4 * k);
+  dDiag.set([gd0, gd1], 2 * k);
+  db.set([gb0, gb1], 2 * k);
+}
+
 /**
  * Backward of `sylvesterStackForward`. dy: [N, D + 1]. Returns ∂L/∂z0: [N, D] (float32) and
  * ∂L/∂A: [K, D, M], ∂L/∂C: [K, M, D], ∂L/∂diag, ∂L/∂b: [K, M] (float64). With `release` the
@@ -134,6 +220,10 @@ export function sylvesterStackBackward(tape: SylvesterTape, dy: ArrayLike<number
     const aOff = k * D * M;
     const cOff = k * M * D;
     const zOff = k * N * D;
+    if (D === 2 && M === 2) {
+      sylvesterLayer22Backward(gz, gl, N, A, C, diag, k, zIn, h, dA, dC, dDiag, db);
+      continue;
+    }
     for (let n = 0; n < N; n++) {
       const nD = n * D;
       const hOff = (k * N + n) * M;

@@ -118,8 +118,12 @@ test('fused Sylvester: the stack op given A, C, diag (built by tfjs ops) equals 
 });
 
 test('fused Sylvester: stack backward equals float64 central finite differences', () => {
-  const [N, D, K, M] = [3, 3, 4, 2];
-  const rng = new Rng(5);
+  // D = 3 takes the general loops, D = M = 2 the unrolled ones.
+  for (const [N, D, K, M] of [[3, 3, 4, 2], [4, 2, 3, 2]] as const) fdCheck(N, D, K, M);
+});
+
+function fdCheck(N: number, D: number, K: number, M: number): void {
+  const rng = new Rng(5 + D);
   const r = (n: number, s = 1): Float64Array => Float64Array.from({ length: n }, () => s * rng.normal());
   const z0 = r(N * D);
   const A = r(K * D * M);
@@ -155,7 +159,7 @@ test('fused Sylvester: stack backward equals float64 central finite differences'
   check('C', C, g.dC);
   check('diag', diag, g.dDiag);
   check('b', b, g.db);
-});
+}
 
 test('fused Sylvester: orthogonal Q is orthonormal and lastOrthoSteps is set', () => {
   const f = randomSylvester(5, 2, 'orthogonal', 1);
