@@ -1,12 +1,13 @@
 /**
  * Training-step benchmark: fused vs reference path (and optionally PyTorch).
  *
- *   npm run bench -- [--steps 300] [--warmup 50] [--repeats 3] [--backend cpu|wasm]
- *                    [--json FILE] [--scaling] [--peer]
+ *   npm run bench -- [--steps 300] [--ref-steps 60] [--warmup 50] [--repeats 3]
+ *                    [--backend cpu|wasm] [--json FILE] [--scaling] [--peer]
  *
  * Trains planar K=32 and orthogonal Sylvester K=16 M=2 on U1 (batch 512, Adam lr 1e-3) on both
  * paths and prints the median ms/step after the warm-up steps (median over repeats of the
- * per-run medians). --scaling adds fused ms/step vs K and vs batch as markdown tables.
+ * per-run medians). The reference path is 20-100x slower, so it runs --ref-steps timed steps
+ * after 10 warm-up steps (its median is steady long before that). --scaling adds fused ms/step vs K and vs batch as markdown tables.
  * --peer runs ../shared/peer/peer_torch.py (PyTorch, 1 thread) when it and torch are present.
  */
 import { spawnSync } from 'node:child_process';
@@ -22,6 +23,7 @@ import { train } from '../src/train';
 
 interface Args {
   steps: number;
+  refSteps: number;
   warmup: number;
   repeats: number;
   backend: BackendName | 'auto';
@@ -31,7 +33,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { steps: 300, warmup: 50, repeats: 3, backend: 'auto', json: null, scaling: false, peer: false };
+  const a: Args = { steps: 300, refSteps: 60, warmup: 50, repeats: 3, backend: 'auto', json: null, scaling: false, peer: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const next = (): string => {
@@ -40,6 +42,7 @@ function parseArgs(argv: string[]): Args {
       return v;
     };
     if (k === '--steps') a.steps = Number(next());
+    else if (k === '--ref-steps') a.refSteps = Number(next());
     else if (k === '--warmup') a.warmup = Number(next());
     else if (k === '--repeats') a.repeats = Number(next());
     else if (k === '--backend') a.backend = next() as BackendName;
@@ -47,12 +50,12 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--scaling') a.scaling = true;
     else if (k === '--peer') a.peer = true;
     else if (k === '--help' || k === '-h') {
-      console.log('usage: npm run bench -- [--steps N] [--warmup N] [--repeats N] [--backend cpu|wasm] [--json FILE] [--scaling] [--peer]');
+      console.log('usage: npm run bench -- [--steps N] [--ref-steps N] [--warmup N] [--repeats N] [--backend cpu|wasm] [--json FILE] [--scaling] [--peer]');
       process.exit(0);
     } else throw new RangeError(`unknown option ${k}`);
   }
-  for (const key of ['steps', 'warmup', 'repeats'] as const) {
-    if (!Number.isInteger(a[key]) || a[key] < (key === 'warmup' ? 0 : 1)) throw new RangeError(`--${key} must be a positive integer`);
+  for (const key of ['steps', 'refSteps', 'warmup', 'repeats'] as const) {
+    if (!Number.isInteger(a[key]) || a[key] < (key === 'warmup' ? 0 : 1)) throw new RangeError(`--${key === 'refSteps' ? 'ref-steps' : key} must be an integer >= ${key === 'warmup' ? 0 : 1}`);
   }
   return a;
 }
@@ -87,7 +90,8 @@ async function repeated(configs: [FlowFactory, FlowPath, number?][], a: Args, st
   for (let r = 0; r < a.repeats; r++) {
     for (let i = 0; i < configs.length; i++) {
       const [make, path, batch] = configs[i]!;
-      runs[i]!.push(await msPerStep(make, path, steps, a.warmup, batch));
+      const ref = path === 'reference';
+      runs[i]!.push(await msPerStep(make, path, ref ? a.refSteps : steps, ref ? 10 : a.warmup, batch));
     }
   }
   return runs.map(median);
@@ -121,7 +125,8 @@ function peerMs(flowArgs: string[]): number | null {
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
   const backend = await initBackend(a.backend);
-  console.log(`backend: ${backend}; U1, batch 512, Adam lr 1e-3; ${a.warmup} warm-up + ${a.steps} timed steps, median of ${a.repeats} runs`);
+  console.log(`backend: ${backend}; U1, batch 512, Adam lr 1e-3; fused: ${a.warmup} warm-up + ${a.steps} timed steps, ` +
+    `reference: 10 + ${a.refSteps}; median of ${a.repeats} runs`);
   const [pf, pr, sf, sr] = await repeated([
     [planar(32), 'fused'], [planar(32), 'reference'],
     [sylvester(16), 'fused'], [sylvester(16), 'reference'],
