@@ -17,3 +17,7 @@ export * from './plots';
 export * from './display';
 export * from './tables';
 export * from './interactive';
+export * from './data';
+export * from './posterior';
+export * from './coupling';
+export * from './mle';
