@@ -13,6 +13,7 @@
 import { tf } from './backend';
 import { StandardNormal } from './base';
 import { forwardOn, type Flow, type FlowPath } from './flow';
+import { fusedStandardNormalLogProb } from './fused-ops';
 import { fusedLogProb } from './fused-targets';
 import type { Target } from './targets';
 import { checkFinite, checkPositive } from './validate';
@@ -41,7 +42,8 @@ export function freeEnergyTerms(flow: Flow, target: Target, z0: tf.Tensor2D, pat
   return tf.tidy(() => {
     const base = new StandardNormal(flow.dim);
     const { z: zK, logDetJ } = forwardOn(flow, z0, path);
-    const logQ = tf.sub(base.logProb(z0), logDetJ) as tf.Tensor1D;
+    const logQ0 = path === 'fused' ? fusedStandardNormalLogProb(z0) : base.logProb(z0); // same values, 1 op
+    const logQ = tf.sub(logQ0, logDetJ) as tf.Tensor1D;
     // The fused path evaluates a target with a plain-JS kernel (value and gradient) as one op.
     const logP = path === 'fused' && target.fused ? fusedLogProb(target.fused, zK) : target.logProb(zK);
     if (logP.rank !== 1 || logP.shape[0] !== z0.shape[0]) {

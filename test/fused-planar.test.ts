@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { tf } from '../src/backend';
+import { StandardNormal } from '../src/base';
 import { compose, type Flow, type FlowOutput } from '../src/flow';
+import { columns, fusedMean, fusedStandardNormalLogProb } from '../src/fused-ops';
 import { planarStackBackward, planarStackForward } from '../src/fused-planar';
 import { PlanarFlow } from '../src/planar';
 import { Rng } from '../src/random';
@@ -164,4 +166,30 @@ test('fused planar: training on the fused path stops on a StopSignal and leaks n
   assert.ok(h.loss.every(Number.isFinite));
   assert.ok(h.loss.slice(-5).reduce((a, b) => a + b) < h.loss.slice(0, 5).reduce((a, b) => a + b), 'loss went down');
   f.dispose();
+});
+
+test('fused ops: column slices, mean and log N(0, I) equal their tfjs counterparts (values and gradients)', () => {
+  const x = new Rng(8).normalTensor(37, 3);
+  const c = new Rng(9).normalTensor(37, 3);
+  const base = new StandardNormal(3);
+  const before = tf.memory().numTensors;
+  const pairs: [string, (t: tf.Tensor2D) => tf.Scalar, (t: tf.Tensor2D) => tf.Scalar][] = [
+    ['columns', (t) => tf.sum(tf.mul(columns(t, 1, 2), tf.slice(c, [0, 0], [37, 2]))), (t) => tf.sum(tf.mul(tf.slice(t, [0, 1], [37, 2]), tf.slice(c, [0, 0], [37, 2])))],
+    ['mean', (t) => fusedMean(tf.mul(t, c)), (t) => tf.mean(tf.mul(t, c))],
+    ['logN', (t) => tf.sum(tf.mul(fusedStandardNormalLogProb(t), tf.range(0, 37))), (t) => tf.sum(tf.mul(base.logProb(t), tf.range(0, 37)))],
+  ];
+  for (const [name, fused, ref] of pairs) {
+    const [a, ga] = tf.tidy(() => {
+      const { value, grads } = tf.valueAndGrads((t: tf.Tensor) => fused(t as tf.Tensor2D))([x]);
+      return [value.dataSync().slice(), grads[0]!.dataSync().slice()];
+    });
+    const [b, gb] = tf.tidy(() => {
+      const { value, grads } = tf.valueAndGrads((t: tf.Tensor) => ref(t as tf.Tensor2D))([x]);
+      return [value.dataSync().slice(), grads[0]!.dataSync().slice()];
+    });
+    assert.ok(relErr(a!, b!) < 1e-5, `${name} value`);
+    assert.ok(relErr(ga!, gb!) < 1e-5, `${name} gradient`);
+  }
+  assert.equal(tf.memory().numTensors, before, 'tensors leaked');
+  tf.dispose([x, c]);
 });
