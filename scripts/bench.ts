@@ -138,7 +138,17 @@ async function main(): Promise<void> {
   };
   let peer: { planar: number | null; sylvester: number | null } | null = null;
   if (a.peer) {
-    peer = { planar: peerMs(['--flow', 'planar', '--K', '32']), sylvester: peerMs(['--flow', 'sylvester', '--K', '16', '--M', '2']) };
+    // As many PyTorch runs as ours, median of their medians.
+    const runs = (flowArgs: string[]): number | null => {
+      const ms: number[] = [];
+      for (let r = 0; r < a.repeats; r++) {
+        const m = peerMs(flowArgs);
+        if (m === null) return null;
+        ms.push(m);
+      }
+      return median(ms);
+    };
+    peer = { planar: runs(['--flow', 'planar', '--K', '32']), sylvester: runs(['--flow', 'sylvester', '--K', '16', '--M', '2']) };
     (result.planarK32 as Record<string, unknown>).torchMs = peer.planar;
     (result.sylvesterK16 as Record<string, unknown>).torchMs = peer.sylvester;
   }
