@@ -12,7 +12,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { initBackend, type BackendName } from '../src/backend';
 import type { Flow, FlowPath } from '../src/flow';
@@ -70,8 +70,14 @@ type FlowFactory = () => Flow;
 const planar = (K: number): FlowFactory => () => new PlanarFlow({ K, seed: 0 });
 const sylvester = (K: number, M = 2): FlowFactory => () => new SylvesterFlow({ K, M, variant: 'orthogonal', seed: 0 });
 
-/** Median ms/step of one training run after `warmup` steps. */
-async function msPerStep(make: FlowFactory, path: FlowPath, steps: number, warmup: number, batch = 512): Promise<number> {
+/** 10th percentile: on a shared, busy machine the fastest steps are the least disturbed ones. */
+function p10(xs: number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  return s[Math.floor(0.1 * (s.length - 1))]!;
+}
+
+/** Per-step ms of one training run after `warmup` steps. */
+async function stepTimes(make: FlowFactory, path: FlowPath, steps: number, warmup: number, batch = 512): Promise<number[]> {
   const flow = make();
   const times: number[] = [];
   await train(flow, getTarget('U1'), {
@@ -81,26 +87,34 @@ async function msPerStep(make: FlowFactory, path: FlowPath, steps: number, warmu
     },
   });
   flow.dispose();
-  return median(times);
+  return times;
 }
 
-/** Median over `repeats` runs (runs of different configurations interleave). */
+/** Median over `repeats` runs of each run's median ms/step (configurations interleave). */
 async function repeated(configs: [FlowFactory, FlowPath, number?][], a: Args, steps = a.steps): Promise<number[]> {
+  return (await repeatedStats(configs, a, steps)).map((x) => x.median);
+}
+
+/** Median of per-run medians, and the 10th percentile of all timed steps, per configuration. */
+async function repeatedStats(configs: [FlowFactory, FlowPath, number?][], a: Args, steps = a.steps): Promise<{ median: number; p10: number }[]> {
   const runs: number[][] = configs.map(() => []);
+  const pooled: number[][] = configs.map(() => []);
   for (let r = 0; r < a.repeats; r++) {
     for (let i = 0; i < configs.length; i++) {
       const [make, path, batch] = configs[i]!;
       const ref = path === 'reference';
-      runs[i]!.push(await msPerStep(make, path, ref ? a.refSteps : steps, ref ? 10 : a.warmup, batch));
+      const times = await stepTimes(make, path, ref ? a.refSteps : steps, ref ? 10 : a.warmup, batch);
+      runs[i]!.push(median(times));
+      pooled[i]!.push(...times);
     }
   }
-  return runs.map(median);
+  return runs.map((r, i) => ({ median: median(r), p10: p10(pooled[i]!) }));
 }
 
 const fmt = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '—');
 
 /** PyTorch's median ms/step (time_per_iter_ms.median_last90pct), or null when unavailable. */
-function peerMs(flowArgs: string[]): number | null {
+function peerMs(flowArgs: string[]): { median: number; p10: number } | null {
   const script = resolve(__dirname, '..', '..', 'shared', 'peer', 'peer_torch.py');
   if (!existsSync(script)) {
     console.log(`peer: ${script} not found, skipped`);
@@ -118,8 +132,9 @@ function peerMs(flowArgs: string[]): number | null {
     console.log(`peer: exited with ${r.status}, skipped`);
     return null;
   }
-  const j = JSON.parse(readFileSync(out, 'utf8')) as { time_per_iter_ms?: { median_last90pct?: number } };
-  return j.time_per_iter_ms?.median_last90pct ?? null;
+  const j = JSON.parse(readFileSync(out, 'utf8')) as { time_per_iter_ms?: { median_last90pct?: number; p10_last90pct?: number } };
+  const t = j.time_per_iter_ms;
+  return t?.median_last90pct != null && t.p10_last90pct != null ? { median: t.median_last90pct, p10: t.p10_last90pct } : null;
 }
 
 async function main(): Promise<void> {
@@ -127,39 +142,47 @@ async function main(): Promise<void> {
   const backend = await initBackend(a.backend);
   console.log(`backend: ${backend}; U1, batch 512, Adam lr 1e-3; fused: ${a.warmup} warm-up + ${a.steps} timed steps, ` +
     `reference: 10 + ${a.refSteps}; median of ${a.repeats} runs`);
-  const [pf, pr, sf, sr] = await repeated([
+  const [pfs, prs, sfs, srs] = await repeatedStats([
     [planar(32), 'fused'], [planar(32), 'reference'],
     [sylvester(16), 'fused'], [sylvester(16), 'reference'],
   ], a);
+  const [pf, pr, sf, sr] = [pfs!.median, prs!.median, sfs!.median, srs!.median];
   const result: Record<string, unknown> = {
-    planarK32: { fusedMs: pf, referenceMs: pr },
-    sylvesterK16: { fusedMs: sf, referenceMs: sr },
+    planarK32: { fusedMs: pf, referenceMs: pr, fusedP10Ms: pfs!.p10, referenceP10Ms: prs!.p10 },
+    sylvesterK16: { fusedMs: sf, referenceMs: sr, fusedP10Ms: sfs!.p10, referenceP10Ms: srs!.p10 },
     backend,
+    loadavg: loadavg(),
   };
-  let peer: { planar: number | null; sylvester: number | null } | null = null;
+  type Peer = { median: number; p10: number } | null;
+  let peer: { planar: Peer; sylvester: Peer } | null = null;
   if (a.peer) {
     // As many PyTorch runs as ours, median of their medians.
-    const runs = (flowArgs: string[]): number | null => {
+    const runs = (flowArgs: string[]): Peer => {
       const ms: number[] = [];
+      const p: number[] = [];
       for (let r = 0; r < a.repeats; r++) {
         const m = peerMs(flowArgs);
         if (m === null) return null;
-        ms.push(m);
+        ms.push(m.median);
+        p.push(m.p10);
       }
-      return median(ms);
+      return { median: median(ms), p10: median(p) };
     };
     peer = { planar: runs(['--flow', 'planar', '--K', '32']), sylvester: runs(['--flow', 'sylvester', '--K', '16', '--M', '2']) };
-    (result.planarK32 as Record<string, unknown>).torchMs = peer.planar;
-    (result.sylvesterK16 as Record<string, unknown>).torchMs = peer.sylvester;
+    Object.assign(result.planarK32 as object, { torchMs: peer.planar?.median ?? null, torchP10Ms: peer.planar?.p10 ?? null });
+    Object.assign(result.sylvesterK16 as object, { torchMs: peer.sylvester?.median ?? null, torchP10Ms: peer.sylvester?.p10 ?? null });
   }
-  console.log('\n| flow | fused ms/step | reference ms/step | reference/fused |' + (peer ? ' PyTorch ms/step | fused/PyTorch |' : ''));
+  console.log('\nms/step, median (10th percentile):\n');
+  console.log('| flow | fused | reference | reference/fused |' + (peer ? ' PyTorch 1 thread | fused/PyTorch |' : ''));
   console.log('|---|---|---|---|' + (peer ? '---|---|' : ''));
-  const row = (name: string, f: number, r: number, t: number | null | undefined): void => {
-    const extra = peer ? ` ${t == null ? '—' : fmt(t)} | ${t == null ? '—' : (f / t).toFixed(2)} |` : '';
-    console.log(`| ${name} | ${fmt(f)} | ${fmt(r)} | ${(r / f).toFixed(1)}x |${extra}`);
+  const cell = (m: number, p: number): string => `${fmt(m)} (${fmt(p)})`;
+  const row = (name: string, f: { median: number; p10: number }, r: { median: number; p10: number }, t: Peer | undefined): void => {
+    const extra = peer ? ` ${t ? cell(t.median, t.p10) : '—'} | ${t ? `${(f.median / t.median).toFixed(2)} (${(f.p10 / t.p10).toFixed(2)})` : '—'} |` : '';
+    console.log(`| ${name} | ${cell(f.median, f.p10)} | ${cell(r.median, r.p10)} | ${(r.median / f.median).toFixed(1)}x |${extra}`);
   };
-  row('planar K=32', pf!, pr!, peer?.planar);
-  row('orthogonal Sylvester K=16 M=2', sf!, sr!, peer?.sylvester);
+  row('planar K=32', pfs!, prs!, peer?.planar);
+  row('orthogonal Sylvester K=16 M=2', sfs!, srs!, peer?.sylvester);
+  console.log(`\nload average at the end: ${loadavg().map((x) => x.toFixed(1)).join(', ')} (${cpus().length} cores)`);
 
   if (a.scaling) {
     const Ks = [1, 2, 4, 8, 16, 32, 64];
