@@ -118,7 +118,7 @@ export function planarStackForward(
   u: Float32Array | Float64Array, w: Float32Array | Float64Array, b: ArrayLike<number>,
 ): { out: Float32Array; zK: Float64Array; logDet: Float64Array; tape: PlanarTape } {
   const { uHat, psi } = planarUHatJS(u, w, K, D);
-  const z = Float64Array.from(z0 as ArrayLike<number>); // z: [N, D], the running z_k
+  const z = new Float64Array(z0 as ArrayLike<number>); // z: [N, D], the running z_k
   const zIn = takeScratch(K * N * D); // [K, N, D], every entry written below
   const h = takeScratch(K * N); // [K, N], every entry written below
   const logDet = new Float64Array(N); // [N]

@@ -65,7 +65,7 @@ export function sylvesterStackForward(
   z0: ArrayLike<number>, N: number, D: number, K: number, M: number,
   A: Arr, C: Arr, diag: Arr, b: ArrayLike<number>,
 ): { out: Float32Array; zK: Float64Array; logDet: Float64Array; tape: SylvesterTape } {
-  const z = Float64Array.from(z0 as ArrayLike<number>); // z: [N, D]
+  const z = new Float64Array(z0 as ArrayLike<number>); // z: [N, D]
   const zIn = takeScratch(K * N * D); // [K, N, D]
   const h = takeScratch(K * N * M); // [K, N, M]
   const logDet = new Float64Array(N); // [N]
