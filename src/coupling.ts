@@ -24,7 +24,7 @@
  *   log q(x) = log q0(f⁻¹(x)) + log|det J_{f⁻¹}(x)|
  */
 import { tf } from './backend';
-import type { Flow, FlowOutput } from './flow';
+import { ownedVariable, type Flow, type FlowOutput } from './flow';
 import { Rng } from './random';
 import { checkBatch, checkFinite, checkPositive, checkPositiveInt } from './validate';
 
@@ -86,13 +86,6 @@ function glorot(rng: Rng, fanIn: number, fanOut: number): tf.Tensor2D {
   return tf.tensor2d(v, [fanIn, fanOut]);
 }
 
-/** A variable holding `init`'s values; `init` is freed (tf.variable copies, it does not adopt). */
-function variableFrom<R extends tf.Rank>(init: tf.Tensor<R>): tf.Variable<R> {
-  const v = tf.variable(init);
-  init.dispose();
-  return v;
-}
-
 export class CouplingFlow implements InvertibleFlow {
   readonly name: string;
   readonly dim: number;
@@ -112,12 +105,12 @@ export class CouplingFlow implements InvertibleFlow {
     this.layers = couplingMasks(D, this.K).map((m) => ({
       mask: tf.tensor2d(m, [1, D]),
       inv: tf.tensor2d(m.map((x) => 1 - x), [1, D]),
-      w1: variableFrom(glorot(rng, D, H)),
-      b1: variableFrom(tf.zeros([H]) as tf.Tensor1D),
-      w2: variableFrom(glorot(rng, H, H)),
-      b2: variableFrom(tf.zeros([H]) as tf.Tensor1D),
-      w3: variableFrom(tf.zeros([H, 2 * D]) as tf.Tensor2D),
-      b3: variableFrom(tf.zeros([2 * D]) as tf.Tensor1D),
+      w1: ownedVariable(glorot(rng, D, H)),
+      b1: ownedVariable(tf.zeros([H]) as tf.Tensor1D),
+      w2: ownedVariable(glorot(rng, H, H)),
+      b2: ownedVariable(tf.zeros([H]) as tf.Tensor1D),
+      w3: ownedVariable(tf.zeros([H, 2 * D]) as tf.Tensor2D),
+      b3: ownedVariable(tf.zeros([2 * D]) as tf.Tensor1D),
     }));
   }
 

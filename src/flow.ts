@@ -35,6 +35,16 @@ export interface Flow {
   dispose(): void;
 }
 
+/**
+ * A trainable variable initialised from `init`, which it takes over: `tf.variable(t)` keeps
+ * `t` alive as a second tensor, so `init` is disposed here (else every flow leaks its inits).
+ */
+export function ownedVariable<R extends tf.Rank>(init: tf.Tensor<R>): tf.Variable<R> {
+  const v = tf.variable(init);
+  init.dispose();
+  return v;
+}
+
 /** Number of scalar parameters of a flow. */
 export function numParams(flow: Flow): number {
   return flow.variables.reduce((s, v) => s + v.size, 0);

@@ -15,7 +15,7 @@
  * so an optimiser updates 3 tensors, not 3K.
  */
 import { tf } from './backend';
-import type { Flow, FlowOutput } from './flow';
+import { ownedVariable, type Flow, type FlowOutput } from './flow';
 import { fusedPlanarForward } from './fused-planar';
 import { Rng } from './random';
 import { checkBatch, checkFinite, checkPositiveInt } from './validate';
@@ -99,9 +99,9 @@ export class PlanarFlow implements Flow {
       }
       for (let d = 0; d < D; d++) u[k * D + d] = initScale * rng.normal() + (M_ZERO * w[k * D + d]!) / n2;
     }
-    this.u = tf.variable(tf.tensor2d(u, [K, D]));
-    this.w = tf.variable(tf.tensor2d(w, [K, D]));
-    this.b = tf.variable(tf.zeros([K]));
+    this.u = ownedVariable(tf.tensor2d(u, [K, D]));
+    this.w = ownedVariable(tf.tensor2d(w, [K, D]));
+    this.b = ownedVariable(tf.zeros([K]));
     this.forwardFused = (z) => fusedPlanarForward(this, z);
   }
 

@@ -19,7 +19,7 @@
  * - triangular: Q = identity on even layers and the reversal permutation on odd layers.
  */
 import { tf } from './backend';
-import type { Flow, FlowOutput } from './flow';
+import { ownedVariable, type Flow, type FlowOutput } from './flow';
 import { fusedSylvesterForward } from './fused-sylvester';
 import { Rng } from './random';
 import { checkBatch, checkFinite, checkOneOf, checkPositiveInt } from './validate';
@@ -156,8 +156,8 @@ export class SylvesterFlow implements Flow {
       for (let i = 0; i < n; i++) a[i] = scale * rng.normal();
       return a;
     };
-    if (this.variant === 'orthogonal') this.qParam = tf.variable(tf.tensor3d(normal(K * D * M, 1), [K, D, M]));
-    else if (this.variant === 'householder') this.qParam = tf.variable(tf.tensor3d(normal(K * this.H * D, 1), [K, this.H, D]));
+    if (this.variant === 'orthogonal') this.qParam = ownedVariable(tf.tensor3d(normal(K * D * M, 1), [K, D, M]));
+    else if (this.variant === 'householder') this.qParam = ownedVariable(tf.tensor3d(normal(K * this.H * D, 1), [K, this.H, D]));
     else this.qParam = null;
     this.triangularQConst = this.variant === 'triangular' ? triangularQ(K, D, M) : null;
     // Near-identity start: R ≈ 0 (so Q R h(·) ≈ 0) while R̃ is O(1), so gradients reach R at once.
@@ -170,10 +170,10 @@ export class SylvesterFlow implements Flow {
         }
       }
     }
-    this.rRaw = tf.variable(tf.tensor3d(raw, [K, M, M]));
-    this.rDiag = tf.variable(tf.tensor2d(normal(K * M, initScale), [K, M]));
-    this.rTildeDiag = tf.variable(tf.tensor2d(normal(K * M, 1), [K, M]));
-    this.b = tf.variable(tf.zeros([K, M]));
+    this.rRaw = ownedVariable(tf.tensor3d(raw, [K, M, M]));
+    this.rDiag = ownedVariable(tf.tensor2d(normal(K * M, initScale), [K, M]));
+    this.rTildeDiag = ownedVariable(tf.tensor2d(normal(K * M, 1), [K, M]));
+    this.b = ownedVariable(tf.zeros([K, M]));
     this.upperMask = strictUpperMask(M);
     this.forwardFused = (z) => fusedSylvesterForward(this, z);
   }

@@ -41,3 +41,10 @@ test('composition and factory reject bad input', () => {
   assert.throws(() => makeFlow({ flow: 'sylvester', K: 2, M: 3 }), /M must be <= D/);
   assert.equal(makeFlow({ flow: 'planar', K: 4 }).name, 'planar(K=4)');
 });
+
+test('constructing and disposing any flow leaves no tensor behind', () => {
+  const before = tf.memory().numTensors;
+  new PlanarFlow({ K: 3 }).dispose();
+  for (const variant of ['orthogonal', 'householder', 'triangular'] as const) new SylvesterFlow({ K: 3, variant }).dispose();
+  assert.equal(tf.memory().numTensors, before);
+});
