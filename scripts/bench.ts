@@ -76,39 +76,46 @@ function p10(xs: number[]): number {
   return s[Math.floor(0.1 * (s.length - 1))]!;
 }
 
-/** Per-step ms of one training run after `warmup` steps. */
-async function stepTimes(make: FlowFactory, path: FlowPath, steps: number, warmup: number, batch = 512): Promise<number[]> {
+/**
+ * Per-step wall ms of one training run after `warmup` steps, and the process CPU ms per timed
+ * step (less sensitive than wall time to other processes on a shared machine).
+ */
+async function stepTimes(make: FlowFactory, path: FlowPath, steps: number, warmup: number, batch = 512): Promise<{ times: number[]; cpuMs: number }> {
   const flow = make();
   const times: number[] = [];
+  const cpuStart = process.cpuUsage();
+  let cpu0: NodeJS.CpuUsage | null = null;
   await train(flow, getTarget('U1'), {
     steps: warmup + steps, batch, lr: 1e-3, seed: 0, path, chunkSize: 1000,
     onStep: (s) => {
+      if (s.step === warmup - 1) cpu0 = process.cpuUsage();
       if (s.step >= warmup) times.push(s.ms);
     },
   });
+  const cpu = process.cpuUsage(cpu0 ?? cpuStart);
   flow.dispose();
-  return times;
+  // With warmup 0 the CPU clock starts before the first step (the whole run is counted).
+  return { times, cpuMs: (cpu.user + cpu.system) / 1000 / (cpu0 ? steps : steps + warmup) };
 }
 
 /** Median over `repeats` runs of each run's median ms/step (configurations interleave). */
-async function repeated(configs: [FlowFactory, FlowPath, number?][], a: Args, steps = a.steps): Promise<number[]> {
-  return (await repeatedStats(configs, a, steps)).map((x) => x.median);
-}
 
 /** Median of per-run medians, and the 10th percentile of all timed steps, per configuration. */
-async function repeatedStats(configs: [FlowFactory, FlowPath, number?][], a: Args, steps = a.steps): Promise<{ median: number; p10: number }[]> {
+async function repeatedStats(configs: [FlowFactory, FlowPath, number?][], a: Args, steps = a.steps): Promise<{ median: number; p10: number; cpu: number }[]> {
   const runs: number[][] = configs.map(() => []);
   const pooled: number[][] = configs.map(() => []);
+  const cpu: number[][] = configs.map(() => []);
   for (let r = 0; r < a.repeats; r++) {
     for (let i = 0; i < configs.length; i++) {
       const [make, path, batch] = configs[i]!;
       const ref = path === 'reference';
-      const times = await stepTimes(make, path, ref ? a.refSteps : steps, ref ? 10 : a.warmup, batch);
+      const { times, cpuMs } = await stepTimes(make, path, ref ? a.refSteps : steps, ref ? 10 : a.warmup, batch);
       runs[i]!.push(median(times));
       pooled[i]!.push(...times);
+      cpu[i]!.push(cpuMs);
     }
   }
-  return runs.map((r, i) => ({ median: median(r), p10: p10(pooled[i]!) }));
+  return runs.map((r, i) => ({ median: median(r), p10: p10(pooled[i]!), cpu: median(cpu[i]!) }));
 }
 
 const fmt = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '—');
@@ -148,8 +155,8 @@ async function main(): Promise<void> {
   ], a);
   const [pf, pr, sf, sr] = [pfs!.median, prs!.median, sfs!.median, srs!.median];
   const result: Record<string, unknown> = {
-    planarK32: { fusedMs: pf, referenceMs: pr, fusedP10Ms: pfs!.p10, referenceP10Ms: prs!.p10 },
-    sylvesterK16: { fusedMs: sf, referenceMs: sr, fusedP10Ms: sfs!.p10, referenceP10Ms: srs!.p10 },
+    planarK32: { fusedMs: pf, referenceMs: pr, fusedP10Ms: pfs!.p10, referenceP10Ms: prs!.p10, fusedCpuMs: pfs!.cpu },
+    sylvesterK16: { fusedMs: sf, referenceMs: sr, fusedP10Ms: sfs!.p10, referenceP10Ms: srs!.p10, fusedCpuMs: sfs!.cpu },
     backend,
     loadavg: loadavg(),
   };
@@ -187,15 +194,16 @@ async function main(): Promise<void> {
   if (a.scaling) {
     const Ks = [1, 2, 4, 8, 16, 32, 64];
     const steps = Math.max(50, Math.floor(a.steps / 2));
-    const kp = await repeated(Ks.map((K) => [planar(K), 'fused'] as [FlowFactory, FlowPath]), a, steps);
-    const ks = await repeated(Ks.map((K) => [sylvester(K), 'fused'] as [FlowFactory, FlowPath]), a, steps);
-    console.log('\nFused ms/step vs K (batch 512):\n\n| K | planar | orthogonal Sylvester M=2 |\n|---|---|---|');
-    Ks.forEach((K, i) => console.log(`| ${K} | ${fmt(kp[i]!)} | ${fmt(ks[i]!)} |`));
+    const kp = await repeatedStats(Ks.map((K) => [planar(K), 'fused'] as [FlowFactory, FlowPath]), a, steps);
+    const ks = await repeatedStats(Ks.map((K) => [sylvester(K), 'fused'] as [FlowFactory, FlowPath]), a, steps);
+    const c = (x: { median: number; cpu: number }): string => `${fmt(x.median)} (${fmt(x.cpu)})`;
+    console.log('\nFused ms/step vs K (batch 512), wall median (CPU ms/step):\n\n| K | planar | orthogonal Sylvester M=2 |\n|---|---|---|');
+    Ks.forEach((K, i) => console.log(`| ${K} | ${c(kp[i]!)} | ${c(ks[i]!)} |`));
     const Ns = [64, 128, 256, 512, 1024, 2048, 4096, 8192];
-    const np = await repeated(Ns.map((N) => [planar(32), 'fused', N] as [FlowFactory, FlowPath, number]), a, steps);
-    const ns = await repeated(Ns.map((N) => [sylvester(16), 'fused', N] as [FlowFactory, FlowPath, number]), a, steps);
-    console.log('\nFused ms/step vs batch:\n\n| batch | planar K=32 | orthogonal Sylvester K=16 M=2 |\n|---|---|---|');
-    Ns.forEach((N, i) => console.log(`| ${N} | ${fmt(np[i]!)} | ${fmt(ns[i]!)} |`));
+    const np = await repeatedStats(Ns.map((N) => [planar(32), 'fused', N] as [FlowFactory, FlowPath, number]), a, steps);
+    const ns = await repeatedStats(Ns.map((N) => [sylvester(16), 'fused', N] as [FlowFactory, FlowPath, number]), a, steps);
+    console.log('\nFused ms/step vs batch, wall median (CPU ms/step):\n\n| batch | planar K=32 | orthogonal Sylvester K=16 M=2 |\n|---|---|---|');
+    Ns.forEach((N, i) => console.log(`| ${N} | ${c(np[i]!)} | ${c(ns[i]!)} |`));
     result.scaling = {
       K: Ks, planarByK: kp, sylvesterByK: ks, batch: Ns, planarByBatch: np, sylvesterByBatch: ns,
     };
