@@ -36,7 +36,7 @@ test('a composition of invertible flows inverts', () => {
 test('composition and factory reject bad input', () => {
   assert.throws(() => compose(), /flows must be a non-empty array/);
   assert.throws(() => compose(new PlanarFlow({ dim: 2 }), new PlanarFlow({ dim: 3 })), /flows\[1\] has dim 3, expected 2/);
-  assert.throws(() => makeFlow({ flow: 'radial', K: 2 }), /flow must be one of planar, sylvester; got "radial"/);
+  assert.throws(() => makeFlow({ flow: 'radial', K: 2 }), /flow must be one of planar, sylvester, coupling; got "radial"/);
   assert.throws(() => makeFlow({ flow: 'sylvester', K: 2, variant: 'qr' }), /variant must be one of/);
   assert.throws(() => makeFlow({ flow: 'sylvester', K: 2, M: 3 }), /M must be <= D/);
   assert.equal(makeFlow({ flow: 'planar', K: 4 }).name, 'planar(K=4)');
