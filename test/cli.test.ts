@@ -39,7 +39,7 @@ test('CLI without the envelope reports no KL gap for U3', () => {
 test('CLI rejects bad input with a message naming the option', () => {
   const cases: [string[], RegExp][] = [
     [['--K', '0'], /--K must be an integer >= 1, got 0/],
-    [['--target', 'U7'], /--target must be one of U1, U2, U3, U4; got "U7"/],
+    [['--target', 'U7'], /--target must be one of U1, U2, U3, U4, penguins-species, penguins-sex; got "U7"/],
     [['--flow', 'radial'], /--flow must be one of planar, sylvester, coupling; got "radial"/],
     [['--flow', 'sylvester', '--M', '3'], /M must be <= D \(= 2\), got 3/],
     [['--lr', 'abc'], /--lr must be a finite number, got "abc"/],
