@@ -37,13 +37,17 @@ export class FusedAdam {
 
   /** One Adam step from gradients keyed by variable name (as `tf.variableGrads` returns them). */
   applyGradients(grads: Record<string, tf.Tensor>): void {
+    this.applyGradientArrays(this.vars.map((x) => grads[x.name]?.dataSync() ?? null));
+  }
+
+  /** One Adam step from one gradient array per variable (null: no gradient, not updated). */
+  applyGradientArrays(grads: (ArrayLike<number> | null)[]): void {
     const c1 = 1 - this.accBeta1;
     const c2 = 1 - this.accBeta2;
     const { beta1: b1, beta2: b2, epsilon: eps, learningRate: lr } = this;
     this.vars.forEach((x, i) => {
-      const gT = grads[x.name];
-      if (!gT) return;
-      const g = gT.dataSync();
+      const g = grads[i];
+      if (!g) return;
       const theta = x.dataSync();
       const m = this.m[i]!;
       const v = this.v[i]!;

@@ -6,6 +6,7 @@
  */
 import { tf } from './backend';
 import type { FlowOutput } from './flow';
+import type { FusedTargetKernel } from './targets';
 
 /** Contents of a float32 tensor (no copy on the cpu backend; never write into it). */
 export function values(t: tf.Tensor): Float32Array {
@@ -88,4 +89,56 @@ export function fusedStandardNormalLogProb(z: tf.Tensor2D): tf.Tensor1D {
       },
     };
   })(z);
+}
+
+/**
+ * A flow's forward and backward on plain arrays, reading its variables' current values. The
+ * trainer's tape-free fused step (`fusedTrainingStep`) calls it directly, with no tfjs op.
+ */
+export interface FusedFlowKernel {
+  /**
+   * z0: [N, D] row-major -> z_K: [N, D], log|det J|: [N], and `backward(dy)`, which maps
+   * dy: [N, D + 1] = [∂L/∂z_K | ∂L/∂logdet] to ∂L/∂v for each of the flow's `variables`, in
+   * order (call it at most once).
+   */
+  forward(z0: Float32Array, N: number): { zK: Float64Array; logDet: Float64Array; backward(dy: Float64Array): Float32Array[] };
+}
+
+/** The kernel of a flow that has one (PlanarFlow, SylvesterFlow), else undefined. */
+export function fusedKernelOf(flow: object): FusedFlowKernel | undefined {
+  return (flow as { fusedKernel?: FusedFlowKernel }).fusedKernel;
+}
+
+/**
+ * One training step without the tfjs tape, for a flow kernel and a target kernel:
+ *
+ *   F_n = log q0(z0_n) - logdet_n - β log p̃(z_K,n),   loss = (1/N) Σ_n F_n
+ *   ∂loss/∂z_K,n = -β ∇log p̃(z_K,n)/N,   ∂loss/∂logdet_n = -1/N
+ *
+ * then the flow kernel's backward. z_K is rounded to float32 before the target, as on the tape
+ * path. Returns the loss, mean log p̃ and ∂loss/∂v per flow variable.
+ */
+export function fusedTrainingStep(
+  flow: FusedFlowKernel, target: FusedTargetKernel, z0: Float32Array, N: number, D: number, beta: number,
+): { loss: number; meanLogP: number; grads: Float32Array[] } {
+  const { zK, logDet, backward } = flow.forward(z0, N);
+  const z32 = new Float32Array(zK); // [N, D]
+  const logp = new Float32Array(N); // [N]
+  const grad = new Float32Array(N * D); // [N, D]
+  target(z32, N, logp, grad);
+  const c = 0.5 * D * Math.log(2 * Math.PI);
+  let sumF = 0;
+  let sumLogP = 0;
+  const dy = new Float64Array(N * (D + 1)); // [N, D + 1]
+  for (let n = 0; n < N; n++) {
+    let s = 0;
+    for (let d = 0; d < D; d++) {
+      s += z0[n * D + d]! * z0[n * D + d]!;
+      dy[n * (D + 1) + d] = (-beta * grad[n * D + d]!) / N;
+    }
+    dy[n * (D + 1) + D] = -1 / N;
+    sumF += -0.5 * s - c - logDet[n]! - beta * logp[n]!;
+    sumLogP += logp[n]!;
+  }
+  return { loss: sumF / N, meanLogP: sumLogP / N, grads: backward(dy) };
 }

@@ -28,7 +28,7 @@
  */
 import { tf } from './backend';
 import type { FlowOutput } from './flow';
-import { unpackFlowOutput, values } from './fused-ops';
+import { unpackFlowOutput, values, type FusedFlowKernel } from './fused-ops';
 import { M_MARGIN, type PlanarFlow } from './planar';
 import { checkBatch } from './validate';
 
@@ -321,4 +321,21 @@ export function fusedPlanarForward(flow: PlanarFlow, z: tf.Tensor2D): FlowOutput
     const { z: zK, logDetJ } = unpackFlowOutput(planarStackOp(z, flow.u, flow.w, flow.b), flow.dim);
     return { z: zK, logDetJ };
   });
+}
+
+/** The planar stack of `flow` on plain arrays (for the trainer's tape-free step). */
+export function planarKernel(flow: PlanarFlow): FusedFlowKernel {
+  return {
+    forward(z0, N) {
+      const { zK, logDet, tape } = planarStackForward(z0, N, flow.dim, flow.K, values(flow.u).slice(), values(flow.w).slice(), values(flow.b));
+      return {
+        zK,
+        logDet,
+        backward: (dy) => {
+          const g = planarStackBackward(tape, dy, true);
+          return [g.du, g.dw, g.db]; // flow.variables = [u, w, b]
+        },
+      };
+    },
+  };
 }

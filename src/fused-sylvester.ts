@@ -35,7 +35,7 @@
 import { tf } from './backend';
 import type { FlowOutput } from './flow';
 import { releaseScratch, takeScratch } from './fused-planar';
-import { unpackFlowOutput, values } from './fused-ops';
+import { unpackFlowOutput, values, type FusedFlowKernel } from './fused-ops';
 import { DIAG_BOUND, ORTHO_MAX_STEPS, ORTHO_TOL, type SylvesterFlow } from './sylvester';
 import { checkBatch } from './validate';
 
@@ -637,4 +637,29 @@ export function fusedSylvesterForward(flow: SylvesterFlow, z: tf.Tensor2D): Flow
     const { z: zK, logDetJ } = unpackFlowOutput(op(z, ...vars), flow.dim);
     return { z: zK, logDetJ };
   });
+}
+
+/** The whole Sylvester flow on plain arrays (for the trainer's tape-free step). */
+export function sylvesterKernel(flow: SylvesterFlow): FusedFlowKernel {
+  return {
+    forward(z0, N) {
+      const p: FlowParams = { K: flow.K, D: flow.dim, M: flow.M, H: flow.H, variant: flow.variant };
+      const q = flow.qParam ? values(flow.qParam) : null;
+      const layers = buildLayers(p, q, values(flow.rRaw), values(flow.rDiag), values(flow.rTildeDiag));
+      if (layers.ortho) flow.lastOrthoSteps = layers.ortho.steps;
+      const { zK, logDet, tape } = sylvesterStackForward(z0, N, p.D, p.K, p.M, layers.A, layers.C, layers.diag, values(flow.b));
+      return {
+        zK,
+        logDet,
+        backward: (dy) => {
+          const g = sylvesterStackBackward(tape, dy, true);
+          const gp = buildLayersBackward(p, layers, q, g.dA, g.dC, g.dDiag);
+          // flow.variables = [qParam?, rRaw, rDiag, rTildeDiag, b]
+          const grads = [gp.draw, gp.drd, gp.drtd, g.db].map((a) => new Float32Array(a));
+          if (gp.dq) grads.unshift(new Float32Array(gp.dq));
+          return grads;
+        },
+      };
+    },
+  };
 }

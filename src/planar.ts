@@ -16,7 +16,8 @@
  */
 import { tf } from './backend';
 import { ownedVariable, type Flow, type FlowOutput } from './flow';
-import { fusedPlanarForward } from './fused-planar';
+import type { FusedFlowKernel } from './fused-ops';
+import { fusedPlanarForward, planarKernel } from './fused-planar';
 import { Rng } from './random';
 import { checkBatch, checkFinite, checkPositiveInt } from './validate';
 
@@ -71,6 +72,8 @@ export class PlanarFlow implements Flow {
   readonly b: tf.Variable<tf.Rank.R1>;
   /** The whole stack as one op with a hand-derived gradient (fused-planar.ts). */
   forwardFused?: (z: tf.Tensor2D) => FlowOutput;
+  /** The same on plain arrays, for the trainer's tape-free fused step (fused-ops.ts). */
+  readonly fusedKernel: FusedFlowKernel;
 
   constructor(options: PlanarOptions = {}) {
     this.dim = checkPositiveInt('dim', options.dim ?? 2);
@@ -103,6 +106,7 @@ export class PlanarFlow implements Flow {
     this.w = ownedVariable(tf.tensor2d(w, [K, D]));
     this.b = ownedVariable(tf.zeros([K]));
     this.forwardFused = (z) => fusedPlanarForward(this, z);
+    this.fusedKernel = planarKernel(this);
   }
 
   get variables(): tf.Variable[] {

@@ -20,7 +20,8 @@
  */
 import { tf } from './backend';
 import { ownedVariable, type Flow, type FlowOutput } from './flow';
-import { fusedSylvesterForward } from './fused-sylvester';
+import type { FusedFlowKernel } from './fused-ops';
+import { fusedSylvesterForward, sylvesterKernel } from './fused-sylvester';
 import { Rng } from './random';
 import { checkBatch, checkFinite, checkOneOf, checkPositiveInt } from './validate';
 
@@ -135,6 +136,8 @@ export class SylvesterFlow implements Flow {
   lastOrthoSteps = 0;
   /** The whole flow (Q, R construction and the K layers) as one op (fused-sylvester.ts). */
   forwardFused?: (z: tf.Tensor2D) => FlowOutput;
+  /** The same on plain arrays, for the trainer's tape-free fused step (fused-ops.ts). */
+  readonly fusedKernel: FusedFlowKernel;
   private readonly triangularQConst: tf.Tensor3D | null;
   private readonly upperMask: tf.Tensor2D;
 
@@ -176,6 +179,7 @@ export class SylvesterFlow implements Flow {
     this.b = ownedVariable(tf.zeros([K, M]));
     this.upperMask = strictUpperMask(M);
     this.forwardFused = (z) => fusedSylvesterForward(this, z);
+    this.fusedKernel = sylvesterKernel(this);
   }
 
   get variables(): tf.Variable[] {

@@ -12,7 +12,7 @@
 import { tf } from './backend';
 import type { Flow, FlowPath } from './flow';
 import { FusedAdam } from './fused-adam';
-import { fusedMean } from './fused-ops';
+import { fusedKernelOf, fusedMean, fusedTrainingStep } from './fused-ops';
 import { annealBeta, freeEnergyTerms } from './loss';
 import { Rng } from './random';
 import type { StopSignal } from './stop';
@@ -124,6 +124,9 @@ export async function train(flow: Flow, target: Target, options: TrainOptions = 
   const optimizer = new FusedAdam(flow.variables, lr);
   // On the fused path the batch means are one op each too (tf.mean's gradient is slow on cpu).
   const mean = path === 'fused' ? fusedMean : (x: tf.Tensor) => tf.mean(x) as tf.Scalar;
+  // Fastest: when both the flow and the target have plain-JS kernels, the fused path runs the
+  // step without the tfjs tape at all (fusedTrainingStep: same loss and gradients, no ops).
+  const flowKernel = path === 'fused' && target.fused ? fusedKernelOf(flow) : undefined;
   const history: TrainHistory = {
     step: [], loss: [], freeEnergy: [], beta: [], lr: [],
     msPerStep: NaN, wallMs: 0, stepsDone: 0, stoppedReason: null, path,
@@ -142,20 +145,30 @@ export async function train(flow: Flow, target: Target, options: TrainOptions = 
         const beta = annealSteps > 0 ? annealBeta(t, annealSteps) : 1;
         const stepLr = learningRate(t, steps, lr, schedule, lrMinFraction);
         optimizer.learningRate = stepLr;
-        const z0 = rng.normalTensor(batch, flow.dim); // z0: [batch, D]
-        let meanLogP: tf.Scalar | null = null;
-        const { value: cost, grads } = tf.variableGrads(() => {
-          const { logQ, logP } = freeEnergyTerms(flow, target, z0, path);
-          meanLogP = tf.keep(mean(logP));
-          return tf.sub(mean(logQ), tf.mul(beta, meanLogP)) as tf.Scalar;
-        }, flow.variables);
-        optimizer.applyGradients(grads);
-        tf.dispose(grads);
-        z0.dispose();
-        const loss = cost.dataSync()[0]!;
-        const lp = (meanLogP as tf.Scalar | null)?.dataSync()[0] ?? NaN;
-        cost.dispose();
-        (meanLogP as tf.Scalar | null)?.dispose();
+        let loss: number;
+        let lp: number;
+        if (flowKernel) {
+          const z0 = rng.fillNormal(new Float32Array(batch * flow.dim)); // z0: [batch, D], same draws as below
+          const r = fusedTrainingStep(flowKernel, target.fused!, z0, batch, flow.dim, beta);
+          optimizer.applyGradientArrays(r.grads);
+          loss = r.loss;
+          lp = r.meanLogP;
+        } else {
+          const z0 = rng.normalTensor(batch, flow.dim); // z0: [batch, D]
+          let meanLogP: tf.Scalar | null = null;
+          const { value: cost, grads } = tf.variableGrads(() => {
+            const { logQ, logP } = freeEnergyTerms(flow, target, z0, path);
+            meanLogP = tf.keep(mean(logP));
+            return tf.sub(mean(logQ), tf.mul(beta, meanLogP)) as tf.Scalar;
+          }, flow.variables);
+          optimizer.applyGradients(grads);
+          tf.dispose(grads);
+          z0.dispose();
+          loss = cost.dataSync()[0]!;
+          lp = (meanLogP as tf.Scalar | null)?.dataSync()[0] ?? NaN;
+          cost.dispose();
+          (meanLogP as tf.Scalar | null)?.dispose();
+        }
         const freeEnergy = loss + (beta - 1) * lp;
         const ms = performance.now() - ts;
         times.push(ms);
