@@ -86,12 +86,11 @@ export function sylvesterStackForward(
       for (let i = 0; i < M; i++) {
         let a = b[k * M + i]!;
         for (let j = 0; j < D; j++) a += z[nD + j]! * A[aOff + j * M + i]!;
-        // tanh(a) = sign(a)(1 - e)/(1 + e), e = exp(-2|a|); 1 - tanh² = 4e/(1 + e)².
-        const e = Math.exp(-2 * Math.abs(a));
-        const t = a < 0 ? (e - 1) / (1 + e) : (1 - e) / (1 + e);
+        // tanh(a) = 1 - 2/(e^{2a} + 1): one exp, no branch (faster than Math.tanh).
+        const t = 1 - 2 / (Math.exp(2 * a) + 1);
         hk[i] = t;
         h[hOff + i] = t;
-        p *= 1 + diag[k * M + i]! * ((4 * e) / ((1 + e) * (1 + e)));
+        p *= 1 + diag[k * M + i]! * (1 - t * t);
       }
       if (!(p > 1e-100 && p < 1e100)) {
         logDet[n] = logDet[n]! + Math.log(Math.abs(p));
@@ -131,13 +130,11 @@ function sylvesterLayer22(
     const z1 = z[2 * n + 1]!;
     const x0 = b0 + z0 * a00 + z1 * a10;
     const x1 = b1 + z0 * a01 + z1 * a11;
-    const e0 = Math.exp(-2 * Math.abs(x0));
-    const e1 = Math.exp(-2 * Math.abs(x1));
-    const t0 = x0 < 0 ? (e0 - 1) / (1 + e0) : (1 - e0) / (1 + e0);
-    const t1 = x1 < 0 ? (e1 - 1) / (1 + e1) : (1 - e1) / (1 + e1);
+    const t0 = 1 - 2 / (Math.exp(2 * x0) + 1);
+    const t1 = 1 - 2 / (Math.exp(2 * x1) + 1);
     h[hOff + 2 * n] = t0;
     h[hOff + 2 * n + 1] = t1;
-    let p = detProd[n]! * (1 + d0 * ((4 * e0) / ((1 + e0) * (1 + e0)))) * (1 + d1 * ((4 * e1) / ((1 + e1) * (1 + e1))));
+    let p = detProd[n]! * (1 + d0 * (1 - t0 * t0)) * (1 + d1 * (1 - t1 * t1));
     if (!(p > 1e-100 && p < 1e100)) {
       logDet[n] = logDet[n]! + Math.log(Math.abs(p));
       p = 1;
