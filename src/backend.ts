@@ -2,12 +2,13 @@
  * One place that loads TensorFlow.js and picks its backend.
  *
  * Order: `@tensorflow/tfjs-node` (native, when it installed) -> `@tensorflow/tfjs` with the
- * pure-JS `cpu` backend or the `wasm` backend. The default without tfjs-node is `cpu`: this
- * library's hot path (training with `path: 'fused'`) is a few fused ops written in typed-array
- * loops (see `fused-*.ts`), and the cpu backend hands them tensor memory without copies. Measured
- * (docs/benchmarks.md, `npm run bench -- --backend cpu|wasm`): fused planar K=32 step 1.7 ms on
- * cpu vs 1.9 ms on wasm, Sylvester K=16 1.7 vs 1.8 ms; only the op-by-op reference path is
- * faster on wasm (66 vs 125 ms), so pick wasm when you train on the reference path.
+ * pure-JS `cpu` backend or the `wasm` backend. The default without tfjs-node is `cpu`. Measured
+ * (docs/benchmarks.md, `npm run bench -- --backend cpu|wasm`): training on the default fused path
+ * runs at the same speed on both (planar K=32 step, 10th percentile 0.71 ms on cpu vs 0.72 ms on
+ * wasm; Sylvester K=16 0.82 vs 0.82 ms), because its step runs in typed-array loops and touches
+ * tfjs only for Adam's assigns; cpu starts synchronously and hands the fused ops tensor memory
+ * without copies. The op-by-op reference path is ~2x faster on wasm (planar 33 vs 73 ms): use
+ * wasm for it, or for other op-heavy tfjs work.
  * Override with the environment variable `NF_BACKEND=tensorflow|wasm|cpu`.
  */
 import * as tf from '@tensorflow/tfjs';
