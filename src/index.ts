@@ -21,3 +21,8 @@ export * from './data';
 export * from './posterior';
 export * from './coupling';
 export * from './mle';
+export * from './fused-planar';
+export * from './fused-sylvester';
+export * from './fused-targets';
+export * from './fused-ops';
+export * from './fused-adam';
