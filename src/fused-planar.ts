@@ -301,7 +301,7 @@ export const planarStackOp: (z0: tf.Tensor2D, u: tf.Tensor2D, w: tf.Tensor2D, b:
   tf.customGrad(((z0: tf.Tensor2D, u: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => {
     const [N, D] = z0.shape;
     const K = u.shape[0];
-    // Copy u, w: the tape must not see later in-place updates of the variables' buffers.
+    // u, w are copied ([K, D], cheap) so the tape holds its own values, whatever the backend.
     const { out, tape } = planarStackForward(values(z0), N, D, K, values(u).slice(), values(w).slice(), values(b));
     return {
       value: tf.tensor2d(out, [N, D + 1]),
