@@ -13,7 +13,7 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
-import { ROOT, jupyterEnv, requirePython, slidesArgs, parseArgs, text } from './kernel.mjs';
+import { ROOT, jupyterEnv, requirePython, slidesArgs, parseArgs, text, deckNotebook } from './kernel.mjs';
 import { selectNotebooks } from './notebooks.mjs';
 
 const OUT = join(ROOT, 'out', 'slides');
@@ -94,7 +94,11 @@ function main() {
       console.warn(`  warning: ${basename(f)} has no outputs; run \`npm run notebooks\` first`);
     }
     const t = performance.now();
-    const r = spawnSync(py, slidesArgs(f, OUT), { cwd: ROOT, env: jupyterEnv(), encoding: 'utf8' });
+    // The deck is made from a copy in which each figure gets its own slide (deckNotebook).
+    const staged = join(OUT, '.decks', basename(f));
+    mkdirSync(join(OUT, '.decks'), { recursive: true });
+    writeFileSync(staged, JSON.stringify(deckNotebook(nb)));
+    const r = spawnSync(py, slidesArgs(staged, OUT), { cwd: ROOT, env: jupyterEnv(), encoding: 'utf8' });
     const deck = join(OUT, basename(f).replace(/\.ipynb$/, '.slides.html'));
     if (r.status !== 0 || !existsSync(deck)) {
       failed++;
