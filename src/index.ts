@@ -26,3 +26,4 @@ export * from './fused-sylvester';
 export * from './fused-targets';
 export * from './fused-ops';
 export * from './fused-adam';
+export * from './loop';

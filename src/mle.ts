@@ -14,6 +14,7 @@
  */
 import { tf } from './backend';
 import { FusedAdam } from './fused-adam';
+import { runChunked, type LoopHistory } from './loop';
 import { StandardNormal, LOG_2PI } from './base';
 import type { InvertibleFlow } from './coupling';
 import { Rng } from './random';
@@ -38,23 +39,10 @@ export interface MaxLikelihoodOptions {
 }
 
 /** What `trainMaxLikelihood` did, step by step. */
-export interface MaxLikelihoodHistory {
+export interface MaxLikelihoodHistory extends LoopHistory {
   step: number[];
   /** Minibatch mean negative log-likelihood (nats per row). */
   loss: number[];
-  /** Median wall time per step after the first 10% (warm-up), in ms. */
-  msPerStep: number;
-  wallMs: number;
-  stepsDone: number;
-  /** Why training ended early, or null when it ran all steps. */
-  stoppedReason: string | null;
-}
-
-function median(xs: number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : 0.5 * (s[m - 1]! + s[m]!);
 }
 
 function checkData(name: string, data: Float32Array, dim: number): number {
@@ -102,18 +90,11 @@ export async function trainMaxLikelihood(
   // The library's Adam (tf.train.adam's update in typed-array loops): ~2x faster steps here.
   const optimizer = new FusedAdam(flow.variables, lr);
   const history: MaxLikelihoodHistory = { step: [], loss: [], msPerStep: NaN, wallMs: 0, stepsDone: 0, stoppedReason: null };
-  const times: number[] = [];
   const xb = new Float32Array(batch * D); // the minibatch, reused: [batch, D]
-  const t0 = performance.now();
   try {
-    for (let start = 0; start < steps; start += chunkSize) {
-      if (options.stop?.stopped) {
-        history.stoppedReason = options.stop.reason;
-        break;
-      }
-      const end = Math.min(steps, start + chunkSize);
-      for (let t = start; t < end; t++) {
-        const ts = performance.now();
+    return await runChunked(history, {
+      steps, chunkSize, stop: options.stop,
+      step: (t) => {
         for (let i = 0; i < batch; i++) {
           const r = Math.floor(rng.uniform() * N);
           xb.set(data.subarray(r * D, (r + 1) * D), i * D);
@@ -125,33 +106,16 @@ export async function trainMaxLikelihood(
         x.dispose();
         const loss = cost.dataSync()[0]!;
         cost.dispose();
-        const ms = performance.now() - ts;
-        times.push(ms);
         history.step.push(t);
         history.loss.push(loss);
-        history.stepsDone = t + 1;
-        if (!Number.isFinite(loss)) {
-          history.stoppedReason = `loss became ${loss} at step ${t}`;
-          break;
-        }
-        options.onStep?.({ step: t, loss, ms });
-      }
-      history.wallMs = performance.now() - t0;
-      history.msPerStep = median(times.slice(Math.floor(times.length / 10)));
-      if (history.stoppedReason) break;
-      await options.onChunk?.({ step: history.stepsDone, steps, history, elapsedMs: history.wallMs });
-      // Yield to the event loop: SIGINT listeners and display updates run here.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
+        return loss;
+      },
+      afterStep: (t, loss, ms) => options.onStep?.({ step: t, loss, ms }),
+      onChunk: (h) => options.onChunk?.({ step: h.stepsDone, steps, history: h, elapsedMs: h.wallMs }),
+    });
   } finally {
     optimizer.dispose();
   }
-  history.wallMs = performance.now() - t0;
-  history.msPerStep = median(times.slice(Math.floor(times.length / 10)));
-  if (history.stoppedReason === null && options.stop?.stopped && history.stepsDone < steps) {
-    history.stoppedReason = options.stop.reason;
-  }
-  return history;
 }
 
 /** Rows per forward pass in `logLikelihood`, bounding memory. */

@@ -14,6 +14,7 @@ import type { Flow, FlowPath } from './flow';
 import { FusedAdam } from './fused-adam';
 import { fusedKernelOf, fusedMean, fusedTrainingStep } from './fused-ops';
 import { annealBeta, freeEnergyTerms } from './loss';
+import { runChunked, type LoopHistory } from './loop';
 import { Rng } from './random';
 import type { StopSignal } from './stop';
 import type { Target } from './targets';
@@ -69,18 +70,12 @@ export interface ChunkInfo {
   elapsedMs: number;
 }
 
-export interface TrainHistory {
+export interface TrainHistory extends LoopHistory {
   step: number[];
   loss: number[];
   freeEnergy: number[];
   beta: number[];
   lr: number[];
-  /** Median wall time per step after the first 10% (warm-up), in ms. */
-  msPerStep: number;
-  wallMs: number;
-  stepsDone: number;
-  /** Why training ended early, or null when it ran all steps. */
-  stoppedReason: string | null;
   path: FlowPath;
 }
 
@@ -90,13 +85,6 @@ export function learningRate(step: number, steps: number, lr: number, schedule: 
   const progress = Math.min(1, step / Math.max(1, steps));
   const min = lr * minFraction;
   return min + 0.5 * (lr - min) * (1 + Math.cos(Math.PI * progress));
-}
-
-function median(xs: number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : 0.5 * (s[m - 1]! + s[m]!);
 }
 
 /**
@@ -131,17 +119,10 @@ export async function train(flow: Flow, target: Target, options: TrainOptions = 
     step: [], loss: [], freeEnergy: [], beta: [], lr: [],
     msPerStep: NaN, wallMs: 0, stepsDone: 0, stoppedReason: null, path,
   };
-  const times: number[] = [];
-  const t0 = performance.now();
   try {
-    for (let start = 0; start < steps; start += chunkSize) {
-      if (options.stop?.stopped) {
-        history.stoppedReason = options.stop.reason;
-        break;
-      }
-      const end = Math.min(steps, start + chunkSize);
-      for (let t = start; t < end; t++) {
-        const ts = performance.now();
+    return await runChunked(history, {
+      steps, chunkSize, stop: options.stop,
+      step: (t) => {
         const beta = annealSteps > 0 ? annealBeta(t, annealSteps) : 1;
         const stepLr = learningRate(t, steps, lr, schedule, lrMinFraction);
         optimizer.learningRate = stepLr;
@@ -169,35 +150,18 @@ export async function train(flow: Flow, target: Target, options: TrainOptions = 
           cost.dispose();
           (meanLogP as tf.Scalar | null)?.dispose();
         }
-        const freeEnergy = loss + (beta - 1) * lp;
-        const ms = performance.now() - ts;
-        times.push(ms);
         history.step.push(t);
         history.loss.push(loss);
-        history.freeEnergy.push(freeEnergy);
+        history.freeEnergy.push(loss + (beta - 1) * lp);
         history.beta.push(beta);
         history.lr.push(stepLr);
-        history.stepsDone = t + 1;
-        if (!Number.isFinite(loss)) {
-          history.stoppedReason = `loss became ${loss} at step ${t}`;
-          break;
-        }
-        options.onStep?.({ step: t, loss, freeEnergy, beta, lr: stepLr, ms });
-      }
-      history.wallMs = performance.now() - t0;
-      history.msPerStep = median(times.slice(Math.floor(times.length / 10)));
-      if (history.stoppedReason) break;
-      await options.onChunk?.({ step: history.stepsDone, steps, history, elapsedMs: history.wallMs });
-      // Yield to the event loop: SIGINT listeners and display updates run here.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
+        return loss;
+      },
+      afterStep: (t, loss, ms) =>
+        options.onStep?.({ step: t, loss, freeEnergy: history.freeEnergy[t]!, beta: history.beta[t]!, lr: history.lr[t]!, ms }),
+      onChunk: (h) => options.onChunk?.({ step: h.stepsDone, steps, history: h, elapsedMs: h.wallMs }),
+    });
   } finally {
     optimizer.dispose();
   }
-  history.wallMs = performance.now() - t0;
-  history.msPerStep = median(times.slice(Math.floor(times.length / 10)));
-  if (history.stoppedReason === null && options.stop?.stopped && history.stepsDone < steps) {
-    history.stoppedReason = options.stop.reason;
-  }
-  return history;
 }

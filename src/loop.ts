@@ -1,0 +1,81 @@
+/**
+ * The chunked training loop shared by `train` (reverse KL) and `trainMaxLikelihood` (forward KL).
+ *
+ * Steps run synchronously in chunks; between chunks the loop updates the timings, calls
+ * `onChunk` and awaits once, so that a SIGINT listener (stop.ts) or a live display can run. A stop
+ * request therefore takes effect at a chunk boundary, never inside a tfjs step.
+ */
+import type { StopSignal } from './stop';
+
+/** The fields every training history has. */
+export interface LoopHistory {
+  /** Median wall time per step after the first 10% (warm-up), in ms. */
+  msPerStep: number;
+  wallMs: number;
+  stepsDone: number;
+  /** Why training ended early, or null when it ran all steps. */
+  stoppedReason: string | null;
+}
+
+export interface ChunkedLoopOptions<H extends LoopHistory> {
+  steps: number;
+  chunkSize: number;
+  stop?: StopSignal;
+  /** One optimisation step; returns its loss. */
+  step: (t: number) => number;
+  /** After a step with a finite loss, with its wall time. */
+  afterStep?: (t: number, loss: number, ms: number) => void;
+  /** After each chunk. */
+  onChunk?: (history: H) => void | Promise<void>;
+}
+
+/** Median of a list (NaN when empty). */
+export function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : 0.5 * (s[m - 1]! + s[m]!);
+}
+
+/**
+ * Run `step(t)` for t = 0 … steps-1 in chunks; fills the timing fields of `history` and ends
+ * early on a stop request (at a chunk boundary) or on a non-finite loss.
+ */
+export async function runChunked<H extends LoopHistory>(history: H, options: ChunkedLoopOptions<H>): Promise<H> {
+  const { steps, chunkSize, stop } = options;
+  const times: number[] = [];
+  const t0 = performance.now();
+  const updateTimes = (): void => {
+    history.wallMs = performance.now() - t0;
+    history.msPerStep = median(times.slice(Math.floor(times.length / 10)));
+  };
+  for (let start = 0; start < steps; start += chunkSize) {
+    if (stop?.stopped) {
+      history.stoppedReason = stop.reason;
+      break;
+    }
+    const end = Math.min(steps, start + chunkSize);
+    for (let t = start; t < end; t++) {
+      const ts = performance.now();
+      const loss = options.step(t);
+      const ms = performance.now() - ts;
+      times.push(ms);
+      history.stepsDone = t + 1;
+      if (!Number.isFinite(loss)) {
+        history.stoppedReason = `loss became ${loss} at step ${t}`;
+        break;
+      }
+      options.afterStep?.(t, loss, ms);
+    }
+    updateTimes();
+    if (history.stoppedReason) break;
+    await options.onChunk?.(history);
+    // Yield to the event loop: SIGINT listeners and display updates run here.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  updateTimes();
+  if (history.stoppedReason === null && stop?.stopped && history.stepsDone < steps) {
+    history.stoppedReason = stop.reason;
+  }
+  return history;
+}
