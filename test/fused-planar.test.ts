@@ -12,6 +12,7 @@ import { freeEnergyTerms } from '../src/loss';
 import { planarStackBackward, planarStackForward } from '../src/fused-planar';
 import { PlanarFlow } from '../src/planar';
 import { Rng } from '../src/random';
+import { assertGradFD, packedLoss } from './oracle';
 import { StopSignal } from '../src/stop';
 import { getTarget } from '../src/targets';
 import { train } from '../src/train';
@@ -121,31 +122,13 @@ test('fused planar: backward equals float64 central finite differences', () => {
   // L(z0, u, w, b) = Σ dy ⊙ [z_K | logdet], evaluated in float64.
   const L = (): number => {
     const { zK, logDet } = planarStackForward(z0, N, D, K, u, w, b);
-    let s = 0;
-    for (let n = 0; n < N; n++) {
-      for (let d = 0; d < D; d++) s += dy[n * (D + 1) + d]! * zK[n * D + d]!;
-      s += dy[n * (D + 1) + D]! * logDet[n]!;
-    }
-    return s;
+    return packedLoss(dy, zK, logDet, N, D);
   };
   const g = planarStackBackward(planarStackForward(z0, N, D, K, u, w, b).tape, dy);
-  const eps = 1e-6;
-  const check = (name: string, x: Float64Array, grad: Float32Array): void => {
-    for (let i = 0; i < x.length; i++) {
-      const x0 = x[i]!;
-      x[i] = x0 + eps;
-      const lp = L();
-      x[i] = x0 - eps;
-      const lm = L();
-      x[i] = x0;
-      const fd = (lp - lm) / (2 * eps);
-      assert.ok(Math.abs(fd - grad[i]!) < 1e-5 * (1 + Math.abs(fd)), `${name}[${i}]: fd ${fd} vs ${grad[i]}`);
-    }
-  };
-  check('z0', z0, g.dz0);
-  check('u', u, g.du);
-  check('w', w, g.dw);
-  check('b', b, g.db);
+  assertGradFD(L, 'z0', z0, g.dz0);
+  assertGradFD(L, 'u', u, g.du);
+  assertGradFD(L, 'w', w, g.dw);
+  assertGradFD(L, 'b', b, g.db);
 });
 
 test('fused planar: training on the fused path stops on a StopSignal and leaks nothing', async () => {

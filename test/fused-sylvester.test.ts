@@ -11,6 +11,7 @@ import { orthogonalizeJS, sylvesterStackBackward, sylvesterStackForward, sylvest
 import { fusedTrainingStep, unpackFlowOutput } from '../src/fused-ops';
 import { freeEnergyTerms } from '../src/loss';
 import { Rng } from '../src/random';
+import { assertGradFD, packedLoss } from './oracle';
 import { StopSignal } from '../src/stop';
 import { boundedDiag, SYLVESTER_VARIANTS, SylvesterFlow, type SylvesterVariant } from '../src/sylvester';
 import { getTarget } from '../src/targets';
@@ -134,32 +135,14 @@ function fdCheck(N: number, D: number, K: number, M: number): void {
   const dy = r(N * (D + 1));
   const L = (): number => {
     const { zK, logDet } = sylvesterStackForward(z0, N, D, K, M, A, C, diag, b);
-    let s = 0;
-    for (let n = 0; n < N; n++) {
-      for (let d = 0; d < D; d++) s += dy[n * (D + 1) + d]! * zK[n * D + d]!;
-      s += dy[n * (D + 1) + D]! * logDet[n]!;
-    }
-    return s;
+    return packedLoss(dy, zK, logDet, N, D);
   };
   const g = sylvesterStackBackward(sylvesterStackForward(z0, N, D, K, M, A, C, diag, b).tape, dy);
-  const eps = 1e-6;
-  const check = (name: string, x: Float64Array, grad: ArrayLike<number>): void => {
-    for (let i = 0; i < x.length; i++) {
-      const x0 = x[i]!;
-      x[i] = x0 + eps;
-      const lp = L();
-      x[i] = x0 - eps;
-      const lm = L();
-      x[i] = x0;
-      const fd = (lp - lm) / (2 * eps);
-      assert.ok(Math.abs(fd - grad[i]!) < 1e-5 * (1 + Math.abs(fd)), `${name}[${i}]: fd ${fd} vs ${grad[i]}`);
-    }
-  };
-  check('z0', z0, g.dz0);
-  check('A', A, g.dA);
-  check('C', C, g.dC);
-  check('diag', diag, g.dDiag);
-  check('b', b, g.db);
+  assertGradFD(L, 'z0', z0, g.dz0);
+  assertGradFD(L, 'A', A, g.dA);
+  assertGradFD(L, 'C', C, g.dC);
+  assertGradFD(L, 'diag', diag, g.dDiag);
+  assertGradFD(L, 'b', b, g.db);
 }
 
 test('fused Sylvester: orthogonal Q is orthonormal and lastOrthoSteps is set', () => {

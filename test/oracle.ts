@@ -99,3 +99,30 @@ export function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) e = Math.max(e, Math.abs(a[i]! - b[i]!) / Math.max(1, Math.abs(b[i]!)));
   return e;
 }
+
+/** Σ dy ⊙ [z_K | logdet] for a packed flow output: a scalar loss whose gradient the fused backward gives. */
+export function packedLoss(dy: ArrayLike<number>, zK: ArrayLike<number>, logDet: ArrayLike<number>, N: number, D: number): number {
+  let s = 0;
+  for (let n = 0; n < N; n++) {
+    for (let d = 0; d < D; d++) s += dy[n * (D + 1) + d]! * zK[n * D + d]!;
+    s += dy[n * (D + 1) + D]! * logDet[n]!;
+  }
+  return s;
+}
+
+/**
+ * Assert that `grad` equals the central finite-difference gradient of `L` with respect to the
+ * float64 array `x` (perturbed in place and restored), to 1e-5 relative.
+ */
+export function assertGradFD(L: () => number, name: string, x: Float64Array, grad: ArrayLike<number>, eps = 1e-6): void {
+  for (let i = 0; i < x.length; i++) {
+    const x0 = x[i]!;
+    x[i] = x0 + eps;
+    const lp = L();
+    x[i] = x0 - eps;
+    const lm = L();
+    x[i] = x0;
+    const fd = (lp - lm) / (2 * eps);
+    if (!(Math.abs(fd - grad[i]!) < 1e-5 * (1 + Math.abs(fd)))) throw new Error(`${name}[${i}]: fd ${fd} vs ${grad[i]}`);
+  }
+}
