@@ -27,3 +27,4 @@ export * from './fused-targets';
 export * from './fused-ops';
 export * from './fused-adam';
 export * from './loop';
+export * from './checks';
