@@ -8,8 +8,12 @@
 // - a fenced block opened with ```ts tags=a,b gets those cell tags.
 // Outputs are not kept: `npm run notebooks` executes the generated notebooks in place.
 //
-// Usage: node scripts/nbgen.mjs [NAME ...]   (default: every notebooks/src/*.md)
-import { readFileSync, writeFileSync, readdirSync } from 'node:fs';
+// Worked solutions to the exercises live in notebooks/src/solutions/NN-name-solutions.md and build
+// into notebooks/solutions/ (they import '../../dist'); `npm run notebooks` executes them too.
+//
+// Usage: node scripts/nbgen.mjs [NAME ...]   (default: every notebooks/src/*.md and
+//        notebooks/src/solutions/*.md; a NAME may be `solutions/03-planar-flows-solutions`)
+import { existsSync, mkdirSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import { join, dirname, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -83,11 +87,19 @@ export function toNotebook(cells) {
   };
 }
 
+/** Every source: notebooks/src/*.md, then notebooks/src/solutions/*.md (paths relative to srcDir). */
+function allSources() {
+  const md = (dir) => (existsSync(join(srcDir, dir)) ? readdirSync(join(srcDir, dir)) : []).filter((f) => f.endsWith('.md')).sort();
+  return [...md(''), ...md('solutions').map((f) => `solutions/${f}`)];
+}
+
 function main(names) {
-  const files = names.length ? names.map((n) => (n.endsWith('.md') ? n : `${n}.md`)) : readdirSync(srcDir).filter((f) => f.endsWith('.md')).sort();
+  const files = names.length ? names.map((n) => (n.endsWith('.md') ? n : `${n}.md`)) : allSources();
   for (const f of files) {
-    const cells = parseSource(readFileSync(join(srcDir, basename(f)), 'utf8'));
-    const out = join(root, 'notebooks', basename(f).replace(/\.md$/, '.ipynb'));
+    const rel = f.startsWith('solutions/') ? `solutions/${basename(f)}` : basename(f);
+    const cells = parseSource(readFileSync(join(srcDir, rel), 'utf8'));
+    const out = join(root, 'notebooks', rel.replace(/\.md$/, '.ipynb'));
+    mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, JSON.stringify(toNotebook(cells), null, 1) + '\n');
     console.log(`${out}: ${cells.length} cells (${cells.filter((c) => c.type === 'code').length} code)`);
   }

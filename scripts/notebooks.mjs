@@ -82,18 +82,27 @@ with open(dst + '.result.json', 'w') as f:
     json.dump(result, f)
 `;
 
-/** notebooks/*.ipynb, filtered by the positional args (paths, names or prefixes). */
-export function selectNotebooks(picks, dir = join(ROOT, 'notebooks')) {
-  const all = existsSync(dir)
-    ? readdirSync(dir)
-        .filter((f) => f.endsWith('.ipynb'))
-        .sort()
-        .map((f) => join(dir, f))
-    : [];
+/**
+ * notebooks/*.ipynb (and, with `withSolutions`, the worked solutions notebooks/solutions/*.ipynb after
+ * them), filtered by the positional args (paths, names or prefixes; `solutions/03` picks 03's
+ * solutions).
+ */
+export function selectNotebooks(picks, dir = join(ROOT, 'notebooks'), { withSolutions = false } = {}) {
+  const list = (d) =>
+    existsSync(d)
+      ? readdirSync(d)
+          .filter((f) => f.endsWith('.ipynb'))
+          .sort()
+          .map((f) => join(d, f))
+      : [];
+  const all = [...list(dir), ...(withSolutions ? list(join(dir, 'solutions')) : [])];
   if (picks.length === 0) return all;
   return picks.flatMap((p) => {
     if (p.endsWith('.ipynb') && existsSync(resolve(p))) return [resolve(p)];
-    const hits = all.filter((f) => basename(f).startsWith(p) || basename(f) === `${p}.ipynb`);
+    const inSolutions = p.startsWith('solutions/');
+    const stem = inSolutions ? p.slice('solutions/'.length) : p;
+    const pool = all.filter((f) => (basename(dirname(f)) === 'solutions') === inSolutions);
+    const hits = pool.filter((f) => basename(f).startsWith(stem) || basename(f) === `${stem}.ipynb`);
     if (hits.length === 0) throw new Error(`no notebook matches "${p}" in ${relative(ROOT, dir)}/`);
     return hits;
   });
@@ -101,7 +110,9 @@ export function selectNotebooks(picks, dir = join(ROOT, 'notebooks')) {
 
 function executeOne(py, file, opts) {
   const name = basename(file);
-  const outDir = join(ROOT, 'out', 'notebooks');
+  // Solutions execute into out/notebooks/solutions/, so decks and the browser check never pick them up.
+  const isSolution = basename(dirname(file)) === 'solutions';
+  const outDir = join(ROOT, 'out', 'notebooks', ...(isSolution ? ['solutions'] : []));
   mkdirSync(join(outDir, 'failed'), { recursive: true });
   const raw = join(outDir, `.${name}.${process.pid}.raw`);
   const t0 = performance.now();
@@ -154,7 +165,7 @@ function main() {
   };
   let files;
   try {
-    files = selectNotebooks(positional);
+    files = selectNotebooks(positional, undefined, { withSolutions: true });
   } catch (e) {
     console.error(String(e.message));
     process.exit(2);
