@@ -11,7 +11,7 @@
  */
 import { readFileSync } from 'fs';
 import { Rng } from './random';
-import { checkFinite, checkPositiveInt } from './validate';
+import { checkFinite, checkPositiveInt, checkSeed } from './validate';
 
 /** Numeric columns of a CSV as a row-major matrix. */
 export interface CSVColumns {
@@ -228,7 +228,7 @@ export function trainTestSplit(n: number, options: SplitOptions = {}): Split {
   checkPositiveInt('n', n, 2);
   const testFraction = checkFinite('testFraction', options.testFraction ?? 0.25);
   if (!(testFraction > 0 && testFraction < 1)) throw new RangeError(`testFraction must be in (0, 1), got ${testFraction}`);
-  const rng = new Rng(checkFinite('seed', options.seed ?? 0));
+  const rng = new Rng(checkSeed('seed', options.seed ?? 0));
   const idx = new Int32Array(n);
   for (let i = 0; i < n; i++) idx[i] = i;
   for (let i = n - 1; i > 0; i--) {

@@ -36,7 +36,7 @@ import { tf } from './backend';
 import type { FlowOutput } from './flow';
 import { releaseScratch, takeScratch } from './fused-planar';
 import { unpackFlowOutput, values, type FusedFlowKernel } from './fused-ops';
-import { DIAG_BOUND, ORTHO_MAX_STEPS, ORTHO_TOL, type SylvesterFlow } from './sylvester';
+import { DIAG_BOUND, ORTHO_MAX_STEPS, ORTHO_TOL, orthogonalizeError, type SylvesterFlow } from './sylvester';
 import { checkBatch } from './validate';
 
 type Arr = Float32Array | Float64Array;
@@ -300,22 +300,29 @@ export function orthogonalizeJS(X: ArrayLike<number>, K: number, D: number, M: n
     let s = 0;
     for (let e = 0; e < size; e++) s += X[k * size + e]! * X[k * size + e]!;
     const nrm = Math.sqrt(s);
+    if (!(nrm > 0) || !Number.isFinite(nrm)) throw orthogonalizeError(k, { norm: nrm }, 0, tol);
     norms[k] = nrm;
     for (let e = 0; e < size; e++) q[k * size + e] = X[k * size + e]! / nrm;
   }
   const iterates: Float64Array[] = [q];
   const S = new Float64Array(M * M);
   let steps = 0;
-  for (; steps < maxSteps; ) {
+  for (;;) {
     // err = max_k ‖I - QᵀQ‖_F, checked before each step (as the reference does).
     let err = 0;
+    let worst = 0;
     for (let k = 0; k < K; k++) {
       gram(q, k * size, D, M, S);
       let e2 = 0;
       for (let i = 0; i < M; i++) for (let j = 0; j < M; j++) e2 += ((i === j ? 1 : 0) - S[i * M + j]!) ** 2;
-      err = Math.max(err, Math.sqrt(e2));
+      const e = Math.sqrt(e2);
+      if (!(e <= err)) {
+        err = e;
+        worst = k;
+      }
     }
     if (err <= tol) break;
+    if (steps >= maxSteps) throw orthogonalizeError(worst, { err }, steps, tol);
     const next = new Float64Array(K * size);
     for (let k = 0; k < K; k++) {
       const off = k * size;
@@ -408,12 +415,13 @@ export function householderJS(v: ArrayLike<number>, K: number, H: number, D: num
       const vo = (k * H + hh) * D;
       let n2 = 0;
       for (let d = 0; d < D; d++) n2 += v[vo + d]! * v[vo + d]!;
+      const inv = n2 > 0 ? 1 / n2 : 0; // v = 0: H = I (as the reference)
       const cur = hh * D * D;
       const nxt = (hh + 1) * D * D;
       for (let r = 0; r < D; r++) {
         let qv = 0;
         for (let d = 0; d < D; d++) qv += P[cur + r * D + d]! * v[vo + d]!;
-        for (let c = 0; c < D; c++) P[nxt + r * D + c] = P[cur + r * D + c]! - (2 * qv * v[vo + c]!) / n2;
+        for (let c = 0; c < D; c++) P[nxt + r * D + c] = P[cur + r * D + c]! - 2 * qv * v[vo + c]! * inv;
       }
     }
     partial.push(P);
@@ -438,6 +446,7 @@ export function householderBackward(gQ: Float64Array, v: ArrayLike<number>, part
       const prev = hh * D * D; // Q_prev = P[hh]
       let n2 = 0;
       for (let d = 0; d < D; d++) n2 += v[vo + d]! * v[vo + d]!;
+      const inv = n2 > 0 ? 1 / n2 : 0; // v = 0: H = I, no gradient
       // M2 = Q_prevᵀ G: [D, D]; Pv = M2 v, PTv = M2ᵀ v
       Pv.fill(0);
       PTv.fill(0);
@@ -452,7 +461,7 @@ export function householderBackward(gQ: Float64Array, v: ArrayLike<number>, part
       let vPv = 0;
       for (let d = 0; d < D; d++) vPv += v[vo + d]! * Pv[d]!;
       for (let d = 0; d < D; d++) {
-        dv[vo + d] = -2 * ((Pv[d]! + PTv[d]!) / n2 - (2 * vPv * v[vo + d]!) / (n2 * n2));
+        dv[vo + d] = -2 * ((Pv[d]! + PTv[d]!) * inv - 2 * vPv * v[vo + d]! * inv * inv);
       }
       // G ← G H = G - 2 (G v) vᵀ/‖v‖²
       for (let r = 0; r < D; r++) {
@@ -460,7 +469,7 @@ export function householderBackward(gQ: Float64Array, v: ArrayLike<number>, part
         for (let d = 0; d < D; d++) s += G[r * D + d]! * v[vo + d]!;
         Gv[r] = s;
       }
-      for (let r = 0; r < D; r++) for (let c = 0; c < D; c++) G[r * D + c] = G[r * D + c]! - (2 * Gv[r]! * v[vo + c]!) / n2;
+      for (let r = 0; r < D; r++) for (let c = 0; c < D; c++) G[r * D + c] = G[r * D + c]! - 2 * Gv[r]! * v[vo + c]! * inv;
     }
   }
   return dv;
