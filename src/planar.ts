@@ -61,9 +61,10 @@ export function planarUHatPsi(u: tf.Tensor2D, w: tf.Tensor2D): { uHat: tf.Tensor
   return tf.tidy(() => {
     const wu = tf.sum(tf.mul(w, u), 1, true); // [K, 1]
     const wNorm2 = tf.sum(tf.square(w), 1, true); // [K, 1]
-    const nonZero = tf.greater(wNorm2, 0); // [K, 1]; w = 0 would divide 0 by 0
-    const safeNorm2 = tf.where(nonZero, wNorm2, tf.onesLike(wNorm2));
-    const psi = tf.where(nonZero, mPlanar(wu), tf.zerosLike(wu)); // [K, 1]
+    // w = 0 would divide 0 by 0: nonZero = sign(‖w‖²) ∈ {0, 1} (differentiable, unlike a comparison).
+    const nonZero = tf.sign(wNorm2); // [K, 1]
+    const safeNorm2 = tf.add(wNorm2, tf.sub(1, nonZero)); // ‖w‖², or 1 where w = 0
+    const psi = tf.mul(mPlanar(wu), nonZero); // [K, 1]
     const uHat0 = tf.add(u, tf.mul(tf.div(tf.sub(psi, wu), safeNorm2), w));
     const residual = tf.sub(psi, tf.sum(tf.mul(w, uHat0), 1, true)); // [K, 1], rounding only
     const uHat = tf.add(uHat0, tf.mul(tf.div(residual, safeNorm2), w)) as tf.Tensor2D;

@@ -116,7 +116,7 @@ export function householderQ(v: tf.Tensor3D, M: number): tf.Tensor3D {
     for (let h = 0; h < H; h++) {
       const vh = tf.slice(v, [0, h, 0], [K, 1, D]); // [K, 1, D]
       const n2 = tf.sum(tf.square(vh), 2, true); // [K, 1, 1]
-      const safeN2 = tf.where(tf.greater(n2, 0), n2, tf.onesLike(n2)); // v = 0: H = I, not 0/0
+      const safeN2 = tf.add(n2, tf.sub(1, tf.sign(n2))); // ‖v‖², or 1 where v = 0: H = I, not 0/0
       // Q ← Q (I - 2 v vᵀ/‖v‖²) = Q - 2 (Q v) vᵀ/‖v‖²
       const Qv = tf.matMul(Q, vh, false, true); // [K, D, 1]
       Q = tf.sub(Q, tf.div(tf.mul(2, tf.matMul(Qv, vh)), safeN2)) as tf.Tensor3D;
