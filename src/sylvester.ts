@@ -73,7 +73,7 @@ export function orthogonalizeError(layer: number, normOrErr: { norm?: number; er
     return new RangeError(`Sylvester layer ${layer}: Q_raw is ${normOrErr.norm === 0 ? 'zero' : `not finite (norm ${normOrErr.norm})`}, so it has no orthonormal columns`);
   }
   return new RangeError(
-    `Sylvester layer ${layer}: orthogonalisation did not converge in ${steps} steps (‖QᵀQ - I‖_F = ${normOrErr.err!.toPrecision(3)} > ${tol}): ` +
+    `Sylvester layer ${layer}: orthogonalisation did not converge in ${steps} steps (‖QᵀQ - I‖_F = ${normOrErr.err!.toPrecision(3)} > ${tol.toExponential()}): ` +
       'Q_raw is (nearly) rank-deficient, and its log-det would be wrong',
   );
 }
