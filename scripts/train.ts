@@ -262,7 +262,7 @@ async function main(argv: string[]): Promise<number> {
   const K = input(() => checkPositiveInt('--K', num('K', values.K ?? String(DEFAULTS.K))));
   const M = input(() => checkPositiveInt('--M', num('M', values.M ?? String(DEFAULTS.M))));
   const D = TARGET_DIMS[target];
-  if (flowName === 'sylvester' && M > D) throw new InputError(`--M must be <= D (= ${D}, the dimension of ${target}), got ${M}`);
+  if (flowName === 'sylvester' && M > D) throw new InputError(`--M must be <= D (= ${D}), got ${M} (D is the dimension of ${target})`);
   const steps = input(() => checkPositiveInt('--steps', num('steps', values.steps ?? String(DEFAULTS.steps))));
   const batch = input(() => checkPositiveInt('--batch', num('batch', values.batch ?? String(DEFAULTS.batch))));
   const lr = input(() => checkPositive('--lr', num('lr', values.lr ?? String(DEFAULTS.lr))));
