@@ -282,13 +282,14 @@ export function planarStackBackward(tape: PlanarTape, dy: ArrayLike<number>, rel
       gw += dUHat[kD + d]! * w[kD + d]!;
     }
     const ms = softplusJS(s) - 1 + M_MARGIN - s; // m(s) - s
-    const inv = n2 > 0 ? 1 / n2 : 0; // w = 0: û = u (as in the forward)
-    const c = ms * inv;
-    const sig1 = (sigmoidJS(s) - 1) * inv; // ∂c/∂s
+    const wNonZero = n2 > 0; // w = 0: û = u (as in the forward), no gradient through c
+    const c = wNonZero ? ms / n2 : 0;
+    const sig1 = wNonZero ? (sigmoidJS(s) - 1) / n2 : 0; // ∂c/∂s
     for (let d = 0; d < D; d++) {
       const g = dUHat[kD + d]!;
       du[kD + d] = g + gw * sig1 * w[kD + d]!;
-      dwOut[kD + d] = dw[kD + d]! + c * g + gw * (sig1 * u[kD + d]! - 2 * ms * w[kD + d]! * inv * inv);
+      const dc = wNonZero ? sig1 * u[kD + d]! - (2 * ms * w[kD + d]!) / (n2 * n2) : 0;
+      dwOut[kD + d] = dw[kD + d]! + c * g + gw * dc;
     }
   }
   return { dz0: Float32Array.from(gz), du, dw: dwOut, db: Float32Array.from(db) };

@@ -415,13 +415,13 @@ export function householderJS(v: ArrayLike<number>, K: number, H: number, D: num
       const vo = (k * H + hh) * D;
       let n2 = 0;
       for (let d = 0; d < D; d++) n2 += v[vo + d]! * v[vo + d]!;
-      const inv = n2 > 0 ? 1 / n2 : 0; // v = 0: H = I (as the reference)
+      if (!(n2 > 0)) n2 = Infinity; // v = 0: H = I (as the reference): every 2(·)v/‖v‖² term is 0
       const cur = hh * D * D;
       const nxt = (hh + 1) * D * D;
       for (let r = 0; r < D; r++) {
         let qv = 0;
         for (let d = 0; d < D; d++) qv += P[cur + r * D + d]! * v[vo + d]!;
-        for (let c = 0; c < D; c++) P[nxt + r * D + c] = P[cur + r * D + c]! - 2 * qv * v[vo + c]! * inv;
+        for (let c = 0; c < D; c++) P[nxt + r * D + c] = P[cur + r * D + c]! - (2 * qv * v[vo + c]!) / n2;
       }
     }
     partial.push(P);
@@ -446,7 +446,7 @@ export function householderBackward(gQ: Float64Array, v: ArrayLike<number>, part
       const prev = hh * D * D; // Q_prev = P[hh]
       let n2 = 0;
       for (let d = 0; d < D; d++) n2 += v[vo + d]! * v[vo + d]!;
-      const inv = n2 > 0 ? 1 / n2 : 0; // v = 0: H = I, no gradient
+      if (!(n2 > 0)) n2 = Infinity; // v = 0: H = I, no gradient (0/∞ = 0)
       // M2 = Q_prevᵀ G: [D, D]; Pv = M2 v, PTv = M2ᵀ v
       Pv.fill(0);
       PTv.fill(0);
@@ -461,7 +461,7 @@ export function householderBackward(gQ: Float64Array, v: ArrayLike<number>, part
       let vPv = 0;
       for (let d = 0; d < D; d++) vPv += v[vo + d]! * Pv[d]!;
       for (let d = 0; d < D; d++) {
-        dv[vo + d] = -2 * ((Pv[d]! + PTv[d]!) * inv - 2 * vPv * v[vo + d]! * inv * inv);
+        dv[vo + d] = -2 * ((Pv[d]! + PTv[d]!) / n2 - (2 * vPv * v[vo + d]!) / (n2 * n2));
       }
       // G ← G H = G - 2 (G v) vᵀ/‖v‖²
       for (let r = 0; r < D; r++) {
@@ -469,7 +469,7 @@ export function householderBackward(gQ: Float64Array, v: ArrayLike<number>, part
         for (let d = 0; d < D; d++) s += G[r * D + d]! * v[vo + d]!;
         Gv[r] = s;
       }
-      for (let r = 0; r < D; r++) for (let c = 0; c < D; c++) G[r * D + c] = G[r * D + c]! - 2 * Gv[r]! * v[vo + c]! * inv;
+      for (let r = 0; r < D; r++) for (let c = 0; c < D; c++) G[r * D + c] = G[r * D + c]! - (2 * Gv[r]! * v[vo + c]!) / n2;
     }
   }
   return dv;
