@@ -183,41 +183,50 @@ function cliAsync(args: string[]): Promise<CliResult> {
   });
 }
 
-/** A random argument vector: mostly valid options with some bad values, always a short run. */
+/**
+ * A random argument vector, always a short run: a few options, on even vectors only valid values
+ * (they must train, or fail as a run), on odd ones any value (mostly bad input).
+ */
 function randomVector(rng: Rng, dir: string, i: number, csvFiles: string[]): string[] {
   const file = join(dir, 'not-a-dir');
-  const opts: Record<string, () => string[]> = {
-    target: () => ['--target', pick(rng, ['U1', 'U2', 'U3', 'U4', 'penguins-species', 'U1', 'U7', ''])],
-    flow: () => ['--flow', pick(rng, ['planar', 'sylvester', 'sylvester', 'coupling', 'radial'])],
-    K: () => ['--K', pick(rng, ['1', '2', '3', '4', '0', '-1', '2.5', '0x10', 'abc', '1e0'])],
-    M: () => ['--M', pick(rng, ['1', '2', '3', '0'])],
-    variant: () => ['--variant', pick(rng, ['orthogonal', 'householder', 'triangular', 'givens'])],
-    steps: () => ['--steps', pick(rng, ['1', '5', '20', '0', '-3', '2.5', 'NaN', ''])],
-    batch: () => ['--batch', pick(rng, ['1', '8', '64', '0', '1.5'])],
-    lr: () => ['--lr', pick(rng, ['1e-3', '0.01', '1e30', '0', '-1', 'Infinity'])],
-    seed: () => ['--seed', pick(rng, ['0', '7', '4294967295', '0.5', '-1', '4294967296', '1e3'])],
-    'eval-samples': () => ['--eval-samples', pick(rng, ['10', '200', '0', '-5'])],
-    'lr-schedule': () => ['--lr-schedule', pick(rng, ['constant', 'cosine', 'plateau'])],
-    anneal: () => [pick(rng, ['--anneal', '--no-anneal'])],
-    'anneal-steps': () => ['--anneal-steps', pick(rng, ['1', '10', '0', 'x'])],
-    envelope: () => [pick(rng, ['--envelope', '--no-envelope'])],
-    path: () => ['--path', pick(rng, ['fused', 'reference', 'fast'])],
-    hidden: () => ['--hidden', pick(rng, ['4', '0'])],
-    json: () => ['--json', pick(rng, [join(dir, `out-${i}.json`), join(dir, `out-${i}.json`), dir, join(file, 'x.json')])],
-    plot: () => ['--plot', pick(rng, [join(dir, `fig-${i}.txt`), join(file, 'x.png')])],
-    bogus: () => [pick(rng, ['--bogus', 'positional', '-x'])],
+  // option -> [valid values, bad values]; a value of '' for a flag means the flag alone
+  const opts: Record<string, [string[], string[]]> = {
+    target: [['U1', 'U2', 'U3', 'U4', 'penguins-species'], ['U7', '']],
+    flow: [['planar', 'sylvester', 'sylvester', 'coupling'], ['radial']],
+    K: [['1', '2', '3', '1e0'], ['0', '-1', '2.5', '0x10', 'abc']],
+    M: [['1'], ['3', '0']],
+    variant: [['orthogonal', 'householder', 'triangular'], ['givens']],
+    steps: [['1', '5', '20'], ['0', '-3', '2.5', 'NaN', '']],
+    batch: [['1', '8', '32'], ['0', '1.5']],
+    lr: [['1e-3', '0.01', '1e30'], ['0', '-1', 'Infinity']],
+    seed: [['0', '7', '4294967295', '1e3'], ['0.5', '-1', '4294967296']],
+    'eval-samples': [['10', '200'], ['0', '-5']],
+    'lr-schedule': [['constant', 'cosine'], ['plateau']],
+    'anneal-steps': [['1', '10'], ['0', 'x']],
+    path: [['fused', 'reference'], ['fast']],
+    hidden: [['4'], ['0']],
+    json: [[join(dir, `out-${i}.json`)], [dir, join(file, 'x.json')]],
+    plot: [[], [join(dir, `fig-${i}.txt`), join(file, 'x.png')]],
   };
+  const flags = [['--anneal', '--no-anneal', '--envelope', '--no-envelope'], ['--bogus', 'positional', '-x']];
+  const valid = i % 2 === 0;
   const args: string[] = ['--quiet'];
-  const names = Object.keys(opts);
   const chosen = new Set<string>();
-  for (let n = int(rng, 1, 5); n > 0; n--) chosen.add(pick(rng, names));
-  if (i % 6 === 5) {
-    // --data mode with a fuzzed CSV
-    args.push('--data', pick(rng, csvFiles), '--columns', pick(rng, ['col_0,col_1', 'col_0,col_0', 'col_1,col_0', 'col_0']));
+  for (let n = int(rng, 1, 4); n > 0; n--) chosen.add(pick(rng, [...Object.keys(opts), 'flag']));
+  if (i % 6 === 5 || i % 8 === 2) {
+    // --data mode with a fuzzed CSV (the first file is clean)
+    args.push('--data', i % 8 === 2 ? csvFiles[0]! : pick(rng, csvFiles), '--columns', pick(rng, ['col_0,col_1', 'col_1,col_0', 'col_0,col_0', 'col_0']));
     chosen.delete('flow');
-    chosen.delete('steps');
   }
-  for (const name of chosen) args.push(...opts[name]!());
+  for (const name of chosen) {
+    if (name === 'flag') {
+      args.push(pick(rng, flags[valid ? 0 : int(rng, 0, 1)]!));
+      continue;
+    }
+    const [good, bad] = opts[name]!;
+    const values = valid || bad.length === 0 ? good : rng.uniform() < 0.7 ? bad : good;
+    if (values.length > 0) args.push(`--${name}`, pick(rng, values));
+  }
   // keep every run short: few steps, small batch, few evaluation samples
   if (!chosen.has('steps')) args.push('--steps', String(int(rng, 1, 20)));
   if (!chosen.has('batch')) args.push('--batch', '16');
@@ -280,5 +289,5 @@ test('fuzz: random CLI argument vectors never show a stack trace and never exit 
     }
   });
   t.diagnostic(`exit codes 0/1/2: ${codes.join('/')}`);
-  assert.ok(codes[0]! > 0 && codes[2]! > 0, `the vectors must include good and bad runs: exits ${codes}`);
+  assert.ok(codes[0]! > 2 && codes[2]! > 2, `the vectors must include good and bad runs: exits ${codes}`);
 });
