@@ -19,7 +19,7 @@ const root = join(__dirname, '..');
 /** Rows the CLI's --data mode needs (scripts/train.ts MIN_DATA_ROWS). */
 const MIN_ROWS = 4;
 const CSV_CASES = 400;
-const CLI_VECTORS = 24;
+const CLI_VECTORS = 20;
 /** CLI runs at a time (each is mostly tsx start-up). */
 const CLI_PARALLEL = 4;
 
