@@ -7,13 +7,14 @@
  * Run `npm run train -- --help` for every option.
  */
 import { parseArgs } from 'node:util';
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
   initBackend, getTarget, makeFlow, train, evaluate, stopOnInterrupt, numParams, sampleFlow, logProbOnGrid,
   samplesPlot, lossPlot, smallMultiples, saveFigure, interactivePlot, historyTraces, samplesTraces, densityTraces,
-  TARGET_NAMES, FLOW_NAMES, SYLVESTER_VARIANTS, LR_SCHEDULES, checkOneOf, checkPositiveInt, checkPositive, checkFinite,
+  TARGET_NAMES, FLOW_NAMES, SYLVESTER_VARIANTS, LR_SCHEDULES, checkOneOf, checkPositiveInt, checkPositive, checkSeed, MAX_SEED,
   penguinsSpeciesModel, penguinsSexModel, gridPosteriorMoments, autoGrid, readCSVColumns, standardize, trainTestSplit, takeRows,
+  checkDistinct, checkColumnsForFitting,
   CouplingFlow, trainMaxLikelihood, logLikelihood, gaussianBaseline,
   type TrainHistory, type Target,
 } from '../src/index';
@@ -59,7 +60,8 @@ Usage: npm run train -- [options]
   --flow planar|sylvester|coupling  flow family (default ${DEFAULTS.flow}; coupling with --data)
   --K N                     number of layers (default ${DEFAULTS.K})
   --variant V               Sylvester: orthogonal|householder|triangular (default ${DEFAULTS.variant})
-  --M N                     Sylvester: columns of Q, 1 <= M <= 2 (default ${DEFAULTS.M})
+  --M N                     Sylvester: columns of Q, 1 <= M <= D, the target's dimension
+                            (D = 2, or 5 for penguins-sex) (default ${DEFAULTS.M})
   --steps N                 optimisation steps (default ${DEFAULTS.steps})
   --batch N                 samples per step (default ${DEFAULTS.batch})
   --lr X                    Adam learning rate (default ${DEFAULTS.lr})
@@ -67,7 +69,8 @@ Usage: npm run train -- [options]
   --anneal / --no-anneal    β_t = min(1, 0.01 + t/T), T = steps/2 (default on)
   --anneal-steps T          anneal over T steps instead of steps/2
   --envelope / --no-envelope  normflows envelope on U2-U4 so log Z exists (default on)
-  --seed N                  seed of initialisation and samples (default ${DEFAULTS.seed})
+  --seed N                  seed of initialisation and samples, an integer in [0, 2^32 - 1]
+                            (default ${DEFAULTS.seed})
   --eval-samples N          flow samples for ELBO / IS log Z / ESS (default ${DEFAULTS.evalSamples})
   --path fused|reference    fused kernels or the op-by-op reference (default ${DEFAULTS.path})
   --backend B               auto|cpu|wasm|tensorflow (default auto; env NF_BACKEND)
@@ -86,7 +89,10 @@ with a single Gaussian fitted to the same training rows.
   --quiet                   no progress bar
   -h, --help                this text
 
-Ctrl-C stops training at the next chunk and still evaluates and prints the summary.`;
+Ctrl-C stops training at the next chunk and still evaluates and prints the summary.
+Options that do not apply to a run are reported ("note: ignored: ...").
+Exit status: 0 done, 1 the run failed (diverged, non-finite result), 2 bad input (checked before
+training, output paths included).`;
 
 export interface CliSummary {
   backend: string;
@@ -110,7 +116,21 @@ export interface CliSummary {
   klGap: number | null;
   essFraction: number;
   evalSamples: number;
+  /** Evaluation samples whose log importance weight was not finite, left out of elbo/logZ/essFraction. */
+  droppedWeights: number;
   stoppedReason: string | null;
+}
+
+/** "0 of 100000", or with the share when some were dropped. */
+function droppedText(dropped: number, n: number): string {
+  return dropped === 0 ? `0 of ${n}` : `${dropped} of ${n} (${((100 * dropped) / n).toPrecision(3)}%) not finite, left out`;
+}
+
+/** Write the summary; a failure here is a failed run (the path was checked before training). */
+function writeJson(file: string, summary: object): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(summary, null, 2) + '\n');
+  console.error(`Wrote ${file}`);
 }
 
 function fmt(x: number | null, digits = 4): string {
@@ -128,70 +148,151 @@ function mean(xs: number[]): number {
   return xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.length);
 }
 
+/**
+ * Exit codes: 0 the run finished and every reported number is finite; 1 the run failed (training
+ * diverged, the evaluation gave no finite number, an output could not be written); 2 bad input
+ * (an option, a file), reported before any training.
+ */
+export const EXIT_OK = 0;
+export const EXIT_RUN_FAILED = 1;
+export const EXIT_BAD_INPUT = 2;
+
+/** Bad input: the message names the option and the value given; exits with EXIT_BAD_INPUT. */
+class InputError extends Error {}
+
+/** A finite number in plain decimal or exponent notation: no hex (0x10), no Infinity, no blanks. */
+const DECIMAL_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** --name's value as a number; throws an InputError naming the option. */
+function num(name: string, v: string | undefined): number {
+  const x = Number(v);
+  if (v === undefined || !DECIMAL_RE.test(v) || !Number.isFinite(x)) {
+    throw new InputError(`--${name} must be a finite number, got "${v}" (write it in decimal, e.g. 32 or 1e-3)`);
+  }
+  return x;
+}
+
+/** Every library check, rethrown as bad input. */
+function input<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    throw new InputError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+/**
+ * Check, before any training, that `file` can be written: not a directory, its folder exists or
+ * can be created, and the file can be opened for writing (a file created here is removed again).
+ */
+function checkWritable(option: string, file: string): void {
+  if (file.trim() === '') throw new InputError(`${option} needs a file name, got ""`);
+  try {
+    if (existsSync(file) && statSync(file).isDirectory()) throw new Error('it is a directory');
+    mkdirSync(dirname(file), { recursive: true });
+    const existed = existsSync(file);
+    closeSync(openSync(file, 'a'));
+    if (!existed) unlinkSync(file);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'EEXIST' || e.code === 'ENOTDIR' ? 'a part of its folder path is a file' : e.code === 'EACCES' ? 'permission denied' : e.message;
+    throw new InputError(`${option} "${file}" cannot be written: ${why}`);
+  }
+}
+
+/** Seeds derived from --seed for evaluation and plots, kept inside the generator's range. */
+function derivedSeed(seed: number, offset: number): number {
+  return (seed + offset) % (MAX_SEED + 1);
+}
+
+/** Dimension of each --target, so that --M can be checked before anything is built. */
+const TARGET_DIMS: Record<(typeof ALL_TARGETS)[number], number> = { U1: 2, U2: 2, U3: 2, U4: 2, 'penguins-species': 2, 'penguins-sex': 5 };
+
+/** A note on stderr for each option that was given but does not apply. */
+function reportIgnored(given: Record<string, unknown>, ignored: [string, string][]): void {
+  for (const [option, why] of ignored) {
+    if (given[option] !== undefined) console.error(`note: ignored: --${option} (${why})`);
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = input(() => parseArgs({
     args: argv,
     options: {
-      target: { type: 'string', default: DEFAULTS.target },
+      target: { type: 'string' },
       flow: { type: 'string' },
       K: { type: 'string' },
-      M: { type: 'string', default: String(DEFAULTS.M) },
-      variant: { type: 'string', default: DEFAULTS.variant },
+      M: { type: 'string' },
+      variant: { type: 'string' },
       steps: { type: 'string' },
       batch: { type: 'string' },
       lr: { type: 'string' },
-      'lr-schedule': { type: 'string', default: DEFAULTS.lrSchedule },
+      'lr-schedule': { type: 'string' },
       anneal: { type: 'boolean' },
       'no-anneal': { type: 'boolean' },
       'anneal-steps': { type: 'string' },
       envelope: { type: 'boolean' },
       'no-envelope': { type: 'boolean' },
-      seed: { type: 'string', default: String(DEFAULTS.seed) },
-      'eval-samples': { type: 'string', default: String(DEFAULTS.evalSamples) },
-      path: { type: 'string', default: DEFAULTS.path },
+      seed: { type: 'string' },
+      'eval-samples': { type: 'string' },
+      path: { type: 'string' },
       backend: { type: 'string' },
-      hidden: { type: 'string', default: '32' },
+      hidden: { type: 'string' },
       data: { type: 'string' },
       columns: { type: 'string' },
       json: { type: 'string' },
       plot: { type: 'string' },
-      interactive: { type: 'boolean', default: false },
+      interactive: { type: 'boolean' },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
-  });
+  }));
   if (values.help) {
     console.log(HELP);
-    return 0;
+    return EXIT_OK;
   }
-  const num = (name: string, v: string | undefined): number => {
-    const x = Number(v);
-    if (v === undefined || v.trim() === '' || !Number.isFinite(x)) throw new RangeError(`--${name} must be a finite number, got "${v}"`);
-    return x;
-  };
-  if (values.data !== undefined || values.columns !== undefined) return maxLikelihoodMain(values, num);
-  const target = checkOneOf('--target', values.target, ALL_TARGETS);
-  const flowName = checkOneOf('--flow', values.flow ?? DEFAULTS.flow, FLOW_NAMES);
-  const variant = checkOneOf('--variant', values.variant, SYLVESTER_VARIANTS);
-  const K = checkPositiveInt('--K', num('K', values.K ?? String(DEFAULTS.K)));
-  const M = checkPositiveInt('--M', num('M', values.M));
-  const steps = checkPositiveInt('--steps', num('steps', values.steps ?? String(DEFAULTS.steps)));
-  const batch = checkPositiveInt('--batch', num('batch', values.batch ?? String(DEFAULTS.batch)));
-  const lr = checkPositive('--lr', num('lr', values.lr ?? String(DEFAULTS.lr)));
-  const seed = checkFinite('--seed', num('seed', values.seed));
-  const evalSamples = checkPositiveInt('--eval-samples', num('eval-samples', values['eval-samples']));
-  const lrSchedule = checkOneOf('--lr-schedule', values['lr-schedule'], LR_SCHEDULES);
-  const path = checkOneOf('--path', values.path, ['fused', 'reference'] as const);
+  if (values.anneal && values['no-anneal']) throw new InputError('--anneal and --no-anneal contradict each other; give one');
+  if (values.envelope && values['no-envelope']) throw new InputError('--envelope and --no-envelope contradict each other; give one');
+  if (values.backend !== undefined) input(() => checkOneOf('--backend', values.backend, ['auto', 'cpu', 'wasm', 'tensorflow'] as const));
+  if (values.data !== undefined || values.columns !== undefined) return maxLikelihoodMain(values);
+  const target = input(() => checkOneOf('--target', values.target ?? DEFAULTS.target, ALL_TARGETS));
+  const flowName = input(() => checkOneOf('--flow', values.flow ?? DEFAULTS.flow, FLOW_NAMES));
+  const variant = input(() => checkOneOf('--variant', values.variant ?? DEFAULTS.variant, SYLVESTER_VARIANTS));
+  const K = input(() => checkPositiveInt('--K', num('K', values.K ?? String(DEFAULTS.K))));
+  const M = input(() => checkPositiveInt('--M', num('M', values.M ?? String(DEFAULTS.M))));
+  const D = TARGET_DIMS[target];
+  if (flowName === 'sylvester' && M > D) throw new InputError(`--M must be <= D (= ${D}), got ${M} (D is the dimension of ${target})`);
+  const steps = input(() => checkPositiveInt('--steps', num('steps', values.steps ?? String(DEFAULTS.steps))));
+  const batch = input(() => checkPositiveInt('--batch', num('batch', values.batch ?? String(DEFAULTS.batch))));
+  const lr = input(() => checkPositive('--lr', num('lr', values.lr ?? String(DEFAULTS.lr))));
+  const seed = input(() => checkSeed('--seed', num('seed', values.seed ?? String(DEFAULTS.seed))));
+  const evalSamples = input(() => checkPositiveInt('--eval-samples', num('eval-samples', values['eval-samples'] ?? String(DEFAULTS.evalSamples))));
+  const lrSchedule = input(() => checkOneOf('--lr-schedule', values['lr-schedule'] ?? DEFAULTS.lrSchedule, LR_SCHEDULES));
+  const path = input(() => checkOneOf('--path', values.path ?? DEFAULTS.path, ['fused', 'reference'] as const));
   const anneal = values['no-anneal'] ? false : values.anneal ?? DEFAULTS.anneal;
-  const annealSteps = values['anneal-steps'] !== undefined ? checkPositiveInt('--anneal-steps', num('anneal-steps', values['anneal-steps'])) : undefined;
+  const annealSteps = values['anneal-steps'] !== undefined ? input(() => checkPositiveInt('--anneal-steps', num('anneal-steps', values['anneal-steps']))) : undefined;
   const envelope = values['no-envelope'] ? false : values.envelope ?? DEFAULTS.envelope;
-  if (values.backend !== undefined) checkOneOf('--backend', values.backend, ['auto', 'cpu', 'wasm', 'tensorflow'] as const);
+  const hidden = input(() => checkPositiveInt('--hidden', num('hidden', values.hidden ?? '32')));
+  if (values.json !== undefined) checkWritable('--json', values.json);
+  if (values.plot !== undefined) {
+    if (!/\.(png|svg)$/i.test(values.plot)) throw new InputError(`--plot must name a .png or .svg file, got "${values.plot}"`);
+    checkWritable('--plot', values.plot);
+  }
+  const isSylvester = flowName === 'sylvester';
+  const ignored: [string, string][] = [];
+  if (!isSylvester) ignored.push(['M', `only --flow sylvester has M; this is --flow ${flowName}`], ['variant', `only --flow sylvester has variants; this is --flow ${flowName}`]);
+  if (flowName !== 'coupling') ignored.push(['hidden', `only --flow coupling has hidden units; this is --flow ${flowName}`]);
+  if (!anneal) ignored.push(['anneal-steps', 'annealing is off: --no-anneal']);
+  if (D !== 2) ignored.push(['plot', `${target} has ${D} dimensions; the plots are 2-D`], ['interactive', `${target} has ${D} dimensions; the plots are 2-D`]);
+  if (!['U2', 'U3', 'U4'].includes(target)) ignored.push(['envelope', `only U2-U4 take an envelope; this is ${target}`], ['no-envelope', `only U2-U4 take an envelope; this is ${target}`]);
+  reportIgnored(values, ignored);
 
-  const backend = await initBackend(values.backend as 'auto' | 'cpu' | 'wasm' | 'tensorflow' | undefined);
+  const backend = await initBackend(values.backend as 'auto' | 'cpu' | 'wasm' | 'tensorflow' | undefined).catch((err: unknown) => {
+    throw new InputError(`--backend: ${err instanceof Error ? err.message : String(err)}`);
+  });
   const tgt = resolveTarget(target, envelope);
-  const hidden = checkPositiveInt('--hidden', num('hidden', values.hidden));
-  const flow = makeFlow({ flow: flowName, dim: tgt.dim, K, M: flowName === 'sylvester' ? M : undefined, variant, seed, hidden });
+  const flow = input(() => makeFlow({ flow: flowName, dim: tgt.dim, K, M: isSylvester ? M : undefined, variant, seed, hidden }));
   const tty = process.stderr.isTTY && !values.quiet;
   console.error(`Training ${flow.name} (${numParams(flow)} parameters) on ${tgt.name}: ${steps} steps, batch ${batch}, lr ${lr} (${lrSchedule}), ` +
     `${anneal ? `annealed over ${annealSteps ?? Math.floor(steps / 2)} steps` : 'no annealing'}, seed ${seed}, backend ${backend}, ${path} path`);
@@ -224,14 +325,16 @@ async function main(argv: string[]): Promise<number> {
   }
   if (tty) process.stderr.write('\n');
   if (history.stoppedReason) console.error(`Stopped early: ${history.stoppedReason} (after ${history.stepsDone} steps)`);
+  const diverged = history.stoppedReason !== null && history.stoppedReason.startsWith('loss became');
 
   console.error(`Evaluating with ${evalSamples} flow samples ...`);
-  const d = evaluate(flow, tgt, { samples: evalSamples, seed: seed + 1000003, path });
+  const d = evaluate(flow, tgt, { samples: evalSamples, seed: derivedSeed(seed, 1000003), path });
   const summary: CliSummary = {
     backend, target: tgt.name, flow: flow.name, K, params: numParams(flow), steps, stepsDone: history.stepsDone, seed, batch, lr,
     anneal, path: history.path, msPerStep: history.msPerStep, wallSeconds: history.wallMs / 1000,
     finalLoss: mean(history.freeEnergy.slice(-500)),
     elbo: d.elbo, logZ: d.logZ, logZTrue: d.logZTrue, klGap: d.klGap, essFraction: d.essFraction, evalSamples,
+    droppedWeights: d.droppedWeights,
     stoppedReason: history.stoppedReason,
   };
   const rows: [string, string][] = [
@@ -247,18 +350,24 @@ async function main(argv: string[]): Promise<number> {
     ['true log Z', fmt(d.logZTrue)],
     ['KL gap', fmt(d.klGap)],
     ['ESS/N', fmt(d.essFraction, 3)],
+    ['dropped weights', droppedText(d.droppedWeights, evalSamples)],
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
   console.log(rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n'));
-  if (values.json) {
-    mkdirSync(dirname(values.json), { recursive: true });
-    writeFileSync(values.json, JSON.stringify(summary, null, 2) + '\n');
-    console.error(`Wrote ${values.json}`);
+  if (values.json) writeJson(values.json, summary);
+  const failure = diverged ? `training diverged (${history.stoppedReason})` : !Number.isFinite(d.elbo) || !Number.isFinite(d.logZ) ? 'the evaluation gave no finite ELBO / IS log Z' : null;
+  if (d.droppedWeights > 0 && failure === null) {
+    console.error(`warning: ${d.droppedWeights} of ${evalSamples} importance weights were not finite and were left out of ELBO, IS log Z and ESS/N`);
+  }
+  if (failure !== null) {
+    console.error(`error: the run failed: ${failure}${values.plot || values.interactive ? '; no plot' : ''}`);
+    flow.dispose();
+    return EXIT_RUN_FAILED;
   }
   if ((values.plot || values.interactive) && tgt.dim === 2) {
     const grid = { xlim: [-4, 4] as [number, number], ylim: [-4, 4] as [number, number], nx: 160, ny: 160 };
     const background = logProbOnGrid(tgt.logProb, grid);
-    const samples = sampleFlow(flow, 2000, { seed: seed + 7, path });
+    const samples = sampleFlow(flow, 2000, { seed: derivedSeed(seed, 7), path });
     if (values.plot) {
       const fig = smallMultiples([
         samplesPlot(samples, { background, grid, title: `${flow.name} samples over ${tgt.name}` }),
@@ -297,33 +406,58 @@ function resolveTarget(name: (typeof ALL_TARGETS)[number], envelope: boolean): T
 
 type Values = Record<string, string | boolean | undefined>;
 
-/** --data mode: maximum likelihood of a coupling flow on standardised CSV columns. */
-async function maxLikelihoodMain(values: Values, num: (name: string, v: string | undefined) => number): Promise<number> {
-  if (typeof values.data !== 'string' || typeof values.columns !== 'string') {
-    throw new RangeError('--data FILE.csv and --columns a,b go together');
-  }
-  const columns = values.columns.split(',').map((c) => c.trim()).filter((c) => c !== '');
-  if (columns.length < 2) throw new RangeError(`--columns needs at least 2 columns, got "${values.columns}"`);
-  const str = (v: string | boolean | undefined, d: unknown): string => (typeof v === 'string' ? v : String(d));
-  const flowName = checkOneOf('--flow', str(values.flow, 'coupling'), ['coupling'] as const);
-  const K = checkPositiveInt('--K', num('K', str(values.K, MLE_DEFAULTS.K)));
-  const steps = checkPositiveInt('--steps', num('steps', str(values.steps, MLE_DEFAULTS.steps)));
-  const batch = checkPositiveInt('--batch', num('batch', str(values.batch, MLE_DEFAULTS.batch)));
-  const lr = checkPositive('--lr', num('lr', str(values.lr, MLE_DEFAULTS.lr)));
-  const seed = checkFinite('--seed', num('seed', values.seed as string));
-  const hidden = checkPositiveInt('--hidden', num('hidden', values.hidden as string));
-  const backend = await initBackend(values.backend as 'auto' | 'cpu' | 'wasm' | 'tensorflow' | undefined);
+/** Rows --data needs: 1 held out and 3 to fit (a Gaussian in 2-D needs more than 2 points). */
+const MIN_DATA_ROWS = 4;
 
-  const table = readCSVColumns(values.data, columns);
+/** --data mode: maximum likelihood of a coupling flow on standardised CSV columns. */
+async function maxLikelihoodMain(values: Values): Promise<number> {
+  if (typeof values.data !== 'string' || typeof values.columns !== 'string') {
+    throw new InputError('--data FILE.csv and --columns a,b go together');
+  }
+  const file = values.data;
+  const columns = values.columns.split(',').map((c) => c.trim()).filter((c) => c !== '');
+  if (columns.length < 2) throw new InputError(`--columns needs at least 2 columns, got "${values.columns}"`);
+  input(() => checkDistinct('--columns', columns));
+  const str = (v: string | boolean | undefined, d: unknown): string => (typeof v === 'string' ? v : String(d));
+  const flowName = input(() => checkOneOf('--flow', str(values.flow, 'coupling'), ['coupling'] as const));
+  const K = input(() => checkPositiveInt('--K', num('K', str(values.K, MLE_DEFAULTS.K))));
+  const steps = input(() => checkPositiveInt('--steps', num('steps', str(values.steps, MLE_DEFAULTS.steps))));
+  const batch = input(() => checkPositiveInt('--batch', num('batch', str(values.batch, MLE_DEFAULTS.batch))));
+  const lr = input(() => checkPositive('--lr', num('lr', str(values.lr, MLE_DEFAULTS.lr))));
+  const seed = input(() => checkSeed('--seed', num('seed', str(values.seed, DEFAULTS.seed))));
+  const hidden = input(() => checkPositiveInt('--hidden', num('hidden', str(values.hidden, 32))));
+  if (typeof values.json === 'string') checkWritable('--json', values.json);
+  const notHere = 'not used with --data: maximum likelihood on CSV columns';
+  reportIgnored(values, ['target', 'M', 'variant', 'path', 'plot', 'interactive', 'eval-samples', 'lr-schedule', 'anneal', 'no-anneal', 'anneal-steps', 'envelope', 'no-envelope']
+    .map((o) => [o, notHere] as [string, string]));
+
+  // The file, read and checked in full before any compute: every message names the file.
+  if (!existsSync(file)) throw new InputError(`--data "${file}" does not exist`);
+  if (statSync(file).isDirectory()) throw new InputError(`--data "${file}" is a directory, not a CSV file`);
+  const table = input(() => readCSVColumns(file, columns));
+  input(() => checkColumnsForFitting(table.matrix, columns, file, MIN_DATA_ROWS));
   const D = columns.length;
   const split = trainTestSplit(table.rows, { testFraction: TEST_FRACTION, seed });
   const trainRaw = takeRows(table.matrix, D, split.train);
   const testRaw = takeRows(table.matrix, D, split.test);
+  input(() => checkColumnsForFitting(trainRaw, columns, `${file} (its ${split.train.length} training rows, seed ${seed})`, MIN_DATA_ROWS - 1));
+
+  const backend = await initBackend(values.backend as 'auto' | 'cpu' | 'wasm' | 'tensorflow' | undefined).catch((err: unknown) => {
+    throw new InputError(`--backend: ${err instanceof Error ? err.message : String(err)}`);
+  });
   const std = standardize(trainRaw, D);
   const train = std.x;
   const test = standardize(testRaw, D, std).x;
+  // The baseline first: collinear columns (a singular covariance) are bad input, found before training.
+  const gauss = input(() => {
+    try {
+      return gaussianBaseline(train, test, D);
+    } catch (err) {
+      throw new Error(`${file}: columns ${columns.join(', ')}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  });
   const flow = new CouplingFlow({ dim: D, K, hidden, seed });
-  console.error(`Maximum likelihood: ${flowName} flow (K=${K}, hidden ${hidden}) on ${values.data} [${columns.join(', ')}]: ` +
+  console.error(`Maximum likelihood: ${flowName} flow (K=${K}, hidden ${hidden}) on ${file} [${columns.join(', ')}]: ` +
     `${split.train.length} training rows, ${split.test.length} held out; ${steps} steps, batch ${batch}, lr ${lr}, seed ${seed}, backend ${backend}`);
   const stop = stopOnInterrupt();
   let history;
@@ -337,7 +471,6 @@ async function maxLikelihoodMain(values: Values, num: (name: string, v: string |
   } finally {
     stop.dispose();
   }
-  const gauss = gaussianBaseline(train, test, D);
   const summary = {
     backend, mode: 'maximum-likelihood', data: values.data, columns, flow: flowName, K, hidden, steps, stepsDone: history.stepsDone, seed, batch, lr,
     msPerStep: history.msPerStep, wallSeconds: history.wallMs / 1000,
@@ -356,21 +489,27 @@ async function maxLikelihoodMain(values: Values, num: (name: string, v: string |
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
   console.log(rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n'));
-  if (typeof values.json === 'string') {
-    mkdirSync(dirname(values.json), { recursive: true });
-    writeFileSync(values.json, JSON.stringify(summary, null, 2) + '\n');
-    console.error(`Wrote ${values.json}`);
-  }
+  if (typeof values.json === 'string') writeJson(values.json, summary);
   flow.dispose();
-  return 0;
+  if (history.stoppedReason?.startsWith('loss became')) {
+    console.error(`error: the run failed: training diverged (${history.stoppedReason})`);
+    return EXIT_RUN_FAILED;
+  }
+  if (!Number.isFinite(summary.trainLogLik) || !Number.isFinite(summary.testLogLik)) {
+    console.error('error: the run failed: the fitted flow gives a non-finite log-likelihood');
+    return EXIT_RUN_FAILED;
+  }
+  return EXIT_OK;
 }
 
+/** Exit with EXIT_BAD_INPUT for bad input, EXIT_RUN_FAILED for anything else; never a stack trace. */
 main(process.argv.slice(2)).then(
   (code) => {
     if (code >= 0) process.exit(code);
   },
   (err: unknown) => {
-    console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(2);
+    const bad = err instanceof InputError;
+    console.error(`error: ${bad ? '' : 'the run failed: '}${err instanceof Error ? err.message : String(err)}`);
+    process.exit(bad ? EXIT_BAD_INPUT : EXIT_RUN_FAILED);
   },
 );

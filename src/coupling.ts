@@ -26,7 +26,7 @@
 import { tf } from './backend';
 import { ownedVariable, type Flow, type FlowOutput } from './flow';
 import { Rng } from './random';
-import { checkBatch, checkFinite, checkPositive, checkPositiveInt } from './validate';
+import { checkBatch, checkPositive, checkPositiveInt, checkSeed } from './validate';
 
 export interface CouplingOptions {
   /** Dimension D of x (default 2; must be >= 2: a coupling needs a coordinate to condition on). */
@@ -99,7 +99,7 @@ export class CouplingFlow implements InvertibleFlow {
     this.K = checkPositiveInt('K', options.K ?? 4);
     this.hidden = checkPositiveInt('hidden', options.hidden ?? 32);
     this.scaleFactor = checkPositive('scaleFactor', options.scaleFactor ?? 2);
-    const rng = new Rng(checkFinite('seed', options.seed ?? 0));
+    const rng = new Rng(checkSeed('seed', options.seed ?? 0));
     const { dim: D, hidden: H } = this;
     this.name = `coupling(K=${this.K}, H=${H})`;
     this.layers = couplingMasks(D, this.K).map((m) => ({

@@ -11,7 +11,7 @@
  */
 import { readFileSync } from 'fs';
 import { Rng } from './random';
-import { checkFinite, checkPositiveInt } from './validate';
+import { checkFinite, checkPositiveInt, checkSeed } from './validate';
 
 /** Numeric columns of a CSV as a row-major matrix. */
 export interface CSVColumns {
@@ -76,6 +76,7 @@ export function readCSVColumns(path: string, columns: readonly string[], options
   if (!Array.isArray(columns) || columns.length === 0 || !columns.every((c) => typeof c === 'string')) {
     throw new TypeError('columns must be a non-empty array of column names');
   }
+  checkDistinct('columns', columns);
   const text = readFileSync(path, 'utf8').replace(/^\uFEFF/, ''); // drop a byte-order mark
   const lines = text.split(/\r?\n/);
   const headerIdx = lines.findIndex((l) => l.trim() !== '');
@@ -126,6 +127,44 @@ export function readCSVColumns(path: string, columns: readonly string[], options
     throw new Error(`${path} has no data rows${filters.length ? ' matching `where`' : ''} (only a header)`);
   }
   return { columns: [...columns], rows, matrix: Float32Array.from(values) };
+}
+
+/** Column names must be distinct: `a,a` would model one variable twice (a singular covariance). */
+export function checkDistinct(name: string, columns: readonly string[]): void {
+  const seen = new Set<string>();
+  for (const c of columns) {
+    if (seen.has(c)) throw new RangeError(`${name} names "${c}" twice; give each column once, got ${columns.join(',')}`);
+    seen.add(c);
+  }
+}
+
+/** Largest float32; a CSV value beyond it would become Infinity in the Float32Array. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * Checks that run after parsing, before any fitting: at least `minRows` rows, every value
+ * within float32 range, and no constant column (it cannot be standardised). `source` names the
+ * file (and which rows) in the message, e.g. "data/x.csv" or "data/x.csv (training rows)".
+ */
+export function checkColumnsForFitting(matrix: Float32Array, columns: readonly string[], source: string, minRows = 2): void {
+  const C = columns.length;
+  const N = matrix.length / C;
+  if (N < minRows) {
+    throw new RangeError(`${source} has ${N} data row${N === 1 ? '' : 's'} with values in ${columns.join(', ')}; at least ${minRows} rows are needed`);
+  }
+  for (let c = 0; c < C; c++) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let n = 0; n < N; n++) {
+      const v = matrix[n * C + c]!;
+      if (!Number.isFinite(v) || Math.abs(v) > FLOAT32_MAX) {
+        throw new RangeError(`${source}: column "${columns[c]}", data row ${n + 1}, is too large for float32 (beyond ±3.4e38)`);
+      }
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
+    if (lo === hi) throw new RangeError(`${source}: column "${columns[c]}" is constant (every one of its ${N} rows is ${lo}), so it cannot be standardised`);
+  }
 }
 
 /** A standardised matrix and the statistics that undo it: x = (raw - mean) / std. */
@@ -228,7 +267,7 @@ export function trainTestSplit(n: number, options: SplitOptions = {}): Split {
   checkPositiveInt('n', n, 2);
   const testFraction = checkFinite('testFraction', options.testFraction ?? 0.25);
   if (!(testFraction > 0 && testFraction < 1)) throw new RangeError(`testFraction must be in (0, 1), got ${testFraction}`);
-  const rng = new Rng(checkFinite('seed', options.seed ?? 0));
+  const rng = new Rng(checkSeed('seed', options.seed ?? 0));
   const idx = new Int32Array(n);
   for (let i = 0; i < n; i++) idx[i] = i;
   for (let i = n - 1; i > 0; i--) {

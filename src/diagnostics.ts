@@ -14,8 +14,8 @@ import { tf } from './backend';
 import { StandardNormal } from './base';
 import { forwardOn, type Flow, type FlowPath } from './flow';
 import { Rng } from './random';
-import type { LogProbFn, Target } from './targets';
-import { checkPositiveInt } from './validate';
+import { asTarget, type LogProbFn, type Target } from './targets';
+import { checkFinite, checkOneOf, checkPositiveInt, checkSeed } from './validate';
 
 /** log mean exp(x), stable, in float64. */
 export function logMeanExp(x: ArrayLike<number>): number {
@@ -62,7 +62,8 @@ export interface SampleOptions {
 export function sampleFlow(flow: Flow, n: number, options: SampleOptions = {}): FlowSamples {
   checkPositiveInt('n', n);
   const chunk = checkPositiveInt('chunk', options.chunk ?? 10000);
-  const rng = new Rng(options.seed ?? 12345);
+  const path = checkOneOf('path', options.path ?? 'fused', ['fused', 'reference'] as const);
+  const rng = new Rng(checkSeed('seed', options.seed ?? 12345));
   const base = new StandardNormal(flow.dim);
   const D = flow.dim;
   const z = new Float32Array(n * D);
@@ -71,7 +72,7 @@ export function sampleFlow(flow: Flow, n: number, options: SampleOptions = {}): 
     const m = Math.min(chunk, n - start);
     const [zk, lq] = tf.tidy(() => {
       const z0 = rng.normalTensor(m, D);
-      const out = forwardOn(flow, z0, options.path ?? 'fused');
+      const out = forwardOn(flow, z0, path);
       return [out.z, tf.sub(base.logProb(z0), out.logDetJ)];
     });
     z.set(zk.dataSync(), start * D);
@@ -94,6 +95,12 @@ export interface Diagnostics {
   essFraction: number;
   /** Fraction of samples whose weight was not finite (should be 0). */
   nonFinite: number;
+  /**
+   * Number of samples whose log weight was not finite (NaN or ±∞: the target or the flow gave
+   * a non-finite value there). They are left out of the ELBO, IS log Z and ESS, which are then
+   * computed from the other n - droppedWeights samples: report it whenever it is not 0.
+   */
+  droppedWeights: number;
 }
 
 export interface EvaluateOptions extends SampleOptions {
@@ -104,8 +111,11 @@ export interface EvaluateOptions extends SampleOptions {
 }
 
 /** ELBO, IS log Z, KL gap and ESS/N from `samples` flow samples. */
-export function evaluate(flow: Flow, target: Target, options: EvaluateOptions = {}): Diagnostics {
+export function evaluate(flow: Flow, targetIn: Target | LogProbFn, options: EvaluateOptions = {}): Diagnostics {
+  const target = asTarget(targetIn, flow.dim);
+  if (target.dim !== flow.dim) throw new RangeError(`target has dim ${target.dim} but the flow has dim ${flow.dim}`);
   const n = checkPositiveInt('samples', options.samples ?? 100000);
+  if (options.logZTrue !== undefined) checkFinite('logZTrue', options.logZTrue);
   const s = sampleFlow(flow, n, options);
   const logW = logWeights(target.logProb, s);
   let finite = 0;
@@ -128,7 +138,22 @@ export function evaluate(flow: Flow, target: Target, options: EvaluateOptions = 
     klGap: logZTrue === null ? null : logZTrue - elbo,
     essFraction: essFraction(kept),
     nonFinite: 1 - finite / n,
+    droppedWeights: n - finite,
   };
+}
+
+/**
+ * log p̃ must be one value per row: [m]. A target that returns [m, 1] or broadcasts to [m, m]
+ * (the talk code's bug) would otherwise give a wrong ELBO or an out-of-bounds read. Disposes
+ * `lp` before it throws.
+ */
+function checkLogProbShape(lp: tf.Tensor, m: number): void {
+  if (!(lp instanceof tf.Tensor)) throw new TypeError(`target.logProb must return a tensor of shape [${m}], got ${typeof lp}`);
+  if (lp.rank !== 1 || lp.shape[0] !== m) {
+    const shape = lp.shape.join(', ');
+    lp.dispose();
+    throw new RangeError(`target.logProb must return shape [${m}] (one value per row), got [${shape}]`);
+  }
 }
 
 /** lw = log p̃(z) - log q(z) for given samples, float64: [n]. */
@@ -137,6 +162,7 @@ export function logWeights(logProb: LogProbFn, s: FlowSamples, chunk = 10000): F
   for (let start = 0; start < s.n; start += chunk) {
     const m = Math.min(chunk, s.n - start);
     const lp = tf.tidy(() => logProb(tf.tensor2d(s.z.subarray(start * s.dim, (start + m) * s.dim), [m, s.dim])));
+    checkLogProbShape(lp, m);
     const v = lp.dataSync();
     lp.dispose();
     for (let i = 0; i < m; i++) out[start + i] = v[i]! - s.logQ[start + i]!;
@@ -167,7 +193,9 @@ export function gridPoints(g: Grid2D): Float32Array {
   return pts;
 }
 
-function checkGrid(g: Grid2D): void {
+/** A grid must have integer nx, ny >= 1 and finite limits lo < hi. */
+export function checkGrid(g: Grid2D): void {
+  if (g === null || typeof g !== 'object') throw new TypeError(`grid must be { xlim, ylim, nx, ny }, got ${String(g)}`);
   checkPositiveInt('nx', g.nx);
   checkPositiveInt('ny', g.ny);
   for (const [name, lim] of [['xlim', g.xlim], ['ylim', g.ylim]] as const) {
@@ -186,6 +214,7 @@ export function logProbOnGrid(logProb: LogProbFn, g: Grid2D, chunk = 100000): Fl
   for (let start = 0; start < n; start += chunk) {
     const m = Math.min(chunk, n - start);
     const lp = tf.tidy(() => logProb(tf.tensor2d(pts.subarray(start * 2, (start + m) * 2), [m, 2])));
+    checkLogProbShape(lp, m);
     out.set(lp.dataSync(), start);
     lp.dispose();
   }

@@ -96,7 +96,7 @@ export function planarUHatJS(u: ArrayLike<number>, w: ArrayLike<number>, K: numb
       s += w[k * D + d]! * u[k * D + d]!;
       n2 += w[k * D + d]! * w[k * D + d]!;
     }
-    const c = (softplusJS(s) - 1 + M_MARGIN - s) / n2;
+    const c = n2 > 0 ? (softplusJS(s) - 1 + M_MARGIN - s) / n2 : 0; // w = 0: û = u, ψ = 0
     let p = 0;
     for (let d = 0; d < D; d++) {
       const v = u[k * D + d]! + c * w[k * D + d]!;
@@ -282,12 +282,14 @@ export function planarStackBackward(tape: PlanarTape, dy: ArrayLike<number>, rel
       gw += dUHat[kD + d]! * w[kD + d]!;
     }
     const ms = softplusJS(s) - 1 + M_MARGIN - s; // m(s) - s
-    const c = ms / n2;
-    const sig1 = (sigmoidJS(s) - 1) / n2; // ∂c/∂s
+    const wNonZero = n2 > 0; // w = 0: û = u (as in the forward), no gradient through c
+    const c = wNonZero ? ms / n2 : 0;
+    const sig1 = wNonZero ? (sigmoidJS(s) - 1) / n2 : 0; // ∂c/∂s
     for (let d = 0; d < D; d++) {
       const g = dUHat[kD + d]!;
       du[kD + d] = g + gw * sig1 * w[kD + d]!;
-      dwOut[kD + d] = dw[kD + d]! + c * g + gw * (sig1 * u[kD + d]! - (2 * ms * w[kD + d]!) / (n2 * n2));
+      const dc = wNonZero ? sig1 * u[kD + d]! - (2 * ms * w[kD + d]!) / (n2 * n2) : 0;
+      dwOut[kD + d] = dw[kD + d]! + c * g + gw * dc;
     }
   }
   return { dz0: Float32Array.from(gz), du, dw: dwOut, db: Float32Array.from(db) };

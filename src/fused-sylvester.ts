@@ -36,7 +36,7 @@ import { tf } from './backend';
 import type { FlowOutput } from './flow';
 import { releaseScratch, takeScratch } from './fused-planar';
 import { unpackFlowOutput, values, type FusedFlowKernel } from './fused-ops';
-import { DIAG_BOUND, ORTHO_MAX_STEPS, ORTHO_TOL, type SylvesterFlow } from './sylvester';
+import { DIAG_BOUND, ORTHO_MAX_STEPS, ORTHO_TOL, orthogonalizeError, type SylvesterFlow } from './sylvester';
 import { checkBatch } from './validate';
 
 type Arr = Float32Array | Float64Array;
@@ -300,22 +300,29 @@ export function orthogonalizeJS(X: ArrayLike<number>, K: number, D: number, M: n
     let s = 0;
     for (let e = 0; e < size; e++) s += X[k * size + e]! * X[k * size + e]!;
     const nrm = Math.sqrt(s);
+    if (!(nrm > 0) || !Number.isFinite(nrm)) throw orthogonalizeError(k, { norm: nrm }, 0, tol);
     norms[k] = nrm;
     for (let e = 0; e < size; e++) q[k * size + e] = X[k * size + e]! / nrm;
   }
   const iterates: Float64Array[] = [q];
   const S = new Float64Array(M * M);
   let steps = 0;
-  for (; steps < maxSteps; ) {
+  for (;;) {
     // err = max_k ‖I - QᵀQ‖_F, checked before each step (as the reference does).
     let err = 0;
+    let worst = 0;
     for (let k = 0; k < K; k++) {
       gram(q, k * size, D, M, S);
       let e2 = 0;
       for (let i = 0; i < M; i++) for (let j = 0; j < M; j++) e2 += ((i === j ? 1 : 0) - S[i * M + j]!) ** 2;
-      err = Math.max(err, Math.sqrt(e2));
+      const e = Math.sqrt(e2);
+      if (!(e <= err)) {
+        err = e;
+        worst = k;
+      }
     }
     if (err <= tol) break;
+    if (steps >= maxSteps) throw orthogonalizeError(worst, { err }, steps, tol);
     const next = new Float64Array(K * size);
     for (let k = 0; k < K; k++) {
       const off = k * size;
@@ -408,6 +415,7 @@ export function householderJS(v: ArrayLike<number>, K: number, H: number, D: num
       const vo = (k * H + hh) * D;
       let n2 = 0;
       for (let d = 0; d < D; d++) n2 += v[vo + d]! * v[vo + d]!;
+      if (!(n2 > 0)) n2 = Infinity; // v = 0: H = I (as the reference): every 2(·)v/‖v‖² term is 0
       const cur = hh * D * D;
       const nxt = (hh + 1) * D * D;
       for (let r = 0; r < D; r++) {
@@ -438,6 +446,7 @@ export function householderBackward(gQ: Float64Array, v: ArrayLike<number>, part
       const prev = hh * D * D; // Q_prev = P[hh]
       let n2 = 0;
       for (let d = 0; d < D; d++) n2 += v[vo + d]! * v[vo + d]!;
+      if (!(n2 > 0)) n2 = Infinity; // v = 0: H = I, no gradient (0/∞ = 0)
       // M2 = Q_prevᵀ G: [D, D]; Pv = M2 v, PTv = M2ᵀ v
       Pv.fill(0);
       PTv.fill(0);

@@ -5,7 +5,21 @@
  * `onChunk` and awaits once, so that a SIGINT listener (stop.ts) or a live display can run. A stop
  * request therefore takes effect at a chunk boundary, never inside a tfjs step.
  */
+import { tf } from './backend';
 import type { StopSignal } from './stop';
+
+/**
+ * Free what a gradient computation that threw left behind. tfjs keeps the tensors each op saves
+ * for its backward pass on the engine's tape and frees them only when the backward pass runs;
+ * when the forward pass throws (a target that throws, a wrong shape) they stay allocated (229
+ * tensors for a planar K=8 step). Call after a throw, outside any gradient computation.
+ */
+export function disposeAbandonedTape(): void {
+  const state = tf.engine().state as { gradientDepth: number; activeTape: { saved?: tf.Tensor[] }[] | null };
+  if (state.gradientDepth !== 0 || !state.activeTape) return;
+  for (const node of state.activeTape) node.saved?.forEach((t) => t.dispose());
+  state.activeTape = null;
+}
 
 /** The fields every training history has. */
 export interface LoopHistory {
@@ -57,7 +71,13 @@ export async function runChunked<H extends LoopHistory>(history: H, options: Chu
     const end = Math.min(steps, start + chunkSize);
     for (let t = start; t < end; t++) {
       const ts = performance.now();
-      const loss = options.step(t);
+      let loss: number;
+      try {
+        loss = options.step(t);
+      } catch (err) {
+        disposeAbandonedTape();
+        throw err;
+      }
       const ms = performance.now() - ts;
       times.push(ms);
       history.stepsDone = t + 1;

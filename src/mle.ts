@@ -19,7 +19,7 @@ import { StandardNormal, LOG_2PI } from './base';
 import type { InvertibleFlow } from './coupling';
 import { Rng } from './random';
 import type { StopSignal } from './stop';
-import { checkFinite, checkPositive, checkPositiveInt } from './validate';
+import { checkPositive, checkPositiveInt, checkSeed } from './validate';
 
 export interface MaxLikelihoodOptions {
   /** Optimisation steps (default 1000). */
@@ -84,7 +84,7 @@ export async function trainMaxLikelihood(
   const batch = checkPositiveInt('batch', options.batch ?? 256);
   const lr = checkPositive('lr', options.lr ?? 1e-3);
   const chunkSize = checkPositiveInt('chunkSize', options.chunkSize ?? 100);
-  const rng = new Rng(checkFinite('seed', options.seed ?? 0));
+  const rng = new Rng(checkSeed('seed', options.seed ?? 0));
   if (flow.variables.length === 0) throw new RangeError('flow has no trainable variables');
 
   // The library's Adam (tf.train.adam's update in typed-array loops): ~2x faster steps here.
@@ -99,13 +99,13 @@ export async function trainMaxLikelihood(
           const r = Math.floor(rng.uniform() * N);
           xb.set(data.subarray(r * D, (r + 1) * D), i * D);
         }
-        const x = tf.tensor2d(xb, [batch, D]); // x: [batch, D]
-        const { value: cost, grads } = tf.variableGrads(() => tf.neg(tf.mean(flowLogProb(flow, x))) as tf.Scalar, flow.variables);
-        optimizer.applyGradients(grads);
-        tf.dispose(grads);
-        x.dispose();
-        const loss = cost.dataSync()[0]!;
-        cost.dispose();
+        // One tidy around the step: when it throws, nothing leaks (see disposeAbandonedTape).
+        const loss = tf.tidy(() => {
+          const x = tf.tensor2d(xb, [batch, D]); // x: [batch, D]
+          const { value: cost, grads } = tf.variableGrads(() => tf.neg(tf.mean(flowLogProb(flow, x))) as tf.Scalar, flow.variables);
+          optimizer.applyGradients(grads);
+          return cost.dataSync()[0]!;
+        });
         history.step.push(t);
         history.loss.push(loss);
         return loss;

@@ -9,7 +9,11 @@
  *   û = u + (m(wᵀu) - wᵀu) w / ‖w‖²,  m(x) = -1 + softplus(x)
  *
  * so that wᵀû = m(wᵀu) > -1. (Dividing by ‖w‖ instead of ‖w‖² is a common bug.) In float32
- * m gets a margin of 1e-4 (M_MARGIN) so that the strict inequality survives rounding.
+ * m gets a margin of 1e-4 (M_MARGIN) so that the strict inequality survives rounding, the
+ * log-det uses ψ = m(wᵀu) itself (wᵀû recomputed from a float32 û can round to -1 or below
+ * when |u| ≫ 1: u = (-1e4, 0), w = (1, 0) gives exactly -1), and û gets one correction step so
+ * that the map itself has wᵀû = ψ to float32 precision. A layer with w = 0 is the translation
+ * z + u h(b): û = u, ψ = 0.
  *
  * This class stacks K layers; their parameters live in three variables u, w: [K, D], b: [K],
  * so an optimiser updates 3 tensors, not 3K.
@@ -17,9 +21,9 @@
 import { tf } from './backend';
 import { ownedVariable, type Flow, type FlowOutput } from './flow';
 import type { FusedFlowKernel } from './fused-ops';
-import { fusedPlanarForward, planarKernel } from './fused-planar';
+import { fusedPlanarForward, planarKernel, planarUHatJS } from './fused-planar';
 import { Rng } from './random';
-import { checkBatch, checkFinite, checkPositiveInt } from './validate';
+import { checkBatch, checkFinite, checkPositiveInt, checkSeed } from './validate';
 
 /**
  * Margin added to m so that wᵀû > -1 survives float32: -1 + softplus(x) rounds to exactly -1
@@ -47,13 +51,32 @@ export function mPlanar(x: tf.Tensor): tf.Tensor {
   return tf.add(tf.softplus(x), M_MARGIN - 1);
 }
 
-/** û = u + (m(wᵀu) - wᵀu) w/‖w‖² row by row; u, w: [K, D] -> [K, D]. */
-export function planarUHat(u: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
+/**
+ * û = u + (m(wᵀu) - wᵀu) w/‖w‖² row by row, and ψ = wᵀû = m(wᵀu); u, w: [K, D] -> û: [K, D],
+ * ψ: [K]. In float32 the first û loses wᵀû to cancellation when |u| ≫ 1, so one correction
+ * step û += (ψ - wᵀû) w/‖w‖² follows (zero in exact arithmetic, so gradients are unchanged).
+ * Rows with w = 0 give û = u and ψ = 0.
+ */
+export function planarUHatPsi(u: tf.Tensor2D, w: tf.Tensor2D): { uHat: tf.Tensor2D; psi: tf.Tensor1D } {
   return tf.tidy(() => {
     const wu = tf.sum(tf.mul(w, u), 1, true); // [K, 1]
     const wNorm2 = tf.sum(tf.square(w), 1, true); // [K, 1]
-    return tf.add(u, tf.mul(tf.div(tf.sub(mPlanar(wu), wu), wNorm2), w)) as tf.Tensor2D;
+    // w = 0 would divide 0 by 0: nonZero = sign(‖w‖²) ∈ {0, 1} (differentiable, unlike a comparison).
+    const nonZero = tf.sign(wNorm2); // [K, 1]
+    const safeNorm2 = tf.add(wNorm2, tf.sub(1, nonZero)); // ‖w‖², or 1 where w = 0
+    const psi = tf.mul(mPlanar(wu), nonZero); // [K, 1]
+    const uHat0 = tf.add(u, tf.mul(tf.div(tf.sub(psi, wu), safeNorm2), w));
+    const residual = tf.sub(psi, tf.sum(tf.mul(w, uHat0), 1, true)); // [K, 1], rounding only
+    const uHat = tf.add(uHat0, tf.mul(tf.div(residual, safeNorm2), w)) as tf.Tensor2D;
+    return { uHat, psi: tf.reshape(psi, [-1]) as tf.Tensor1D };
   });
+}
+
+/** û = u + (m(wᵀu) - wᵀu) w/‖w‖² row by row; u, w: [K, D] -> [K, D] (see planarUHatPsi). */
+export function planarUHat(u: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
+  const { uHat, psi } = planarUHatPsi(u, w);
+  psi.dispose();
+  return uHat;
 }
 
 /** Newton steps of the scalar inverse (each layer); converges in < 10 from the bracket. */
@@ -78,7 +101,7 @@ export class PlanarFlow implements Flow {
   constructor(options: PlanarOptions = {}) {
     this.dim = checkPositiveInt('dim', options.dim ?? 2);
     this.K = checkPositiveInt('K', options.K ?? 1);
-    const seed = checkFinite('seed', options.seed ?? 0);
+    const seed = checkSeed('seed', options.seed ?? 0);
     const initScale = checkFinite('initScale', options.initScale ?? 0.01);
     if (initScale < 0) throw new RangeError(`initScale must be >= 0, got ${initScale}`);
     this.name = `planar(K=${this.K})`;
@@ -122,8 +145,7 @@ export class PlanarFlow implements Flow {
   forward(z: tf.Tensor2D): FlowOutput {
     checkBatch('z', z, this.dim);
     return tf.tidy(() => {
-      const uHat = this.uHat(); // [K, D]
-      const wuHat = tf.sum(tf.mul(this.w, uHat), 1); // [K], = m(wᵀu) > -1
+      const { uHat, psi: wuHat } = planarUHatPsi(this.u, this.w); // û: [K, D]; wᵀû = m(wᵀu) ≥ -1 + M_MARGIN: [K]
       let zk = z;
       let logDetJ = tf.zeros([z.shape[0]]) as tf.Tensor1D;
       for (let k = 0; k < this.K; k++) {
@@ -149,15 +171,13 @@ export class PlanarFlow implements Flow {
     checkBatch('y', y, this.dim);
     const D = this.dim;
     const n = y.shape[0];
-    const uHatT = this.uHat();
-    const uHat = uHatT.dataSync();
-    uHatT.dispose();
     const w = this.w.dataSync();
     const b = this.b.dataSync();
+    // û and ψ = wᵀû > -1 in float64 (as the fused path): float32 rounding could break the bracket.
+    const { uHat, psi } = planarUHatJS(this.u.dataSync(), w, this.K, D);
     const z = Float64Array.from(y.dataSync());
     for (let k = this.K - 1; k >= 0; k--) {
-      let wu = 0;
-      for (let d = 0; d < D; d++) wu += w[k * D + d]! * uHat[k * D + d]!;
+      const wu = psi[k]!;
       const bound = Math.abs(wu); // |wᵀû h| ≤ |wᵀû|, so α ∈ [wᵀy - |wᵀû|, wᵀy + |wᵀû|]
       for (let i = 0; i < n; i++) {
         let wy = 0;

@@ -16,7 +16,7 @@ import { existsSync } from 'fs';
 import { join } from 'path';
 import { tf } from './backend';
 import { readCSVColumns, standardize } from './data';
-import { logProbOnGrid, type FlowSamples, type Grid2D } from './diagnostics';
+import { checkGrid, logProbOnGrid, type FlowSamples, type Grid2D } from './diagnostics';
 import { LOG_2PI } from './base';
 import type { Target } from './targets';
 import { checkBatch, checkFinite, checkPositive, checkPositiveInt } from './validate';
@@ -217,7 +217,9 @@ function gridLogProb64(target: Target & { logProb64(theta: ArrayLike<number>): n
  * `logisticPosterior`), else from `target.logProb` (float32); sums are float64.
  */
 export function gridPosteriorMoments(target: Target, grid: Grid2D): GridMoments {
+  if (target === null || typeof target !== 'object') throw new TypeError(`target must be a 2-D Target, got ${String(target)}`);
   if (target.dim !== 2) throw new RangeError(`gridPosteriorMoments needs a 2-D target, got dim ${target.dim}`);
+  checkGrid(grid); // also for float64 targets, whose grid never reaches logProbOnGrid's check
   const lp = hasLogProb64(target) ? gridLogProb64(target, grid) : logProbOnGrid(target.logProb, grid);
   const hx = (grid.xlim[1] - grid.xlim[0]) / grid.nx;
   const hy = (grid.ylim[1] - grid.ylim[0]) / grid.ny;

@@ -6,7 +6,7 @@
  * Normals: Box-Muller, u1 in (0, 1] so log(u1) is finite.
  */
 import { tf } from './backend';
-import { checkPositiveInt } from './validate';
+import { checkPositiveInt, checkSeed } from './validate';
 
 const TWO_POW_32 = 4294967296;
 
@@ -15,9 +15,10 @@ export class Rng {
   private spare: number | null = null;
 
   constructor(seed: number) {
-    if (!Number.isFinite(seed)) throw new RangeError(`seed must be a finite number, got ${seed}`);
+    // An integer in [0, 2³² - 1]: a fraction would be floored and 2³² would wrap onto seed 0.
+    checkSeed('seed', seed);
     // Scramble the seed so that seeds 0, 1, 2 ... start far apart.
-    this.state = (Math.imul(Math.floor(seed) ^ 0x9e3779b9, 0x85ebca6b) >>> 0) || 0x6d2b79f5;
+    this.state = (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) >>> 0) || 0x6d2b79f5;
   }
 
   /** Uniform in [0, 1). */

@@ -14,8 +14,10 @@
  * strictly lower triangle of the raw matrix, so R and R̃ never share an entry.
  *
  * Three ways to get Q (the variants of the paper):
- * - orthogonal: Q ← Q(I + ½(I - QᵀQ)) from Q_raw/‖Q_raw‖_F until ‖QᵀQ - I‖_F ≤ 1e-6 (≤ 100 steps);
- * - householder: Q = first M columns of H_1 ⋯ H_H, H_h = I - 2 v_h v_hᵀ/‖v_h‖²;
+ * - orthogonal: Q ← Q(I + ½(I - QᵀQ)) from Q_raw/‖Q_raw‖_F until ‖QᵀQ - I‖_F ≤ 1e-6 (≤ 100 steps;
+ *   a Q_raw that is zero or (nearly) rank-deficient never gets there and is an error, as a wrong
+ *   log-det would be silent);
+ * - householder: Q = first M columns of H_1 ⋯ H_H, H_h = I - 2 v_h v_hᵀ/‖v_h‖² (v_h = 0: H_h = I);
  * - triangular: Q = identity on even layers and the reversal permutation on odd layers.
  */
 import { tf } from './backend';
@@ -23,7 +25,7 @@ import { ownedVariable, type Flow, type FlowOutput } from './flow';
 import type { FusedFlowKernel } from './fused-ops';
 import { fusedSylvesterForward, sylvesterKernel } from './fused-sylvester';
 import { Rng } from './random';
-import { checkBatch, checkFinite, checkOneOf, checkPositiveInt } from './validate';
+import { checkBatch, checkFinite, checkOneOf, checkPositiveInt, checkSeed } from './validate';
 
 export const SYLVESTER_VARIANTS = ['orthogonal', 'householder', 'triangular'] as const;
 export type SylvesterVariant = (typeof SYLVESTER_VARIANTS)[number];
@@ -65,21 +67,39 @@ function strictUpperMask(M: number): tf.Tensor2D {
   return tf.tensor2d(m, [M, M]);
 }
 
+/** The error for a Q_raw that cannot be orthogonalised (zero, or not converged: rank-deficient). */
+export function orthogonalizeError(layer: number, normOrErr: { norm?: number; err?: number }, steps: number, tol: number): RangeError {
+  if (normOrErr.norm !== undefined) {
+    return new RangeError(`Sylvester layer ${layer}: Q_raw is ${normOrErr.norm === 0 ? 'zero' : `not finite (norm ${normOrErr.norm})`}, so it has no orthonormal columns`);
+  }
+  return new RangeError(
+    `Sylvester layer ${layer}: orthogonalisation did not converge in ${steps} steps (‖QᵀQ - I‖_F = ${normOrErr.err!.toPrecision(3)} > ${tol.toExponential()}): ` +
+      'Q_raw is (nearly) rank-deficient, and its log-det would be wrong',
+  );
+}
+
 /**
  * Iterative orthogonalisation of a batch Q: [K, D, M], differentiable. Returns Q with
- * orthonormal columns and the number of steps used.
+ * orthonormal columns and the number of steps used. Throws when a Q_raw is zero or not finite,
+ * or when ‖QᵀQ - I‖_F is still above `tol` after `maxSteps` steps.
  */
 export function orthogonalize(qRaw: tf.Tensor3D, tol = ORTHO_TOL, maxSteps = ORTHO_MAX_STEPS): { Q: tf.Tensor3D; steps: number } {
   const [, , M] = qRaw.shape;
   let steps = 0;
   const Q = tf.tidy(() => {
     const eye = tf.eye(M).expandDims(0);
-    let q = tf.div(qRaw, tf.sqrt(tf.sum(tf.square(qRaw), [1, 2], true))) as tf.Tensor3D;
-    for (; steps < maxSteps; ) {
+    const norms = tf.sqrt(tf.sum(tf.square(qRaw), [1, 2], true)); // [K, 1, 1]
+    const normValues = norms.dataSync();
+    const bad = normValues.findIndex((n) => !(n > 0) || !Number.isFinite(n));
+    if (bad >= 0) throw orthogonalizeError(bad, { norm: normValues[bad]! }, 0, tol);
+    let q = tf.div(qRaw, norms) as tf.Tensor3D;
+    for (;;) {
       const qtq = tf.matMul(q, q, true, false); // [K, M, M]
       const dev = tf.sub(eye, qtq);
-      const err = tf.max(tf.sqrt(tf.sum(tf.square(dev), [1, 2]))).dataSync()[0]!;
-      if (err <= tol) break;
+      const errs = Array.from(tf.sqrt(tf.sum(tf.square(dev), [1, 2])).dataSync()); // [K]
+      const worst = errs.reduce((w, e, k) => (e > errs[w]! || Number.isNaN(e) ? k : w), 0);
+      if (errs[worst]! <= tol) break;
+      if (steps >= maxSteps) throw orthogonalizeError(worst, { err: errs[worst]! }, steps, tol);
       q = tf.matMul(q, tf.add(eye, tf.mul(0.5, dev))) as tf.Tensor3D;
       steps++;
     }
@@ -96,9 +116,10 @@ export function householderQ(v: tf.Tensor3D, M: number): tf.Tensor3D {
     for (let h = 0; h < H; h++) {
       const vh = tf.slice(v, [0, h, 0], [K, 1, D]); // [K, 1, D]
       const n2 = tf.sum(tf.square(vh), 2, true); // [K, 1, 1]
+      const safeN2 = tf.add(n2, tf.sub(1, tf.sign(n2))); // ‖v‖², or 1 where v = 0: H = I, not 0/0
       // Q ← Q (I - 2 v vᵀ/‖v‖²) = Q - 2 (Q v) vᵀ/‖v‖²
       const Qv = tf.matMul(Q, vh, false, true); // [K, D, 1]
-      Q = tf.sub(Q, tf.div(tf.mul(2, tf.matMul(Qv, vh)), n2)) as tf.Tensor3D;
+      Q = tf.sub(Q, tf.div(tf.mul(2, tf.matMul(Qv, vh)), safeN2)) as tf.Tensor3D;
     }
     return tf.slice(Q, [0, 0, 0], [K, D, M]) as tf.Tensor3D;
   });
@@ -148,7 +169,7 @@ export class SylvesterFlow implements Flow {
     if (this.M > this.dim) throw new RangeError(`M must be <= D (= ${this.dim}), got ${this.M}`);
     this.variant = checkOneOf('variant', options.variant ?? 'orthogonal', SYLVESTER_VARIANTS);
     this.H = checkPositiveInt('H', options.H ?? this.dim);
-    const seed = checkFinite('seed', options.seed ?? 0);
+    const seed = checkSeed('seed', options.seed ?? 0);
     const initScale = checkFinite('initScale', options.initScale ?? 0.01);
     if (initScale < 0) throw new RangeError(`initScale must be >= 0, got ${initScale}`);
     const { K, M, dim: D } = this;

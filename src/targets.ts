@@ -19,7 +19,7 @@
  */
 import { tf } from './backend';
 import { fusedTargetKernel } from './fused-targets';
-import { checkBatch, checkOneOf } from './validate';
+import { checkBatch, checkOneOf, checkPositiveInt, describeValue } from './validate';
 
 /** log p̃: z [N, D] -> [N]. */
 export type LogProbFn = (z: tf.Tensor2D) => tf.Tensor1D;
@@ -130,11 +130,16 @@ export function getTarget(name: string, options: TargetOptions = {}): Target {
   return { name: envelope ? `${key}+envelope` : key, dim: 2, logProb, logZ, fused: fusedTargetKernel(key, envelope) };
 }
 
-/** Wrap a plain function `z -> log p̃(z)` as a Target of dimension `dim`. */
+/**
+ * Wrap a plain function `z -> log p̃(z)` as a Target of dimension `dim`; a Target is checked
+ * (logProb a function, dim an integer >= 1) and returned as it is.
+ */
 export function asTarget(target: Target | LogProbFn, dim = 2, name = 'custom'): Target {
-  if (typeof target === 'function') return { name, dim, logProb: target };
+  if (typeof target === 'function') return { name, dim: checkPositiveInt('dim', dim), logProb: target };
   if (typeof target !== 'object' || target === null || typeof target.logProb !== 'function') {
-    throw new TypeError('target must be a function z -> log p̃(z) or an object with logProb(z)');
+    const got = target === null ? 'null' : typeof target === 'object' ? 'an object without logProb' : describeValue(target);
+    throw new TypeError(`target must be a function z -> log p̃(z) or an object { name, dim, logProb(z) }, got ${got}`);
   }
+  checkPositiveInt('target.dim', target.dim);
   return target;
 }

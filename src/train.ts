@@ -17,8 +17,8 @@ import { annealBeta, freeEnergyTerms } from './loss';
 import { runChunked, type LoopHistory } from './loop';
 import { Rng } from './random';
 import type { StopSignal } from './stop';
-import type { Target } from './targets';
-import { checkFinite, checkOneOf, checkPositive, checkPositiveInt } from './validate';
+import { asTarget, type LogProbFn, type Target } from './targets';
+import { checkInRange, describeValue, checkOneOf, checkPositive, checkPositiveInt, checkSeed } from './validate';
 
 export const LR_SCHEDULES = ['constant', 'cosine'] as const;
 export type LrSchedule = (typeof LR_SCHEDULES)[number];
@@ -32,7 +32,7 @@ export interface TrainOptions {
   lr?: number;
   /** Learning-rate schedule over `steps` (default constant). */
   lrSchedule?: LrSchedule;
-  /** Final lr of the cosine schedule as a fraction of `lr` (default 0.01). */
+  /** Final lr of the cosine schedule as a fraction of `lr`, in [0, 1] (default 0.01). */
   lrMinFraction?: number;
   /** Seed of the base samples (default 0). */
   seed?: number;
@@ -87,22 +87,43 @@ export function learningRate(step: number, steps: number, lr: number, schedule: 
   return min + 0.5 * (lr - min) * (1 + Math.cos(Math.PI * progress));
 }
 
+/** `flow` must be a Flow object (dim and trainable variables), checked before any compute. */
+export function checkFlow(name: string, flow: unknown): Flow {
+  const f = flow as Flow | null;
+  if (f === null || typeof f !== 'object' || !Array.isArray(f.variables) || typeof f.forward !== 'function') {
+    throw new TypeError(`${name} must be a flow (e.g. new PlanarFlow(...)), got ${f === null ? 'null' : typeof f}`);
+  }
+  checkPositiveInt(`${name}.dim`, f.dim);
+  return f;
+}
+
 /**
  * Fit `flow` to `target` by minimising the reverse KL. Resolves to the history when all steps
- * ran or the stop signal was set.
+ * ran or the stop signal was set; the history's `stoppedReason` says why it ended early (a
+ * non-finite loss, say). `target` is a Target or a plain function z: [N, D] -> log p̃(z): [N]
+ * (then D is the flow's dim).
+ *
+ * The defaults here are the plain objective (constant lr, β = 1); the CLI's defaults add
+ * `lrSchedule: 'cosine'` and `anneal: true` (README "Choosing the defaults").
  */
-export async function train(flow: Flow, target: Target, options: TrainOptions = {}): Promise<TrainHistory> {
+export async function train(flow: Flow, targetIn: Target | LogProbFn, options: TrainOptions = {}): Promise<TrainHistory> {
+  checkFlow('flow', flow);
+  const target = asTarget(targetIn, flow.dim);
+  if (options === null || typeof options !== 'object') throw new TypeError(`options must be an object, got ${String(options)}`);
   const steps = checkPositiveInt('steps', options.steps ?? 1000);
   const batch = checkPositiveInt('batch', options.batch ?? 512);
   const lr = checkPositive('lr', options.lr ?? 1e-3);
   const schedule = checkOneOf('lrSchedule', options.lrSchedule ?? 'constant', LR_SCHEDULES);
-  const lrMinFraction = checkFinite('lrMinFraction', options.lrMinFraction ?? 0.01);
-  const seed = checkFinite('seed', options.seed ?? 0);
+  // Below 0 the cosine schedule ends at a negative lr (gradient ascent); above 1 it rises.
+  const lrMinFraction = checkInRange('lrMinFraction', options.lrMinFraction ?? 0.01, 0, 1);
+  const seed = checkSeed('seed', options.seed ?? 0);
   const chunkSize = checkPositiveInt('chunkSize', options.chunkSize ?? 100);
   const path = checkOneOf('path', options.path ?? 'fused', ['fused', 'reference'] as const);
   const annealOpt = options.anneal ?? false;
-  const annealSteps = annealOpt === true ? Math.max(1, Math.floor(steps / 2)) : annealOpt === false ? 0 : checkFinite('anneal', annealOpt);
-  if (annealSteps < 0) throw new RangeError(`anneal must be true, false or a number of steps >= 0, got ${annealOpt}`);
+  if (annealOpt !== true && annealOpt !== false && (typeof annealOpt !== 'number' || !(annealOpt >= 0) || !Number.isFinite(annealOpt))) {
+    throw new RangeError(`anneal must be true, false or a number of steps >= 0, got ${describeValue(annealOpt)}`);
+  }
+  const annealSteps = annealOpt === true ? Math.max(1, Math.floor(steps / 2)) : annealOpt === false ? 0 : annealOpt;
   if (target.dim !== flow.dim) throw new RangeError(`target has dim ${target.dim} but the flow has dim ${flow.dim}`);
   if (flow.variables.length === 0) throw new RangeError('flow has no trainable variables');
 
@@ -135,20 +156,22 @@ export async function train(flow: Flow, target: Target, options: TrainOptions = 
           loss = r.loss;
           lp = r.meanLogP;
         } else {
-          const z0 = rng.normalTensor(batch, flow.dim); // z0: [batch, D]
-          let meanLogP: tf.Scalar | null = null;
-          const { value: cost, grads } = tf.variableGrads(() => {
-            const { logQ, logP } = freeEnergyTerms(flow, target, z0, path);
-            meanLogP = tf.keep(mean(logP));
-            return tf.sub(mean(logQ), tf.mul(beta, meanLogP)) as tf.Scalar;
-          }, flow.variables);
-          optimizer.applyGradients(grads);
-          tf.dispose(grads);
-          z0.dispose();
-          loss = cost.dataSync()[0]!;
-          lp = (meanLogP as tf.Scalar | null)?.dataSync()[0] ?? NaN;
-          cost.dispose();
-          (meanLogP as tf.Scalar | null)?.dispose();
+          // One tidy around the whole step: when the target or the flow throws, nothing leaks.
+          [loss, lp] = tf.tidy(() => {
+            const z0 = rng.normalTensor(batch, flow.dim); // z0: [batch, D]
+            let meanLogP: tf.Scalar | null = null; // kept out of variableGrads' own tidy
+            try {
+              const { value: cost, grads } = tf.variableGrads(() => {
+                const { logQ, logP } = freeEnergyTerms(flow, target, z0, path);
+                meanLogP = tf.keep(mean(logP));
+                return tf.sub(mean(logQ), tf.mul(beta, meanLogP)) as tf.Scalar;
+              }, flow.variables);
+              optimizer.applyGradients(grads);
+              return [cost.dataSync()[0]!, (meanLogP as tf.Scalar | null)?.dataSync()[0] ?? NaN];
+            } finally {
+              (meanLogP as tf.Scalar | null)?.dispose();
+            }
+          });
         }
         history.step.push(t);
         history.loss.push(loss);

@@ -4,16 +4,24 @@
  */
 import type * as tfTypes from '@tensorflow/tfjs';
 
+/** A value as an error message shows it: strings quoted and marked, so `K: '3'` is not "got 3". */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return `${JSON.stringify(value)} (a string)`;
+  if (value === null || typeof value !== 'object') return String(value);
+  if (Array.isArray(value)) return `[${value.map(describeValue).join(', ')}]`;
+  return Object.prototype.toString.call(value);
+}
+
 export function checkPositiveInt(name: string, value: unknown, min = 1): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new RangeError(`${name} must be an integer >= ${min}, got ${String(value)}`);
+    throw new RangeError(`${name} must be an integer >= ${min}, got ${describeValue(value)}`);
   }
   return value;
 }
 
 export function checkFinite(name: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new RangeError(`${name} must be a finite number, got ${String(value)}`);
+    throw new RangeError(`${name} must be a finite number, got ${describeValue(value)}`);
   }
   return value;
 }
@@ -24,9 +32,27 @@ export function checkPositive(name: string, value: unknown): number {
   return value as number;
 }
 
+/** Largest seed: the generator's state is 32 bits, so larger seeds would wrap onto smaller ones. */
+export const MAX_SEED = 2 ** 32 - 1;
+
+/** A seed: an integer in [0, MAX_SEED] (never floored or wrapped in silence). */
+export function checkSeed(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_SEED) {
+    throw new RangeError(`${name} must be an integer in [0, ${MAX_SEED}], got ${describeValue(value)}`);
+  }
+  return value;
+}
+
+/** A number in [lo, hi]. */
+export function checkInRange(name: string, value: unknown, lo: number, hi: number): number {
+  checkFinite(name, value);
+  if ((value as number) < lo || (value as number) > hi) throw new RangeError(`${name} must be in [${lo}, ${hi}], got ${String(value)}`);
+  return value as number;
+}
+
 export function checkOneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {
   if (typeof value !== 'string' || !allowed.includes(value as T)) {
-    throw new RangeError(`${name} must be one of ${allowed.join(', ')}; got "${String(value)}"`);
+    throw new RangeError(`${name} must be one of ${allowed.join(', ')}; got ${typeof value === 'string' ? `"${value}"` : describeValue(value)}`);
   }
   return value as T;
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -75,4 +75,80 @@ test('CLI trains on the penguins posterior with a grid log evidence for the KL g
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /true log Z\s+-30\.156/);
   assert.match(r.stdout, /KL gap\s+\d/);
+});
+
+/** No stack trace: no "    at f (file:line)" frames, no Node internals. */
+function assertNoStack(stderr: string, what: string): void {
+  assert.doesNotMatch(stderr, /^\s+at .+[(:]\d+/m, `${what}: stack trace in\n${stderr}`);
+  assert.doesNotMatch(stderr, /node:internal|TypeError: Cannot read/, `${what}: ${stderr}`);
+}
+
+test('issue 10 (2, 5): CLI exits 1 when training diverges, says so, and the JSON counts the dropped weights', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nf-cli-'));
+  const r = cli(['--lr', '1e30', '--steps', '300', '--batch', '32', '--eval-samples', '1000', '--quiet', '--json', join(dir, 'd.json')]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /error: the run failed: training diverged \(loss became (Infinity|NaN) at step \d+\)/);
+  assertNoStack(r.stderr, 'diverged');
+  assert.match(r.stdout, /dropped weights\s+1000 of 1000/);
+  const j = JSON.parse(readFileSync(join(dir, 'd.json'), 'utf8'));
+  assert.equal(j.droppedWeights, 1000);
+  assert.match(j.stoppedReason, /loss became/);
+  const ok = cli(['--K', '2', '--steps', '20', '--batch', '32', '--eval-samples', '500', '--quiet', '--json', join(dir, 'ok.json')]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /dropped weights\s+0 of 500/);
+  assert.equal(JSON.parse(readFileSync(join(dir, 'ok.json'), 'utf8')).droppedWeights, 0);
+});
+
+test('issue 10 (6, 7, 8, 9, 14): CLI bad input exits 2 before any training, naming the option or file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nf-cli-'));
+  const file = join(dir, 'a-file');
+  writeFileSync(file, 'x');
+  const csv = (name: string, text: string): string => {
+    writeFileSync(join(dir, name), text);
+    return join(dir, name);
+  };
+  const one = csv('one.csv', 'a,b\n1,2\n');
+  const two = csv('two.csv', 'a,b\n1,2\n3,5\n');
+  const constant = csv('constant.csv', 'a,b\n1,2\n1,5\n1,7\n1,9\n1,3\n');
+  const cases: [string[], RegExp][] = [
+    [['--seed', '0.5'], /--seed must be an integer in \[0, 4294967295\], got 0.5/],
+    [['--seed', '4294967296'], /--seed must be an integer in \[0, 4294967295\], got 4294967296/],
+    [['--K', '0x10'], /--K must be a finite number, got "0x10"/],
+    [['--steps', ' 5'], /--steps must be a finite number, got " 5"/],
+    [['--json', dir], /--json ".*" cannot be written: it is a directory/],
+    [['--json', join(file, 'out.json')], /--json ".*a-file\/out.json" cannot be written: a part of its folder path is a file/],
+    [['--plot', join(dir, 'fig.txt')], /--plot must name a .png or .svg file, got ".*fig.txt"/],
+    [['--plot', join(file, 'fig.png')], /--plot ".*" cannot be written: a part of its folder path is a file/],
+    [['--data', one, '--columns', 'a,a'], /--columns names "a" twice/],
+    [['--data', one, '--columns', 'a,b'], /one.csv has 1 data row with values in a, b; at least 4 rows are needed/],
+    [['--data', two, '--columns', 'a,b'], /two.csv has 2 data rows with values in a, b; at least 4 rows are needed/],
+    [['--data', constant, '--columns', 'a,b'], /constant.csv: column "a" is constant \(every one of its 5 rows is 1\)/],
+    [['--data', join(dir, 'missing.csv'), '--columns', 'a,b'], /--data ".*missing.csv" does not exist/],
+    [['--anneal', '--no-anneal'], /--anneal and --no-anneal contradict each other/],
+  ];
+  for (const [args, re] of cases) {
+    const r = cli(args);
+    const what = args.join(' ');
+    assert.equal(r.code, 2, `${what}: ${r.stderr}`);
+    assert.match(r.stderr, re, what);
+    assert.doesNotMatch(r.stderr, /^(Training|Maximum likelihood)/m, `${what}: must fail before training`);
+    assertNoStack(r.stderr, what);
+  }
+});
+
+test('issue 10 (14): CLI help states the range of --M; options that do not apply are reported as ignored', () => {
+  const help = cli(['--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /1 <= M <= D, the target's dimension/);
+  assert.match(help.stdout, /Exit status: 0 done, 1 the run failed/);
+  const r = cli(['--data', join(root, 'data', 'penguins.csv'), '--columns', 'bill_length_mm,bill_depth_mm', '--steps', '2', '--quiet',
+    '--target', 'U2', '--path', 'reference', '--plot', 'x.png', '--variant', 'householder']);
+  assert.equal(r.code, 0, r.stderr);
+  for (const option of ['target', 'path', 'plot', 'variant']) {
+    assert.match(r.stderr, new RegExp(`note: ignored: --${option} \\(not used with --data`), option);
+  }
+  const a = cli(['--no-anneal', '--anneal-steps', '10', '--steps', '2', '--batch', '8', '--eval-samples', '100', '--quiet', '--M', '1']);
+  assert.equal(a.code, 0, a.stderr);
+  assert.match(a.stderr, /note: ignored: --anneal-steps \(annealing is off: --no-anneal\)/);
+  assert.match(a.stderr, /note: ignored: --M \(only --flow sylvester has M; this is --flow planar\)/);
 });

@@ -88,7 +88,7 @@ test('bad training options get errors naming the parameter', async () => {
   await assert.rejects(train(flow, t, { batch: -3 }), /batch must be an integer >= 1, got -3/);
   await assert.rejects(train(flow, t, { lr: NaN }), /lr must be a finite number, got NaN/);
   await assert.rejects(train(flow, t, { lr: -1 }), /lr must be > 0, got -1/);
-  await assert.rejects(train(flow, t, { seed: Infinity }), /seed must be a finite number/);
+  await assert.rejects(train(flow, t, { seed: Infinity }), /seed must be an integer in \[0, 4294967295\], got Infinity/);
   await assert.rejects(train(flow, t, { anneal: -5 }), /anneal must be true, false or a number of steps >= 0/);
   await assert.rejects(train(flow, t, { chunkSize: 0 }), /chunkSize must be an integer >= 1/);
   await assert.rejects(train(flow, t, { path: 'gpu' as never }), /path must be one of fused, reference; got "gpu"/);
