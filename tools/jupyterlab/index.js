@@ -6,7 +6,6 @@ import { JupyterLab } from '@jupyterlab/application';
 import { PageConfig } from '@jupyterlab/coreutils';
 
 // Assets (CSS, fonts) load relative to the server's static URL; set before anything loads.
-// eslint-disable-next-line no-undef, no-global-assign
 __webpack_public_path__ = PageConfig.getOption('fullStaticUrl') + '/';
 
 const styles = import('./build/style.js');
