@@ -13,7 +13,8 @@
 //             then the next cell (plots from the stopped run) and a new cell with a fresh tfjs
 //             computation must run;
 //  3. budgets edit the hyper-parameter cell (every numeric STEPS* constant := --steps, default
-//             300) and Shift+Enter from there to the last cell: no cell may fail;
+//             300), Shift+Enter on it, then on every cell from the main training cell to the
+//             last (the checks in between use no budget and ran in step 1): no cell may fail;
 //  4. rerun   Ctrl+Enter twice on the main figure cell: same outputs, no error.
 // After each step every figure output must be visible as an <img> (PNG or SVG). Screenshots go to
 // out/browser/lab-03-<step>.png (and lab-03-FAILED.png); a failure names its step and cell.
@@ -95,18 +96,17 @@ async function cleanup() {
   server = null;
 }
 
-for (const sig of ['SIGINT', 'SIGTERM']) {
-  process.on(sig, async () => {
-    log(`${sig}: stopping server and browser`);
-    await cleanup();
-    process.exit(130);
-  });
-}
-
 export async function runLabCheck(argv) {
   const { opts } = parseArgs(argv, { booleans: ['headed', 'lab'], strings: ['steps', 'timeout', 'total-timeout'] });
   const smallSteps = Number(opts.steps ?? 300);
   const cellTimeout = Number(opts.timeout ?? 300) * 1000;
+  for (const sig of ['SIGINT', 'SIGTERM']) {
+    process.on(sig, async () => {
+      log(`${sig}: stopping server and browser`);
+      await cleanup();
+      process.exit(130);
+    });
+  }
   const totalTimeout = Number(opts['total-timeout'] ?? 900) * 1000;
   const watchdog = setTimeout(async () => {
     console.error(`[browser-check --lab] FAILED: total timeout ${totalTimeout / 1000} s reached`);
@@ -341,14 +341,18 @@ export async function runLabCheck(argv) {
     await page.keyboard.press('Escape');
     const typed = await page.evaluate((k) => window.jupyterapp.shell.currentWidget.content.widgets[k].model.value.text, iHyper);
     if (typed !== hyperSmall) throw new Error('the edited hyper-parameter cell does not hold the new text');
+    // Re-run the edited cell, then from the main training cell on: the cells in between (§3.1-3.4)
+    // use no budget and ran in step 1.
+    const h = await runCell(iHyper);
+    expectClean(iHyper, h);
     let shown = 0;
-    for (let i = iHyper; i < nb.cells.length; i++) {
+    for (let i = iTrain; i < nb.cells.length; i++) {
       const s = await runCell(i, i === nb.cells.length - 1 ? 'Control+Enter' : 'Shift+Enter');
       if (s.seconds >= 3) log(`  ${cellName(nb, i).slice(0, 60)}: ${s.seconds.toFixed(1)} s`);
       if (s.type === 'code') shown += expectClean(i, s);
     }
     figures = shown;
-    return `STEPS* = ${smallSteps}: ${nb.cells.length - iHyper} cells, ${shown} figure(s) visible`;
+    return `STEPS* = ${smallSteps}: hyper-parameter cell + ${nb.cells.length - iTrain} cells, ${shown} figure(s) visible`;
   });
 
   // ---- 4. the same cell twice ----
