@@ -6,7 +6,9 @@ JUPYTER_* environment of scripts/kernel.mjs):
     /usr/bin/python3 tools/jupyterlab/serve.py [--open=PATH] --ServerApp.root_dir=notebooks [...]
 
 --open=PATH (relative to root_dir) makes the browser open that notebook: /lab/tree/PATH;
-without it the browser opens /lab?reset, so a saved workspace cannot hide the launcher.
+without it the browser opens /lab, which restores the last workspace (add ?reset to the
+address for a fresh one with the launcher; jupyter_server 1.23 would print a default_url with
+a query as a broken "/lab?reset?token=..." link).
 
 Debian 12 ships python3-jupyterlab-server 2.16 on jupyter_server 1.23 but no `jupyterlab`
 package; LabServerApp serves any JupyterLab frontend from a static build. Settings and
@@ -82,8 +84,6 @@ def main(argv):
     rest = [a for a in argv if not a.startswith("--open=")]
     if opens:
         NotebooksLabApp.default_url = "/lab/tree/" + quote(opens[-1][len("--open="):])
-    else:
-        NotebooksLabApp.default_url = "/lab?reset"
     NotebooksLabApp.launch_instance(argv=rest)
 
 
