@@ -346,12 +346,18 @@ export async function runLabCheck(argv) {
     const h = await runCell(iHyper);
     expectClean(iHyper, h);
     let shown = 0;
+    let lastFigure = iTrain;
     for (let i = iTrain; i < nb.cells.length; i++) {
       const s = await runCell(i, i === nb.cells.length - 1 ? 'Control+Enter' : 'Shift+Enter');
       if (s.seconds >= 3) log(`  ${cellName(nb, i).slice(0, 60)}: ${s.seconds.toFixed(1)} s`);
-      if (s.type === 'code') shown += expectClean(i, s);
+      if (s.type === 'code') {
+        const n = expectClean(i, s);
+        shown += n;
+        if (n > 0) lastFigure = i;
+      }
     }
     figures = shown;
+    await page.evaluate((k) => window.jupyterapp.shell.currentWidget.content.widgets[k].node.scrollIntoView(), lastFigure);
     return `STEPS* = ${smallSteps}: hyper-parameter cell + ${nb.cells.length - iTrain} cells, ${shown} figure(s) visible`;
   });
 
