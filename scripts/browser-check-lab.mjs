@@ -176,7 +176,10 @@ export async function runLabCheck(argv) {
         type: cell.model.type,
         count: cell.model.type === 'code' ? cell.model.executionCount : null,
         running: prompt.includes('*'),
-        outputs: cell.model.type === 'code' ? cell.model.outputs.toJSON() : [],
+        // Image payloads stay in the page (this is polled while cells run): '[image]' marks them.
+        outputs: (cell.model.type === 'code' ? cell.model.outputs.toJSON() : []).map((o) =>
+          o.data ? { ...o, data: Object.fromEntries(Object.entries(o.data).map(([m, v]) => [m, m.startsWith('image/') ? '[image]' : v])) } : o,
+        ),
         imgs: imgs.length,
         visibleImgs: imgs.filter((img) => {
           const r = img.getBoundingClientRect();
@@ -217,7 +220,7 @@ export async function runLabCheck(argv) {
         return { ...(await cellInfo(i)), seconds: (performance.now() - t) / 1000 };
       }
       if (Date.now() > deadline) throw new Error(`${cellName(nb, i)} did not finish within ${cellTimeout / 1000} s (kernel ${s.kernel})`);
-      await sleep(100);
+      await sleep(200);
     }
   };
 
@@ -295,7 +298,7 @@ export async function runLabCheck(argv) {
         const deadline = Date.now() + cellTimeout;
         while (!JSON.stringify((await cellInfo(iTrain)).outputs).match(/step \d+\/\d+/)) {
           if (Date.now() > deadline) throw new Error('no live progress line within the cell timeout');
-          await sleep(100);
+          await sleep(200);
         }
         pressedAt = performance.now();
         await page.locator('.jp-NotebookPanel-toolbar [title^="Interrupt the kernel"]').first().click();
