@@ -82,7 +82,7 @@ function cellName(nb, i) {
     const c = nb.cells[j];
     if (c.cell_type === 'markdown') heading = (text(c.source).match(/^#+ .*$/m) ?? [''])[0];
   }
-  const first = text(nb.cells[i].source).split('\n').find((l) => l.trim()) ?? '';
+  const first = text(nb.cells[i].source).split('\n').find((l) => /[A-Za-z]/.test(l)) ?? '';
   return `cell ${i}${heading ? ` (under "${heading.replace(/^#+ /, '')}")` : ''}: ${first.slice(0, 90)}`;
 }
 
@@ -354,7 +354,15 @@ export async function runLabCheck(argv) {
       const s = await runCell(i, i === nb.cells.length - 1 ? 'Control+Enter' : 'Shift+Enter');
       if (s.seconds >= 3) log(`  ${cellName(nb, i).slice(0, 60)}: ${s.seconds.toFixed(1)} s`);
       if (s.type === 'code') {
-        const n = expectClean(i, s);
+        let n;
+        try {
+          n = expectClean(i, s);
+        } catch (e) {
+          const hint = /CHECK failed/.test(e.message)
+            ? `\n(a CHECK cell throws at STEPS* = ${smallSteps}; lowering the budgets must report, not throw, or it blocks every later cell)`
+            : '';
+          throw new Error(e.message + hint);
+        }
         shown += n;
         if (n > 0) lastFigure = i;
       }
@@ -373,7 +381,7 @@ export async function runLabCheck(argv) {
     if (na !== nb2 || a.outputs.length !== b.outputs.length) throw new Error(`outputs differ between the two runs: ${a.outputs.length} vs ${b.outputs.length}`);
     if (b.count <= a.count) throw new Error(`execution count did not advance (${a.count} -> ${b.count})`);
     await page.evaluate((k) => window.jupyterapp.shell.currentWidget.content.widgets[k].node.scrollIntoView(), iPlot);
-    return `${cellName(nb, iPlot).slice(0, 40)} twice: ${nb2} figure(s), execution count ${a.count} -> ${b.count}`;
+    return `cell ${iPlot} twice: ${nb2} figure(s), execution count ${a.count} -> ${b.count}`;
   });
 
   if (consoleErrors.length) log(`browser console errors (not fatal): ${consoleErrors.slice(0, 5).join(' | ')}`);
