@@ -312,7 +312,7 @@ export async function runLabCheck(argv) {
     }
     expectClean(iTrain, s, { allow: INTERRUPTED });
     const stopS = (performance.now() - pressedAt) / 1000;
-    await sleep(500); // the loop's current chunk (100 steps, well under a second) ends
+    await sleep(2000); // the loop ends its current chunk of 100 steps and files runs.main
     const p = await runCell(iPlot);
     const shown = expectClean(iPlot, p);
     if (shown === 0) throw new Error(`${cellName(nb, iPlot)} shows no figure of the stopped run`);
