@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // npm run browser-check [-- [notebook.ipynb] [--timeout S] [--total-timeout S] [--min-figures N] [--headed]]
+// npm run browser-check -- --lab [...]: notebook 03 in JupyterLab instead (scripts/browser-check-lab.mjs)
 //
 // Opens a notebook in a real browser the way a reader would and runs it:
 //  1. starts the classic `jupyter notebook` server (project-local env, tslab kernelspec) on
@@ -17,30 +18,16 @@
 //     error, Ctrl-C or the --total-timeout watchdog (default 900 s).
 // Autosave is switched off, so the notebook file is never modified.
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, relative, resolve } from 'node:path';
+import { freePort, sleep, CHROMIUM } from './browser-common.mjs';
 import { ROOT, JUPYTER_DIR, jupyterEnv, registerKernel, requirePython, parseArgs, STDERR_ERROR_PATTERNS, text } from './kernel.mjs';
 
-const CHROMIUM = process.env.NF_CHROMIUM ?? '/usr/bin/chromium';
 const DEFAULT_NOTEBOOK = join(ROOT, 'notebooks', '03-planar-flows.ipynb');
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'smoke.ipynb');
 
 const log = (...a) => console.log('[browser-check]', ...a);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => res(port));
-    });
-  });
-}
 
 let server = null;
 let context = null;
@@ -309,6 +296,11 @@ async function shoot(page, file) {
   await page.setViewportSize(size);
   out.push(fullShot);
   return out;
+}
+
+if (process.argv.includes('--lab')) {
+  const { main } = await import('./browser-check-lab.mjs');
+  process.exit(await main(process.argv.slice(2)));
 }
 
 let code = 0;

@@ -337,3 +337,21 @@ export function parseArgs(argv, { booleans = [], strings = [] } = {}) {
   }
   return { opts, positional };
 }
+
+/**
+ * The notebook that `npm start -- <arg>` names, among the file names `names`: the exact file
+ * name (with or without .ipynb, or with a folder in front), or a unique prefix ("03", "03-planar");
+ * a bare number is zero-padded ("3" -> "03"). Throws with the list of notebooks when none or
+ * several match.
+ */
+export function resolveNotebook(arg, names) {
+  const notebooks = names.filter((n) => n.endsWith('.ipynb')).sort();
+  let base = String(arg).replace(/^.*[\\/]/, '');
+  if (/^\d$/.test(base)) base = `0${base}`;
+  const exact = notebooks.find((n) => n === base || n === `${base}.ipynb`);
+  if (exact) return exact;
+  const hits = notebooks.filter((n) => n.startsWith(base));
+  if (hits.length === 1) return hits[0];
+  if (hits.length === 0) throw new Error(`no notebook matches "${arg}"; the notebooks are: ${notebooks.join(', ')}`);
+  throw new Error(`"${arg}" matches ${hits.length} notebooks (${hits.join(', ')}): give more of the name`);
+}
