@@ -49,6 +49,20 @@ export interface TrainOptions {
   stop?: StopSignal;
   onStep?: (info: StepInfo) => void;
   onChunk?: (info: ChunkInfo) => void | Promise<void>;
+  /**
+   * Called at every step, before Adam applies them, with the step's loss and gradients: to check
+   * a hand-written training step against this loop. Costs a copy of the gradients per step.
+   */
+  onGradients?: (info: GradientInfo) => void;
+}
+
+export interface GradientInfo {
+  step: number;
+  /** The minimised objective of this step: mean(log q - β log p̃). */
+  loss: number;
+  beta: number;
+  /** ∂loss/∂v for each of `flow.variables`, in that order (copies). */
+  grads: Float32Array[];
 }
 
 export interface StepInfo {
@@ -90,6 +104,10 @@ export function learningRate(step: number, steps: number, lr: number, schedule: 
 /**
  * Fit `flow` to `target` by minimising the reverse KL. Resolves to the history when all steps
  * ran or the stop signal was set.
+ *
+ * `flow` is any object implementing `Flow`: a class written in a notebook cell with only
+ * `forward` trains on the tfjs tape (tf.variableGrads through its `forward`); the library's
+ * flows with a fused kernel train without it, to the same loss and gradients.
  */
 export async function train(flow: Flow, target: Target, options: TrainOptions = {}): Promise<TrainHistory> {
   const steps = checkPositiveInt('steps', options.steps ?? 1000);
@@ -131,6 +149,7 @@ export async function train(flow: Flow, target: Target, options: TrainOptions = 
         if (flowKernel) {
           const z0 = rng.fillNormal(new Float32Array(batch * flow.dim)); // z0: [batch, D], same draws as below
           const r = fusedTrainingStep(flowKernel, target.fused!, z0, batch, flow.dim, beta);
+          options.onGradients?.({ step: t, loss: r.loss, beta, grads: r.grads.map((g) => Float32Array.from(g)) });
           optimizer.applyGradientArrays(r.grads);
           loss = r.loss;
           lp = r.meanLogP;
@@ -142,6 +161,10 @@ export async function train(flow: Flow, target: Target, options: TrainOptions = 
             meanLogP = tf.keep(mean(logP));
             return tf.sub(mean(logQ), tf.mul(beta, meanLogP)) as tf.Scalar;
           }, flow.variables);
+          if (options.onGradients) {
+            const copies = flow.variables.map((v) => Float32Array.from(grads[v.name]?.dataSync() ?? new Float32Array(v.size)));
+            options.onGradients({ step: t, loss: cost.dataSync()[0]!, beta, grads: copies });
+          }
           optimizer.applyGradients(grads);
           tf.dispose(grads);
           z0.dispose();
