@@ -90,6 +90,7 @@ export interface TrainHistory extends LoopHistory {
   freeEnergy: number[];
   beta: number[];
   lr: number[];
+  /** The path taken: 'reference' when 'fused' was asked of a flow without a fused op. */
   path: FlowPath;
 }
 
@@ -135,7 +136,8 @@ export async function train(flow: Flow, target: Target, options: TrainOptions = 
   const flowKernel = path === 'fused' && target.fused ? fusedKernelOf(flow) : undefined;
   const history: TrainHistory = {
     step: [], loss: [], freeEnergy: [], beta: [], lr: [],
-    msPerStep: NaN, wallMs: 0, stepsDone: 0, stoppedReason: null, path,
+    msPerStep: NaN, wallMs: 0, stepsDone: 0, stoppedReason: null,
+    path: path === 'fused' && !flow.forwardFused ? 'reference' : path,
   };
   try {
     return await runChunked(history, {

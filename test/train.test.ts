@@ -205,6 +205,7 @@ test('a flow class written by a user (forward only) trains with train(): it find
   const flow = new AffineFlow();
   const h = await train(flow, target, { steps: 1500, batch: 256, lr: 2e-2, lrSchedule: 'cosine', seed: 1 });
   assert.equal(h.stepsDone, 1500);
+  assert.equal(h.path, 'reference'); // no fused op: trained on the tfjs tape through forward
   const mu = flow.mu.arraySync(), sigma = flow.s.arraySync().map(Math.exp);
   for (let d = 0; d < 2; d++) {
     assert.ok(Math.abs(mu[d]! - mean[d]!) < 0.05 * sd[d]!, `μ${d} = ${mu[d]}, want ${mean[d]}`);
