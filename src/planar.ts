@@ -185,6 +185,7 @@ export class PlanarFlow implements Flow {
         let lo = wy - bound - 1e-9;
         let hi = wy + bound + 1e-9;
         let alpha = wy;
+        let prevAbsG = Infinity;
         for (let it = 0; it < INVERSE_MAX_ITERS; it++) {
           const t = Math.tanh(alpha + b[k]!);
           const g = alpha + wu * t - wy;
@@ -192,7 +193,12 @@ export class PlanarFlow implements Flow {
           if (g > 0) hi = alpha;
           else lo = alpha;
           const next = alpha - g / (1 + wu * (1 - t * t));
-          alpha = next > lo && next < hi ? next : 0.5 * (lo + hi);
+          // Newton, unless it leaves the bracket or stalls: on a steep tanh (large wᵀû, large ‖w‖)
+          // it can jump back and forth across the root, each step landing just inside the
+          // bracket, and never converge. Bisect when |g| did not at least halve.
+          const newtonOk = next > lo && next < hi && Math.abs(g) < 0.5 * prevAbsG;
+          alpha = newtonOk ? next : 0.5 * (lo + hi);
+          prevAbsG = Math.abs(g);
         }
         const t = Math.tanh(alpha + b[k]!);
         for (let d = 0; d < D; d++) z[i * D + d] = z[i * D + d]! - uHat[k * D + d]! * t;

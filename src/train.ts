@@ -49,6 +49,20 @@ export interface TrainOptions {
   stop?: StopSignal;
   onStep?: (info: StepInfo) => void;
   onChunk?: (info: ChunkInfo) => void | Promise<void>;
+  /**
+   * Called at every step, before Adam applies them, with the step's loss and gradients: to check
+   * a hand-written training step against this loop. Costs a copy of the gradients per step.
+   */
+  onGradients?: (info: GradientInfo) => void;
+}
+
+export interface GradientInfo {
+  step: number;
+  /** The minimised objective of this step: mean(log q - β log p̃). */
+  loss: number;
+  beta: number;
+  /** ∂loss/∂v for each of `flow.variables`, in that order (copies). */
+  grads: Float32Array[];
 }
 
 export interface StepInfo {
@@ -76,6 +90,7 @@ export interface TrainHistory extends LoopHistory {
   freeEnergy: number[];
   beta: number[];
   lr: number[];
+  /** The path taken: 'reference' when 'fused' was asked of a flow without a fused op. */
   path: FlowPath;
 }
 
@@ -102,6 +117,10 @@ export function checkFlow(name: string, flow: unknown): Flow {
  * ran or the stop signal was set; the history's `stoppedReason` says why it ended early (a
  * non-finite loss, say). `target` is a Target or a plain function z: [N, D] -> log p̃(z): [N]
  * (then D is the flow's dim).
+ *
+ * `flow` is any object implementing `Flow`: a class written in a notebook cell with only
+ * `forward` trains on the tfjs tape (tf.variableGrads through its `forward`); the library's
+ * flows with a fused kernel train without it, to the same loss and gradients.
  *
  * The defaults here are the plain objective (constant lr, β = 1); the CLI's defaults add
  * `lrSchedule: 'cosine'` and `anneal: true` (README "Choosing the defaults").
@@ -138,7 +157,8 @@ export async function train(flow: Flow, targetIn: Target | LogProbFn, options: T
   const flowKernel = path === 'fused' && target.fused ? fusedKernelOf(flow) : undefined;
   const history: TrainHistory = {
     step: [], loss: [], freeEnergy: [], beta: [], lr: [],
-    msPerStep: NaN, wallMs: 0, stepsDone: 0, stoppedReason: null, path,
+    msPerStep: NaN, wallMs: 0, stepsDone: 0, stoppedReason: null,
+    path: path === 'fused' && !flow.forwardFused ? 'reference' : path,
   };
   try {
     return await runChunked(history, {
@@ -152,6 +172,7 @@ export async function train(flow: Flow, targetIn: Target | LogProbFn, options: T
         if (flowKernel) {
           const z0 = rng.fillNormal(new Float32Array(batch * flow.dim)); // z0: [batch, D], same draws as below
           const r = fusedTrainingStep(flowKernel, target.fused!, z0, batch, flow.dim, beta);
+          options.onGradients?.({ step: t, loss: r.loss, beta, grads: r.grads.map((g) => Float32Array.from(g)) });
           optimizer.applyGradientArrays(r.grads);
           loss = r.loss;
           lp = r.meanLogP;
@@ -166,6 +187,12 @@ export async function train(flow: Flow, targetIn: Target | LogProbFn, options: T
                 meanLogP = tf.keep(mean(logP));
                 return tf.sub(mean(logQ), tf.mul(beta, meanLogP)) as tf.Scalar;
               }, flow.variables);
+              if (options.onGradients) {
+                const copies = flow.variables.map((v) =>
+                  Float32Array.from(grads[v.name]?.dataSync() ?? new Float32Array(v.size)),
+                );
+                options.onGradients({ step: t, loss: cost.dataSync()[0]!, beta, grads: copies });
+              }
               optimizer.applyGradients(grads);
               return [cost.dataSync()[0]!, (meanLogP as tf.Scalar | null)?.dataSync()[0] ?? NaN];
             } finally {

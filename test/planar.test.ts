@@ -73,6 +73,29 @@ test('planar: inverse(forward(z)) = z and the seed fixes the parameters', () => 
   b.dispose();
 });
 
+test('planar: inverse converges on a steep layer where plain Newton cycles (wᵀû = 10.3, ‖w‖ = 5.3)', () => {
+  // The first layer of a trained K = 2 flow on U1: it tears the plane apart along wᵀz = 0. At
+  // y = (-1.16, -0.12) Newton on g(α) = α + wᵀû tanh(α + b) jumped between α ≈ -1.39 and 4.63.
+  const w = [-5.193, 0.8768], uHat = [-1.9409, 0.27153], b = -0.013245;
+  const n2 = w[0]! ** 2 + w[1]! ** 2;
+  const wuHat = w[0]! * uHat[0]! + w[1]! * uHat[1]!;
+  const wu = Math.log(Math.exp(1 + wuHat - M_MARGIN) - 1); // m(wᵀu) = wᵀû
+  const f = new PlanarFlow({ K: 1, seed: 0 });
+  f.u.assign(tf.tensor2d([[uHat[0]! + ((wu - wuHat) * w[0]!) / n2, uHat[1]! + ((wu - wuHat) * w[1]!) / n2]]));
+  f.w.assign(tf.tensor2d([w]));
+  f.b.assign(tf.tensor1d([b]));
+  const pts: number[] = [];
+  for (let j = 0; j < 100; j++) for (let i = 0; i < 100; i++) pts.push(-4 + 0.08 * i + 0.04, -4 + 0.08 * j + 0.04);
+  const y = tf.tensor2d(pts, [pts.length / 2, 2]);
+  const back = f.forward(f.inverse(y)).z; // f(f⁻¹(y)) = y, against the float64 oracle map too
+  assert.ok(tf.max(tf.abs(tf.sub(back, y))).dataSync()[0]! < 1e-4);
+  const map = planarMap([uHat], [w], [b]);
+  const z = f.inverse(tf.tensor2d([[-1.16, -0.12]])).arraySync()[0]!;
+  const fz = map(z);
+  assert.ok(Math.hypot(fz[0]! + 1.16, fz[1]! + 0.12) < 1e-4, `f(f⁻¹(y)) = ${fz}`);
+  f.dispose();
+});
+
 test('planar: bad options name the parameter', () => {
   assert.throws(() => new PlanarFlow({ K: 0 }), /K must be an integer >= 1, got 0/);
   assert.throws(() => new PlanarFlow({ K: 2.5 }), /K must be an integer >= 1/);
