@@ -233,6 +233,11 @@ export function withCaption(fig: Figure, caption: string): Figure {
 export interface PngOptions {
   /** PNG pixels per CSS pixel (default {@link DEFAULT_PNG_SCALE}). */
   scale?: number;
+  /**
+   * 'small' (default): zlib level 9, for figures that are kept. 'fast': level 3, about half the
+   * encode time for ~11% more bytes, for transient frames (live training progress).
+   */
+  compression?: 'small' | 'fast';
 }
 
 interface ResvgLib {
@@ -277,7 +282,7 @@ export function toPNG(fig: Figure, options: PngOptions = {}): Buffer {
     },
   });
   const img = r.render();
-  return encodePng(img.pixels, img.width, img.height);
+  return encodePng(img.pixels, img.width, img.height, options.compression === 'fast' ? PNG_FAST_DEFLATE_LEVEL : PNG_DEFLATE_LEVEL);
 }
 
 /** pngjs's synchronous writer, typed loosely (no @types package needed for one call). */
@@ -296,6 +301,11 @@ const PNG_RGBA = 6;
  * encode time: about 3x, some 100-200 ms more per full-size figure.
  */
 const PNG_DEFLATE_LEVEL = 9;
+/**
+ * zlib level 3 for transient frames: on the same 26 PNGs 11% larger than level 9 and half the
+ * time (5.6 vs 11.5 s for all 26 on this 2-core machine under load 18).
+ */
+const PNG_FAST_DEFLATE_LEVEL = 3;
 /** zlib's default strategy: better than Z_RLE (pngjs's default, 16% larger here) and Z_FILTERED. */
 const PNG_DEFLATE_STRATEGY = 0;
 
@@ -304,10 +314,14 @@ const PNG_DEFLATE_STRATEGY = 0;
  * RGB when every pixel is opaque (our figures have a white background, so the alpha channel
  * is constant and dropping it saves a quarter of the raw bytes), else RGBA. pngjs picks the
  * filter of each row (None, Sub, Up, Average, Paeth) by libpng's minimum-sum heuristic.
+ * `deflateLevel` is zlib's 0-9 (default 9: smallest files).
  */
-export function encodePng(rgba: Uint8Array, width: number, height: number): Buffer {
+export function encodePng(rgba: Uint8Array, width: number, height: number, deflateLevel = PNG_DEFLATE_LEVEL): Buffer {
   if (rgba.length !== width * height * 4) {
     throw new RangeError(`rgba must hold width * height * 4 = ${width * height * 4} bytes, got ${rgba.length}`);
+  }
+  if (!Number.isInteger(deflateLevel) || deflateLevel < 0 || deflateLevel > 9) {
+    throw new RangeError(`deflateLevel must be an integer in 0..9, got ${deflateLevel}`);
   }
   if (pngjsLib === null) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -328,7 +342,7 @@ export function encodePng(rgba: Uint8Array, width: number, height: number): Buff
       inputHasAlpha: true,
       bitDepth: 8,
       filterType: -1, // adaptive: try all five filters per row
-      deflateLevel: PNG_DEFLATE_LEVEL,
+      deflateLevel,
       deflateStrategy: PNG_DEFLATE_STRATEGY,
     },
   );

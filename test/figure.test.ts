@@ -126,4 +126,8 @@ test('toPNG: a figure becomes an RGB PNG (no alpha channel: the background is wh
   assert.equal(png[25], 2);
   const img = PNG.sync.read(png);
   assert.deepEqual(Array.from(img.data.subarray(0, 4)), [255, 255, 255, 255], 'top-left pixel is the white background');
+  const fast = toPNG(small(), { scale: 1, compression: 'fast' });
+  assert.ok(!fast.equals(png), 'a different deflate level');
+  assert.deepEqual(Array.from(PNG.sync.read(fast).data), Array.from(img.data), 'the same pixels');
+  assert.throws(() => encodePng(new Uint8Array(4), 1, 1, 10), /deflateLevel must be an integer in 0\.\.9, got 10/);
 });
