@@ -83,7 +83,7 @@ with a single Gaussian fitted to the same training rows.
   --plot FILE               save a figure (samples over the target, loss curve) as .png or .svg
   --interactive             open an interactive Plotly view in a browser (nodeplotlib, served on
                             127.0.0.1 only; no browser under CI or without a display;
-                            keeps running until the page is closed or Ctrl-C)
+                            keeps running until Ctrl-C)
   --quiet                   no progress bar
   -h, --help                this text
 

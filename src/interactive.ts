@@ -8,10 +8,12 @@
  * load nodeplotlib:
  * - starts nodeplotlib's NestJS app on the LOOPBACK interface only, 127.0.0.1 (port from
  *   `NODEPLOTLIB_PORT`, else a free one), prints one line with the URL and one saying how to
- *   stop, and opens the default browser at it (not when `CI` is set, `NF_NO_BROWSER=1`, or on
- *   Linux without a display);
- * - KEEPS THE PROCESS ALIVE: the server runs until the browser page is closed (it then shuts
- *   down) or the process is interrupted (Ctrl+C). Call it last, after results are saved.
+ *   stop, and opens the default browser at it (not when `CI` is set, `NF_NO_BROWSER=1`,
+ *   `NODEPLOTLIB_PORT` is set, or on Linux without a display: {@link mayOpenBrowser});
+ * - KEEPS THE PROCESS ALIVE until it is interrupted (Ctrl+C). nodeplotlib also shuts the server
+ *   down when the last browser page disconnects, but socket.io does not always see a closed
+ *   page promptly (seen: at once in some runs, not within 2 minutes in others), so Ctrl+C is
+ *   the way to stop that the terminal shows. Call it last, after results are saved.
  *
  * Why not `require('nodeplotlib').plot`: nodeplotlib 1.1.2 calls `app.listen(port)` with no
  * host, so Node listens on every interface and anyone on the same network (café or lecture-hall
@@ -71,8 +73,8 @@ let serverStarted = false;
 
 /**
  * Open one Plotly figure in a browser window via nodeplotlib's page, served on 127.0.0.1 only.
- * Starts the server on the first call and keeps the process alive until the page is closed or
- * the process is interrupted (see the file comment). Several calls add figures to the same page.
+ * Starts the server on the first call and keeps the process alive until it is interrupted
+ * (see the file comment). Several calls add figures to the same page.
  */
 export function interactivePlot(traces: PlotlyTrace[], layout: PlotlyLayout = {}): void {
   if (rx === null) {
@@ -110,7 +112,7 @@ async function startServer(buffer: Subject<PlotEntry[]>): Promise<void> {
   const bridge = app.get(BridgeService) as { shutdown$: { subscribe(f: () => void): void } };
   bridge.shutdown$.subscribe(() => void app.close());
   console.error(`Interactive view: ${url} (this computer only)`);
-  console.error('To stop: close the browser page, or press Ctrl-C here.');
+  console.error('To stop: press Ctrl-C here.');
   openBrowser(url);
 }
 
@@ -129,11 +131,12 @@ function quietGateway(proto: Gateway & Record<string, unknown>): void {
 }
 
 /**
- * True when a browser may be opened: not under CI (`CI` set), not with `NF_NO_BROWSER=1`, and
- * on Linux only with a graphical display (`DISPLAY` or `WAYLAND_DISPLAY`).
+ * True when a browser may be opened: not under CI (`CI` set), not with `NF_NO_BROWSER=1`, not
+ * with a fixed `NODEPLOTLIB_PORT` (nodeplotlib's own convention: you open the page yourself),
+ * and on Linux only with a graphical display (`DISPLAY` or `WAYLAND_DISPLAY`).
  */
 export function mayOpenBrowser(env: Record<string, string | undefined> = process.env, platform: string = process.platform): boolean {
-  if (env.CI || env.NF_NO_BROWSER === '1') return false;
+  if (env.CI || env.NF_NO_BROWSER === '1' || env.NODEPLOTLIB_PORT) return false;
   if (platform === 'linux') return Boolean(env.DISPLAY || env.WAYLAND_DISPLAY);
   return true;
 }

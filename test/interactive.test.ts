@@ -88,9 +88,10 @@ test('decodeAddress reads /proc/net/tcp{,6} addresses', () => {
   assert.ok(!isLoopback('0.0.0.0') && !isLoopback('::') && isLoopback('127.0.0.1') && isLoopback('::1'));
 });
 
-test('mayOpenBrowser: never under CI, with NF_NO_BROWSER=1, or on Linux without a display', () => {
+test('mayOpenBrowser: never under CI, with NF_NO_BROWSER=1 or NODEPLOTLIB_PORT, or on Linux without a display', () => {
   assert.equal(mayOpenBrowser({ CI: 'true', DISPLAY: ':0' }, 'linux'), false);
   assert.equal(mayOpenBrowser({ NF_NO_BROWSER: '1' }, 'darwin'), false);
+  assert.equal(mayOpenBrowser({ NODEPLOTLIB_PORT: '8080' }, 'darwin'), false);
   assert.equal(mayOpenBrowser({}, 'linux'), false);
   assert.equal(mayOpenBrowser({ DISPLAY: ':0' }, 'linux'), true);
   assert.equal(mayOpenBrowser({}, 'darwin'), true);
