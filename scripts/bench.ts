@@ -14,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parseArgs as utilParseArgs } from 'node:util';
 import { initBackend, type BackendName } from '../src/backend';
 import type { Flow, FlowPath } from '../src/flow';
 import { PlanarFlow } from '../src/planar';
@@ -32,30 +33,43 @@ interface Args {
   peer: boolean;
 }
 
+const USAGE = 'usage: npm run bench -- [--steps N] [--ref-steps N] [--warmup N] [--repeats N] [--backend cpu|wasm] [--json FILE] [--scaling] [--peer]';
+
+/** Command line through Node's own `util.parseArgs` (unknown options and missing values throw). */
 function parseArgs(argv: string[]): Args {
-  const a: Args = { steps: 300, refSteps: 60, warmup: 50, repeats: 3, backend: 'auto', json: null, scaling: false, peer: false };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i]!;
-    const next = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new RangeError(`${k} needs a value`);
-      return v;
-    };
-    if (k === '--steps') a.steps = Number(next());
-    else if (k === '--ref-steps') a.refSteps = Number(next());
-    else if (k === '--warmup') a.warmup = Number(next());
-    else if (k === '--repeats') a.repeats = Number(next());
-    else if (k === '--backend') a.backend = next() as BackendName;
-    else if (k === '--json') a.json = next();
-    else if (k === '--scaling') a.scaling = true;
-    else if (k === '--peer') a.peer = true;
-    else if (k === '--help' || k === '-h') {
-      console.log('usage: npm run bench -- [--steps N] [--ref-steps N] [--warmup N] [--repeats N] [--backend cpu|wasm] [--json FILE] [--scaling] [--peer]');
-      process.exit(0);
-    } else throw new RangeError(`unknown option ${k}`);
+  const { values } = utilParseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      steps: { type: 'string', default: '300' },
+      'ref-steps': { type: 'string', default: '60' },
+      warmup: { type: 'string', default: '50' },
+      repeats: { type: 'string', default: '3' },
+      backend: { type: 'string', default: 'auto' },
+      json: { type: 'string' },
+      scaling: { type: 'boolean', default: false },
+      peer: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
   }
+  const a: Args = {
+    steps: Number(values.steps),
+    refSteps: Number(values['ref-steps']),
+    warmup: Number(values.warmup),
+    repeats: Number(values.repeats),
+    backend: values.backend as BackendName | 'auto',
+    json: values.json ?? null,
+    scaling: values.scaling,
+    peer: values.peer,
+  };
   for (const key of ['steps', 'refSteps', 'warmup', 'repeats'] as const) {
-    if (!Number.isInteger(a[key]) || a[key] < (key === 'warmup' ? 0 : 1)) throw new RangeError(`--${key === 'refSteps' ? 'ref-steps' : key} must be an integer >= ${key === 'warmup' ? 0 : 1}`);
+    const min = key === 'warmup' ? 0 : 1;
+    const flag = key === 'refSteps' ? 'ref-steps' : key;
+    if (!Number.isInteger(a[key]) || a[key] < min) throw new RangeError(`--${flag} must be an integer >= ${min}, got ${String(a[key])}`);
   }
   return a;
 }

@@ -8,7 +8,8 @@
 // The pure functions (findFailures, stripVolatile, slidesArgs, ...) are unit-tested in
 // test/notebooks-infra.test.ts without Jupyter.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, accessSync, constants } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, accessSync, constants } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, delimiter } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -126,6 +127,102 @@ export function registerKernel({ force = false, quiet = false } = {}) {
   }
   if (!quiet) console.log(`Registered kernelspec "${KERNEL_NAME}" in ${join(JUPYTER_DIR, 'share', 'jupyter', 'kernels')}`);
   return (performance.now() - t0) / 1000;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The kernel in the user's own Jupyter (npm run setup-kernel -- --user [--remove])
+
+/** tslab's entry script in this checkout (run with this node, so PATH does not matter). */
+export const TSLAB_JS = join(ROOT, 'node_modules', 'tslab', 'bin', 'tslab');
+
+/**
+ * kernel.json for the user's Jupyter: the same "tslab" name and "TypeScript" display name the
+ * notebooks' metadata asks for, started with this checkout's tslab by this node's absolute path
+ * (JupyterLab or VS Code launched from a desktop often lacks nvm's PATH). Re-run setup after
+ * moving the checkout or changing Node.
+ */
+export function userKernelSpec() {
+  return {
+    argv: [process.execPath, TSLAB_JS, 'kernel', '--config-path', '{connection_file}'],
+    display_name: 'TypeScript',
+    language: 'typescript',
+    metadata: { checkout: ROOT },
+  };
+}
+
+/**
+ * The user's environment for Jupyter commands, minus any JUPYTER_* / IPYTHONDIR variable that
+ * points into this project's .jupyter/ (set when run from `npm start`'s shell), so the user-level
+ * kernel registry (~/.local/share/jupyter/kernels on Linux) is the one written.
+ */
+export function userJupyterEnv(base = process.env) {
+  const env = { ...base };
+  for (const [k, v] of Object.entries(env)) {
+    if ((k.startsWith('JUPYTER_') || k === 'IPYTHONDIR') && typeof v === 'string' && v.startsWith(JUPYTER_DIR)) delete env[k];
+  }
+  return env;
+}
+
+/** `jupyter kernelspec` of the user's own Jupyter (first `jupyter` on PATH), else a Python's. */
+function kernelspecCommand() {
+  const jupyter = which('jupyter');
+  if (jupyter) return [jupyter, ['kernelspec']];
+  return [requirePython(), ['-m', 'jupyter_client.kernelspecapp']];
+}
+
+function runKernelspec(args, env) {
+  const [cmd, pre] = kernelspecCommand();
+  const r = spawnSync(cmd, [...pre, ...args], { env, encoding: 'utf8' });
+  if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
+  return r;
+}
+
+/** The user's kernelspecs as `jupyter kernelspec list --json` reports them: {name: {resource_dir, spec}}. */
+export function listKernelspecs(env = userJupyterEnv()) {
+  const r = runKernelspec(['list', '--json'], env);
+  if (r.status !== 0) throw new Error(`jupyter kernelspec list failed:\n${r.stderr}`);
+  return JSON.parse(r.stdout).kernelspecs;
+}
+
+/**
+ * Register this checkout's tslab as kernel "tslab" for the user's own Jupyter (JupyterLab,
+ * Notebook, VS Code): `jupyter kernelspec install --user --replace --name tslab` of a generated
+ * kernel.json. Returns the folder Jupyter reports for it.
+ */
+export function installUserKernel({ env = userJupyterEnv() } = {}) {
+  if (!existsSync(TSLAB_JS)) throw new Error(`tslab is missing (${TSLAB_JS}); run npm install first.`);
+  const dir = mkdtempSync(join(tmpdir(), 'nf-kernelspec-'));
+  const specDir = join(dir, KERNEL_NAME);
+  try {
+    mkdirSync(specDir);
+    writeFileSync(join(specDir, 'kernel.json'), JSON.stringify(userKernelSpec(), null, 1) + '\n');
+    const r = runKernelspec(['install', '--user', '--replace', `--name=${KERNEL_NAME}`, specDir], env);
+    if (r.status !== 0) throw new Error(`jupyter kernelspec install failed:\n${r.stderr}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const found = listKernelspecs(env)[KERNEL_NAME];
+  if (!found) throw new Error(`kernel "${KERNEL_NAME}" installed but not listed by jupyter kernelspec list`);
+  return found.resource_dir;
+}
+
+/**
+ * Remove kernel "tslab" from the user's Jupyter when it is this checkout's (the same as
+ * `jupyter kernelspec remove tslab`, which removes whichever "tslab" comes first). Returns the
+ * removed folder, or null when there was none; throws when "tslab" belongs to something else.
+ */
+export function removeUserKernel({ env = userJupyterEnv() } = {}) {
+  const found = listKernelspecs(env)[KERNEL_NAME];
+  if (!found) return null;
+  if (found.spec?.argv?.[1] !== TSLAB_JS) {
+    throw new Error(
+      `kernel "${KERNEL_NAME}" in ${found.resource_dir} is not this checkout's tslab (argv ${JSON.stringify(found.spec?.argv)}); ` +
+        `not removed. Remove it yourself with: jupyter kernelspec remove ${KERNEL_NAME}`,
+    );
+  }
+  const r = runKernelspec(['remove', '-y', KERNEL_NAME], env);
+  if (r.status !== 0) throw new Error(`jupyter kernelspec remove failed:\n${r.stderr}`);
+  return found.resource_dir;
 }
 
 // ---------------------------------------------------------------------------------------------

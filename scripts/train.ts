@@ -84,8 +84,9 @@ with a single Gaussian fitted to the same training rows.
   --columns a,b             numeric columns to model (at least 2)
   --json FILE               write the summary as JSON
   --plot FILE               save a figure (samples over the target, loss curve) as .png or .svg
-  --interactive             open an interactive Plotly view in a browser window (nodeplotlib;
-                            keeps running until the page is closed or Ctrl-C)
+  --interactive             open an interactive Plotly view in a browser (nodeplotlib, served on
+                            127.0.0.1 only; no browser under CI or without a display;
+                            keeps running until Ctrl-C)
   --quiet                   no progress bar
   -h, --help                this text
 
@@ -376,7 +377,6 @@ async function main(argv: string[]): Promise<number> {
       console.error(`Wrote ${saveFigure(fig, values.plot)}`);
     }
     if (values.interactive) {
-      console.error('Opening the interactive view (Ctrl-C to quit) ...');
       interactivePlot([...densityTraces(background, grid), ...samplesTraces(samples)], { title: `${flow.name} on ${tgt.name}` });
       interactivePlot(historyTraces(history, d.logZTrue), { title: 'training loss' });
       flow.dispose();

@@ -1,13 +1,14 @@
 /**
  * Small tabular data sets for the flows: read numeric CSV columns, standardise, split.
  *
- * Plain Node `fs` parsing, no data-frame library: the library only needs a few numeric columns
- * of a small, clean CSV (e.g. data/penguins.csv, see data/README.md). Notebooks may use
+ * csv-parse tokenises (no data-frame library: the library only needs a few numeric columns of a
+ * small, clean CSV, e.g. data/penguins.csv, see data/README.md); this file adds the checks, with
+ * errors that name the file, the line, the data row and the column. Notebooks may use
  * danfojs-node for display; this module is what the tested code paths use.
  *
- * The CSV dialect: first line is the header, `,` separates fields, `\n` or `\r\n` ends a line,
- * a field may be wrapped in double quotes (`""` inside quotes is one quote; no line breaks
- * inside quotes). Blank lines are skipped.
+ * The CSV dialect: first non-blank line is the header, `,` separates fields, `\n` or `\r\n` ends
+ * a line, a field may be wrapped in double quotes (`""` inside quotes is one quote; a quoted
+ * field may hold commas and line breaks). A leading byte-order mark and blank lines are skipped.
  */
 import { readFileSync } from 'fs';
 import { Rng } from './random';
@@ -36,29 +37,54 @@ export interface ReadCSVOptions {
   encode?: Record<string, Record<string, number>>;
 }
 
-/** Split one CSV line into fields, honouring double quotes. */
-function splitCSVLine(line: string, lineNo: number, path: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let inQuotes = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
-    if (inQuotes) {
-      if (ch === '"') {
-        if (line[i + 1] === '"') {
-          cur += '"';
-          i++;
-        } else inQuotes = false;
-      } else cur += ch;
-    } else if (ch === '"') inQuotes = true;
-    else if (ch === ',') {
-      out.push(cur);
-      cur = '';
-    } else cur += ch;
+/** One CSV record: its fields and where it starts in the file. */
+interface CSVRecord {
+  /** The fields, unquoted (`""` inside quotes already read as one quote). */
+  fields: string[];
+  /** 1-based line of the file on which the record starts (a quoted field may span lines). */
+  line: number;
+}
+
+/** csv-parse's synchronous API, typed loosely (its typings need `exports`-aware resolution). */
+interface CsvParseSync {
+  parse(text: string, options: Record<string, unknown>): { record: string[]; info: { lines: number; empty_lines: number } }[];
+}
+let csvParse: CsvParseSync | null = null;
+
+/**
+ * Tokenise CSV text with csv-parse (https://csv.js.org/parse/), the maintained parser: RFC 4180
+ * quoting, `""` escapes and line breaks inside quoted fields. `\r\n` is turned into `\n`
+ * first, so files with mixed line endings read too (a CRLF inside quotes becomes `\n`).
+ * Blank lines are skipped. Field counts are checked by the caller, which names the file.
+ */
+function parseCSVRecords(text: string, path: string): CSVRecord[] {
+  if (csvParse === null) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    csvParse = require('csv-parse/sync') as CsvParseSync;
   }
-  if (inQuotes) throw new Error(`${path}:${lineNo}: unterminated quoted field`);
-  out.push(cur);
-  return out;
+  let parsed: ReturnType<CsvParseSync['parse']>;
+  try {
+    parsed = csvParse.parse(text.replace(/\r\n/g, '\n'), {
+      info: true, // each record with the line it ends on and the blank lines skipped so far
+      relax_column_count: true, // ragged rows get our own error, which names the header
+      skip_empty_lines: true,
+    });
+  } catch (e) {
+    const err = e as { lines?: number; message?: string };
+    throw new Error(`${path}:${err.lines ?? '?'}: malformed CSV: ${err.message ?? String(e)}`);
+  }
+  const records: CSVRecord[] = [];
+  let prevLines = 0;
+  let prevEmpty = 0;
+  for (const { record, info } of parsed) {
+    // The record starts after the previous one's last line and the blank lines skipped since.
+    const line = prevLines + (info.empty_lines - prevEmpty) + 1;
+    prevLines = info.lines;
+    prevEmpty = info.empty_lines;
+    if (record.length === 1 && record[0]!.trim() === '') continue; // a line of spaces only
+    records.push({ fields: record, line });
+  }
+  return records;
 }
 
 /** A finite number written in plain decimal or exponent notation (no hex, no empty string). */
@@ -78,10 +104,9 @@ export function readCSVColumns(path: string, columns: readonly string[], options
   }
   checkDistinct('columns', columns);
   const text = readFileSync(path, 'utf8').replace(/^\uFEFF/, ''); // drop a byte-order mark
-  const lines = text.split(/\r?\n/);
-  const headerIdx = lines.findIndex((l) => l.trim() !== '');
-  if (headerIdx < 0) throw new Error(`${path} is empty: expected a header line and data rows`);
-  const header = splitCSVLine(lines[headerIdx]!, headerIdx + 1, path).map((h) => h.trim());
+  const records = parseCSVRecords(text, path);
+  if (records.length === 0) throw new Error(`${path} is empty: expected a header line and data rows`);
+  const header = records[0]!.fields.map((h) => h.trim());
   const colIdx = columns.map((c) => {
     const j = header.indexOf(c);
     if (j < 0) throw new Error(`column "${c}" not found in ${path}; the header has: ${header.join(', ')}`);
@@ -97,12 +122,13 @@ export function readCSVColumns(path: string, columns: readonly string[], options
   const encode = columns.map((c) => options.encode?.[c]);
   const values: number[] = [];
   let rows = 0;
-  for (let i = headerIdx + 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (line.trim() === '') continue;
-    const fields = splitCSVLine(line, i + 1, path);
+  for (let r = 1; r < records.length; r++) {
+    const { fields, line } = records[r]!;
+    // "<file>:<line>: ... (data row r)": the line to open in an editor, the row to count in a table.
+    const at = `${path}:${line}`;
+    const row = `(data row ${r})`;
     if (fields.length !== header.length) {
-      throw new Error(`${path}:${i + 1}: expected ${header.length} fields (as in the header), got ${fields.length}`);
+      throw new Error(`${at}: expected ${header.length} fields (as in the header), got ${fields.length} ${row}`);
     }
     if (!filters.every(({ j, allowed }) => allowed.has(fields[j]!.trim()))) continue;
     for (let c = 0; c < C; c++) {
@@ -110,14 +136,14 @@ export function readCSVColumns(path: string, columns: readonly string[], options
       const code = encode[c];
       if (code) {
         if (!Object.prototype.hasOwnProperty.call(code, raw)) {
-          throw new Error(`${path}:${i + 1}: column "${columns[c]}" has value ${JSON.stringify(raw)}, which encode["${columns[c]}"] does not map`);
+          throw new Error(`${at}: column "${columns[c]}" has value ${JSON.stringify(raw)}, which encode["${columns[c]}"] does not map ${row}`);
         }
         values.push(checkFinite(`encode["${columns[c]}"]["${raw}"]`, code[raw]));
         continue;
       }
       const v = Number(raw);
       if (!NUMBER_RE.test(raw) || !Number.isFinite(v)) {
-        throw new Error(`${path}:${i + 1}: column "${columns[c]}" has non-numeric value ${JSON.stringify(raw)}`);
+        throw new Error(`${at}: column "${columns[c]}" has non-numeric value ${JSON.stringify(raw)} ${row}`);
       }
       values.push(v);
     }

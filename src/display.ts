@@ -143,7 +143,7 @@ export function liveDisplay(options: LiveDisplayOptions = {}): LiveDisplay {
         data = { 'text/plain': text };
       } else {
         const captioned = withLine(fig, text);
-        data = toBundle(captioned, { scale: options.scale ?? 1, svg: false });
+        data = toBundle(captioned, { scale: options.scale ?? 1, svg: false, compression: 'fast' }); // transient: encode fast
         metadata = imageMetadata(captioned);
       }
       // A writer can vanish (kernel shutting down): then drop the update, never throw mid-training.

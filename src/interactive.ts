@@ -6,14 +6,29 @@
  *
  * What calling {@link interactivePlot} does — only when called; importing this file does not
  * load nodeplotlib:
- * - starts a NestJS HTTP server on localhost (port from `NODEPLOTLIB_PORT`, else a free one;
- *   it prints the URL) and tries to open the default browser at it;
- * - KEEPS THE PROCESS ALIVE: the server runs until the browser page is closed (it then shuts
- *   down) or the process is interrupted (Ctrl+C). Call it last, after results are saved.
+ * - starts nodeplotlib's NestJS app on the LOOPBACK interface only, 127.0.0.1 (port from
+ *   `NODEPLOTLIB_PORT`, else a free one), prints one line with the URL and one saying how to
+ *   stop, and opens the default browser at it (not when `CI` is set, `NF_NO_BROWSER=1`,
+ *   `NODEPLOTLIB_PORT` is set, or on Linux without a display: {@link mayOpenBrowser});
+ * - KEEPS THE PROCESS ALIVE until it is interrupted (Ctrl+C). nodeplotlib also shuts the server
+ *   down when the last browser page disconnects, but socket.io does not always see a closed
+ *   page promptly (seen: at once in some runs, not within 2 minutes in others), so Ctrl+C is
+ *   the way to stop that the terminal shows. Call it last, after results are saved.
+ *
+ * Why not `require('nodeplotlib').plot`: nodeplotlib 1.1.2 calls `app.listen(port)` with no
+ * host, so Node listens on every interface and anyone on the same network (café or lecture-hall
+ * Wi-Fi) could read the plots; it has no option for a host, and NestJS logs its start-up in
+ * ANSI colours over the terminal. Instead of patching node_modules at install time
+ * (patch-package: one more dev tool and a postinstall step that must run everywhere), we
+ * bootstrap nodeplotlib's own NestJS module (`ServerModule`: the static Plotly page and the
+ * socket.io gateway that streams the figures) the way its `plot()` does, with two
+ * differences: `listen(port, '127.0.0.1')` and `logger: false`. nodeplotlib is pinned
+ * (1.1.2), so its internal paths below are fixed; test/interactive.test.ts checks the sockets.
  *
  * The trace builders ({@link historyTraces}, {@link samplesTraces}, {@link densityTraces}) are
  * plain data and cheap; use them to test what would be plotted without opening anything.
  */
+import { spawn } from 'child_process';
 import type { DensityField, Grid2D } from './diagnostics';
 import { samplesXY, MAX_SCATTER_POINTS, type Samples2D } from './plots';
 import type { TrainHistory } from './train';
@@ -23,19 +38,117 @@ export type PlotlyTrace = Record<string, unknown>;
 /** A Plotly layout, typed loosely. */
 export type PlotlyLayout = Record<string, unknown>;
 
-interface NodePlotLib {
-  plot(data: PlotlyTrace[], layout?: PlotlyLayout): void;
+/** The interface the server listens on: this computer only (IPv4 loopback). */
+export const LOOPBACK_HOST = '127.0.0.1';
+
+/** rxjs (nodeplotlib's peer dependency), typed loosely: the figures reach the server as a stream. */
+interface Subject<T> {
+  value: T;
+  next(v: T): void;
+}
+interface RxLib {
+  BehaviorSubject: new <T>(v: T) => Subject<T>;
+  of(v: unknown): unknown;
+}
+/** One figure as nodeplotlib's PlotsService reads it from its buffer. */
+interface PlotEntry {
+  data: unknown;
+  layout: unknown;
+  config?: unknown;
+}
+interface NestApp {
+  get(token: unknown): unknown;
+  listen(port: number, host: string): Promise<unknown>;
+  getHttpServer(): { address(): { port: number } };
+  close(): Promise<void>;
+}
+interface Gateway {
+  clientMap: Map<unknown, number>;
+  bridgeService: { shutdown$: { next(v: null): void } };
+}
+
+let rx: RxLib | null = null;
+let plots: Subject<PlotEntry[]> | null = null;
+let serverStarted = false;
+
+/**
+ * Open one Plotly figure in a browser window via nodeplotlib's page, served on 127.0.0.1 only.
+ * Starts the server on the first call and keeps the process alive until it is interrupted
+ * (see the file comment). Several calls add figures to the same page.
+ */
+export function interactivePlot(traces: PlotlyTrace[], layout: PlotlyLayout = {}): void {
+  if (rx === null) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    rx = require('rxjs') as RxLib;
+    plots = new rx.BehaviorSubject<PlotEntry[]>([]);
+  }
+  plots!.next([...plots!.value, { data: rx.of(traces), layout: rx.of(layout) }]);
+  if (!serverStarted) {
+    serverStarted = true;
+    startServer(plots!).catch((e: unknown) => {
+      console.error(`interactive view failed to start: ${e instanceof Error ? e.message : String(e)}`);
+      process.exitCode = 1;
+    });
+  }
+}
+
+/** nodeplotlib's `bootstrap()`, bound to loopback and without NestJS's logger. */
+async function startServer(buffer: Subject<PlotEntry[]>): Promise<void> {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { NestFactory } = require('@nestjs/core') as { NestFactory: { create(m: unknown, o: object): Promise<NestApp> } };
+  const lib = 'nodeplotlib/src/lib/server/';
+  const { ServerModule } = require(`${lib}server.module`) as { ServerModule: unknown };
+  const { PlotsService } = require(`${lib}plots/plots.service`) as { PlotsService: unknown };
+  const { BridgeService } = require(`${lib}services/bridge.service`) as { BridgeService: unknown };
+  const { PlotsGateway } = require(`${lib}plots/plots.gateway`) as { PlotsGateway: { prototype: Gateway & Record<string, unknown> } };
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  quietGateway(PlotsGateway.prototype);
+  const app = await NestFactory.create(ServerModule, { logger: false });
+  const port = Number(process.env.NODEPLOTLIB_PORT ?? 0) || 0;
+  await app.listen(port, LOOPBACK_HOST);
+  const url = `http://${LOOPBACK_HOST}:${app.getHttpServer().address().port}`;
+  (app.get(PlotsService) as { setBuffer(b: unknown): void }).setBuffer(buffer);
+  // nodeplotlib opens the browser from BridgeService.setPort; we open it ourselves (openBrowser).
+  const bridge = app.get(BridgeService) as { shutdown$: { subscribe(f: () => void): void } };
+  bridge.shutdown$.subscribe(() => void app.close());
+  console.error(`Interactive view: ${url} (this computer only)`);
+  console.error('To stop: press Ctrl-C here.');
+  openBrowser(url);
 }
 
 /**
- * Open one Plotly figure in a browser window via nodeplotlib. Starts a server and keeps the
- * process alive until the page is closed or the process is interrupted (see the file comment).
- * Several calls add figures to the same page.
+ * The gateway as nodeplotlib writes it, minus its "[Nodeplotlib] client (dis)connected" lines:
+ * it counts browser pages and shuts the server down when the last one closes.
  */
-export function interactivePlot(traces: PlotlyTrace[], layout: PlotlyLayout = {}): void {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const npl = require('nodeplotlib') as NodePlotLib;
-  npl.plot(traces, layout);
+function quietGateway(proto: Gateway & Record<string, unknown>): void {
+  proto.handleConnection = function (this: Gateway, client: unknown): void {
+    this.clientMap.set(client, Date.now());
+  };
+  proto.handleDisconnect = function (this: Gateway, client: unknown): void {
+    this.clientMap.delete(client);
+    if (this.clientMap.size === 0) this.bridgeService.shutdown$.next(null);
+  };
+}
+
+/**
+ * True when a browser may be opened: not under CI (`CI` set), not with `NF_NO_BROWSER=1`, not
+ * with a fixed `NODEPLOTLIB_PORT` (nodeplotlib's own convention: you open the page yourself),
+ * and on Linux only with a graphical display (`DISPLAY` or `WAYLAND_DISPLAY`).
+ */
+export function mayOpenBrowser(env: Record<string, string | undefined> = process.env, platform: string = process.platform): boolean {
+  if (env.CI || env.NF_NO_BROWSER === '1' || env.NODEPLOTLIB_PORT) return false;
+  if (platform === 'linux') return Boolean(env.DISPLAY || env.WAYLAND_DISPLAY);
+  return true;
+}
+
+/** Open `url` in the default browser (xdg-open / open / start), never failing the caller. */
+function openBrowser(url: string): void {
+  if (!mayOpenBrowser()) return;
+  const [cmd, args] =
+    process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '', url]] : ['xdg-open', [url]];
+  const child = spawn(cmd, args, { stdio: 'ignore', detached: true });
+  child.on('error', () => console.error(`Open ${url} in a browser.`));
+  child.unref();
 }
 
 /** Free energy and objective per step, and -log Z as a dashed line when `logZ` is given. */

@@ -43,6 +43,29 @@ test('clear errors: missing column, non-numeric value, empty file, header only, 
   assert.throws(() => readCSVColumns(p, []), /columns must be a non-empty array/);
 });
 
+test('line breaks and "" inside quoted fields, a byte-order mark, mixed line endings', () => {
+  const p = csv('q.csv', '\uFEFFnote,x\r\n"two\nlines, ""quoted""",1\n"three\r\n\r\nlines",2\r\nplain,3\n');
+  const t = readCSVColumns(p, ['x']);
+  assert.deepEqual(Array.from(t.matrix), [1, 2, 3]);
+  const w = readCSVColumns(p, ['x'], { where: { note: 'two\nlines, "quoted"' } });
+  assert.deepEqual(Array.from(w.matrix), [1]);
+  const e = readCSVColumns(p, ['note', 'x'], { encode: { note: { 'two\nlines, "quoted"': 10, 'three\n\nlines': 20, plain: 30 } } });
+  assert.deepEqual(Array.from(e.matrix), [10, 1, 20, 2, 30, 3]);
+});
+
+test('errors after a multi-line record name the line it starts on, the data row and the column', () => {
+  // line 1 header, lines 2-3 one record, line 4 blank, line 5 the bad value (data row 2)
+  const p = csv('m.csv', 'note,x\n"a\nb",1\n\nc,oops\n');
+  assert.throws(() => readCSVColumns(p, ['x']), /m\.csv:5: column "x" has non-numeric value "oops" \(data row 2\)/);
+  const r = csv('r.csv', 'note,x\n"a\nb",1\nc,2,3\n');
+  assert.throws(() => readCSVColumns(r, ['x']), /r\.csv:4: expected 2 fields \(as in the header\), got 3 \(data row 2\)/);
+});
+
+test('malformed quoting is an error naming the file and the line', () => {
+  assert.throws(() => readCSVColumns(csv('u.csv', 'a,b\n1,2\n"3,4\n'), ['a']), /u\.csv:\d+: malformed CSV: .*quote/i);
+  assert.throws(() => readCSVColumns(csv('v.csv', 'a,b\n1,2\n"3"x,4\n'), ['a']), /v\.csv:3: malformed CSV: .*quote/i);
+});
+
 test('standardize: zero mean, unit std, reusable stats, constant column is an error', () => {
   const m = Float32Array.from([1, 10, 2, 20, 3, 30, 4, 40]); // [4, 2]
   const s = standardize(m, 2);

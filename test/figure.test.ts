@@ -4,7 +4,10 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parseHTML } from 'linkedom';
-import { placeSvg, plotFigure, saveFigure, toBundle, toPNG, withCaption, wrapSvg, DEFAULT_PNG_SCALE, type Figure } from '../src/figure';
+import { encodePng, placeSvg, plotFigure, saveFigure, toBundle, toPNG, withCaption, wrapSvg, DEFAULT_PNG_SCALE, type Figure } from '../src/figure';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { PNG } = require('pngjs') as { PNG: { sync: { read(b: Buffer): { width: number; height: number; data: Buffer } } } };
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
@@ -98,4 +101,33 @@ test('wrapSvg / withCaption: caption adds a text line and height, keeps title an
   assert.ok(c.svg.includes('step 10/100'));
   assert.ok(c.alt.includes('step 10/100'));
   assert.deepEqual(toPNG(c).subarray(0, 8), PNG_SIGNATURE);
+});
+
+test('encodePng: RGB when opaque, RGBA otherwise, and the pixels decode back exactly', () => {
+  const W = 7;
+  const H = 5;
+  const rgba = new Uint8Array(W * H * 4); // [H, W, 4]: a gradient, so every filter has work
+  for (let i = 0; i < W * H; i++) rgba.set([(i * 37) & 255, (i * 11) & 255, 255 - i, 255], 4 * i);
+  const png = encodePng(rgba, W, H);
+  assert.deepEqual(png.subarray(0, 8), PNG_SIGNATURE);
+  assert.equal(png[25], 2, 'IHDR colour type 2 = RGB');
+  const back = PNG.sync.read(png);
+  assert.deepEqual([back.width, back.height], [W, H]);
+  assert.deepEqual(Array.from(back.data), Array.from(rgba));
+  rgba[3] = 128; // one translucent pixel: keep the alpha channel
+  const withAlpha = encodePng(rgba, W, H);
+  assert.equal(withAlpha[25], 6, 'IHDR colour type 6 = RGBA');
+  assert.deepEqual(Array.from(PNG.sync.read(withAlpha).data), Array.from(rgba));
+  assert.throws(() => encodePng(rgba, W + 1, H), /rgba must hold width \* height \* 4 = 160 bytes, got 140/);
+});
+
+test('toPNG: a figure becomes an RGB PNG (no alpha channel: the background is white)', () => {
+  const png = toPNG(small(), { scale: 1 });
+  assert.equal(png[25], 2);
+  const img = PNG.sync.read(png);
+  assert.deepEqual(Array.from(img.data.subarray(0, 4)), [255, 255, 255, 255], 'top-left pixel is the white background');
+  const fast = toPNG(small(), { scale: 1, compression: 'fast' });
+  assert.ok(!fast.equals(png), 'a different deflate level');
+  assert.deepEqual(Array.from(PNG.sync.read(fast).data), Array.from(img.data), 'the same pixels');
+  assert.throws(() => encodePng(new Uint8Array(4), 1, 1, 10), /deflateLevel must be an integer in 0\.\.9, got 10/);
 });
