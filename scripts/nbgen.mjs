@@ -5,6 +5,8 @@
 // - every fenced ```ts block is one code cell; the text between them is markdown;
 // - a line `<!-- slide -->`, `<!-- subslide -->`, `<!-- fragment -->`, `<!-- skip -->` or
 //   `<!-- notes -->` starts a new cell and gives it that slideshow type (the deck's structure);
+//   `<!-- slide tags=talk -->` also gives the markdown cell tags, `<!-- tags=talk -->` only tags;
+//   (the tag `talk` puts a cell into the talk deck, `npm run slides -- --talk`);
 // - a fenced block opened with ```ts tags=a,b gets those cell tags.
 // Outputs are not kept: `npm run notebooks` executes the generated notebooks in place.
 //
@@ -16,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const srcDir = join(root, 'notebooks', 'src');
 const SLIDE_TYPES = new Set(['slide', 'subslide', 'fragment', 'skip', 'notes']);
-const MARKER = /^<!--\s*(slide|subslide|fragment|skip|notes)\s*-->\s*$/;
+const MARKER = /^<!--\s*(slide|subslide|fragment|skip|notes)?\s*(?:tags=([\w,-]+))?\s*-->\s*$/;
 
 /** Parse the source text into cells {type, source, slide, tags}. */
 export function parseSource(text) {
@@ -24,22 +26,25 @@ export function parseSource(text) {
   const cells = [];
   let md = [];
   let pendingSlide = null;
+  let pendingTags = [];
   const flushMd = () => {
     while (md.length && md[0].trim() === '') md.shift();
     while (md.length && md[md.length - 1].trim() === '') md.pop();
     if (md.length) {
-      cells.push({ type: 'markdown', source: md.join('\n'), slide: pendingSlide, tags: [] });
+      cells.push({ type: 'markdown', source: md.join('\n'), slide: pendingSlide, tags: pendingTags });
       pendingSlide = null;
+      pendingTags = [];
     }
     md = [];
   };
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i];
     const marker = line.match(MARKER);
-    if (marker) {
+    if (marker && (marker[1] || marker[2])) {
       flushMd();
-      if (!SLIDE_TYPES.has(marker[1])) throw new Error(`line ${i + 1}: unknown slide type ${marker[1]}`);
-      pendingSlide = marker[1];
+      if (marker[1] && !SLIDE_TYPES.has(marker[1])) throw new Error(`line ${i + 1}: unknown slide type ${marker[1]}`);
+      pendingSlide = marker[1] ?? null;
+      pendingTags = marker[2] ? marker[2].split(',') : [];
       continue;
     }
     const fence = line.match(/^```ts(?:\s+tags=([\w,-]+))?\s*$/);
@@ -51,6 +56,7 @@ export function parseSource(text) {
       if (i >= lines.length) throw new Error(`unclosed code block starting at line ${i + 1}`);
       cells.push({ type: 'code', source: code.join('\n'), slide: pendingSlide, tags: fence[1] ? fence[1].split(',') : [] });
       pendingSlide = null;
+      pendingTags = [];
       continue;
     }
     md.push(line);
