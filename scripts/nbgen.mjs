@@ -11,6 +11,8 @@
 // Outputs are not kept: `npm run notebooks` executes the generated notebooks in place.
 //
 // Usage: node scripts/nbgen.mjs [NAME ...]   (default: every notebooks/src/*.md)
+//        node scripts/nbgen.mjs --check-width [NAME ...]   list code lines over MAX_CODE_COLUMNS
+//        columns (exit 1 when there are any); builds nothing
 import { readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import { join, dirname, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +21,21 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const srcDir = join(root, 'notebooks', 'src');
 const SLIDE_TYPES = new Set(['slide', 'subslide', 'fragment', 'skip', 'notes']);
 const MARKER = /^<!--\s*(slide|subslide|fragment|skip|notes)?\s*(?:tags=([\w,-]+))?\s*-->\s*$/;
+
+/** Notebook code stays readable in a 100-column editor (slides show ≤ 80, see scripts/deck.mjs). */
+export const MAX_CODE_COLUMNS = 100;
+
+/** Code lines over `max` columns: [{cell, line, columns}] (cell = index among all cells, line 1-based). */
+export function longCodeLines(cells, max = MAX_CODE_COLUMNS) {
+  const out = [];
+  cells.forEach((c, cell) => {
+    if (c.type !== 'code') return;
+    c.source.split('\n').forEach((l, i) => {
+      if ([...l].length > max) out.push({ cell, line: i + 1, columns: [...l].length });
+    });
+  });
+  return out;
+}
 
 /** Parse the source text into cells {type, source, slide, tags}. */
 export function parseSource(text) {
@@ -89,8 +106,20 @@ export function toNotebook(cells) {
   };
 }
 
-function main(names) {
+function main(args) {
+  const checkWidth = args.includes('--check-width');
+  const names = args.filter((a) => a !== '--check-width');
   const files = names.length ? names.map((n) => (n.endsWith('.md') ? n : `${n}.md`)) : readdirSync(srcDir).filter((f) => f.endsWith('.md')).sort();
+  if (checkWidth) {
+    let n = 0;
+    for (const f of files) {
+      const long = longCodeLines(parseSource(readFileSync(join(srcDir, basename(f)), 'utf8')));
+      for (const l of long) console.log(`${f}: cell ${l.cell} line ${l.line}: ${l.columns} columns > ${MAX_CODE_COLUMNS}`);
+      n += long.length;
+    }
+    console.log(`${n} code line(s) over ${MAX_CODE_COLUMNS} columns`);
+    process.exit(n ? 1 : 0);
+  }
   for (const f of files) {
     const cells = parseSource(readFileSync(join(srcDir, basename(f)), 'utf8'));
     const out = join(root, 'notebooks', basename(f).replace(/\.md$/, '.ipynb'));

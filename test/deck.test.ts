@@ -3,6 +3,7 @@
 // no browser; < 1 s. The decks themselves are measured in Chromium by scripts/slides-check.mjs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 interface Output {
@@ -37,8 +38,11 @@ interface NotebooksModule {
   MAX_OUTPUT_LINES: number;
   findLongOutputs(nb: Notebook, maxLines?: number): { index: number; lines: number; first: string }[];
 }
+type SourceCell = { type: string; source: string; slide: string | null; tags: string[] };
 interface NbgenModule {
-  parseSource(text: string): { type: string; source: string; slide: string | null; tags: string[] }[];
+  MAX_CODE_COLUMNS: number;
+  parseSource(text: string): SourceCell[];
+  longCodeLines(cells: SourceCell[], max?: number): { cell: number; line: number; columns: number }[];
 }
 
 const root = join(__dirname, '..');
@@ -198,4 +202,19 @@ test('source markers tag markdown cells: <!-- slide tags=talk --> and <!-- tags=
       ['markdown', 'notes', []],
     ],
   );
+});
+
+test('notebook code stays within 100 columns (notebooks/src/*.md; slides show at most 80)', async () => {
+  const m = (await import(nbgenPath)) as NbgenModule;
+  assert.equal(m.MAX_CODE_COLUMNS, 100);
+  // the check itself: a 101-column line is found, a 100-column one is not
+  const probe = m.parseSource(`\`\`\`ts\n${'x'.repeat(100)}\n${'é'.repeat(101)}\n\`\`\``);
+  assert.deepEqual(m.longCodeLines(probe), [{ cell: 0, line: 2, columns: 101 }]);
+  const dir = join(root, 'notebooks', 'src');
+  const long = readdirSync(dir)
+    .filter((f) => f.endsWith('.md'))
+    .flatMap((f) =>
+      m.longCodeLines(m.parseSource(readFileSync(join(dir, f), 'utf8'))).map((l) => `${f} cell ${l.cell} line ${l.line}: ${l.columns}`),
+    );
+  assert.deepEqual(long, [], 'wrap them: node scripts/wrap-code.mjs notebooks/src/NN-name.md');
 });
