@@ -30,6 +30,8 @@ export const MIN_FIGURE_FRACTION = 0.5;
 /** One idea per slide: a code block on a slide has at most this many lines and columns. */
 export const MAX_CODE_LINES = 12;
 export const MAX_CODE_COLUMNS = 80;
+/** Tick-label size of the library's figures at their CSS size (src/figure.ts PLOT_FONT_SIZE). */
+const PLOT_FONT_PX = 12;
 /** Rounding slack in px (layout is fractional). */
 const SLACK = 1;
 
@@ -109,6 +111,18 @@ function measureSlide(limits) {
       if (!prev || px < prev.px) small.set(key, { px, text: (mj ? '' : n.nodeValue.trim()).slice(0, 30) });
     }
   }
+  // Markdown or TeX that did not render: a table row split at a | inside $…$, a formula shown raw.
+  const rawWalker = document.createTreeWalker(slide, NodeFilter.SHOW_TEXT);
+  for (let n = rawWalker.nextNode(); n; n = rawWalker.nextNode()) {
+    const el = n.parentElement;
+    if (!el || el.closest('pre, code, script, style, aside.notes, .MathJax, .MathJax_Preview, .MJX_Assistive_MathML, .jp-OutputArea')) continue;
+    const t = n.nodeValue;
+    const raw = /\|\s*:?-{3,}/.test(t) ? 'markdown table' : /\$[^$\s][^$]*\$|\\(mathrm|frac|det|log|sum|hat|tilde|lvert|Vert)\b/.test(t) ? 'TeX' : null;
+    if (raw && visible(el)) {
+      problems.push(`raw ${raw} on the slide: "${t.trim().slice(0, 50)}"`);
+      break;
+    }
+  }
   for (const [key, { px, text }] of small) problems.push(`text ${px.toFixed(1)} px < ${limits.minTextPx} px in <${key}>${text ? `: "${text}"` : ''}`);
   // Figures
   const figures = [];
@@ -117,7 +131,11 @@ function measureSlide(limits) {
     const r = img.getBoundingClientRect();
     const fw = r.width / (cfg.width * scale);
     const fh = r.height / (cfg.height * scale);
-    figures.push({ w: Math.round(r.width), h: Math.round(r.height), nw: img.naturalWidth, nh: img.naturalHeight });
+    // The figure's own text: Plot draws ticks at PLOT_FONT_SIZE px of the figure's CSS width (the
+    // width attribute from the PNG's metadata), so on screen it is that × displayed / CSS width.
+    const cssW = parseFloat(img.getAttribute('width')) || img.naturalWidth / 1.5;
+    const tickPx = (limits.plotFontPx * r.width) / cssW;
+    figures.push({ w: Math.round(r.width), h: Math.round(r.height), tickPx });
     if (fw < limits.minFigure && fh < limits.minFigure) {
       problems.push(`figure ${Math.round(r.width)}×${Math.round(r.height)} px is under half the slide's width and height`);
     }
@@ -153,6 +171,7 @@ export async function checkDecks(files, { width = 1280, height = 720, shots = nu
     minFigure: MIN_FIGURE_FRACTION,
     maxCodeLines: MAX_CODE_LINES,
     maxCodeColumns: MAX_CODE_COLUMNS,
+    plotFontPx: PLOT_FONT_PX,
   };
   const report = { decks: [], problems: [] };
   try {
@@ -186,7 +205,7 @@ export async function checkDecks(files, { width = 1280, height = 720, shots = nu
           }),
       );
       const n = await page.evaluate(() => window.Reveal.getSlides().length);
-      const info = { deck, slides: n, tallest: { index: -1, height: 0, title: '' }, problems: [] };
+      const info = { deck, slides: n, tallest: { index: -1, height: 0, title: '' }, figures: 0, smallestTick: null, problems: [] };
       for (let i = 0; i < n; i++) {
         await page.evaluate((i) => {
           const s = window.Reveal.getSlides()[i];
@@ -198,6 +217,10 @@ export async function checkDecks(files, { width = 1280, height = 720, shots = nu
         const idx = await page.evaluate(() => window.Reveal.getIndices());
         const where = `${deck} #${i} (${idx.h}.${idx.v ?? 0})${m.title ? ` "${m.title}"` : ''}`;
         if (m.height > info.tallest.height) info.tallest = { index: i, height: m.height, title: m.title };
+        for (const f of m.figures) {
+          info.figures++;
+          if (!info.smallestTick || f.tickPx < info.smallestTick.px) info.smallestTick = { index: i, px: f.tickPx };
+        }
         for (const p of m.problems) {
           info.problems.push(`${where}: ${p}`);
           report.problems.push(`${where}: ${p}`);
@@ -211,7 +234,9 @@ export async function checkDecks(files, { width = 1280, height = 720, shots = nu
       report.decks.push(info);
       log(
         `  ${deck}: ${n} slides, tallest #${info.tallest.index} ${info.tallest.height} px` +
-          `${info.tallest.title ? ` "${info.tallest.title}"` : ''}, ${info.problems.length} problem(s) (${info.seconds.toFixed(1)} s)`,
+          `${info.tallest.title ? ` "${info.tallest.title}"` : ''}, ${info.figures} figures` +
+          `${info.smallestTick ? ` (smallest tick labels ≈ ${info.smallestTick.px.toFixed(1)} px on #${info.smallestTick.index})` : ''}` +
+          `, ${info.problems.length} problem(s) (${info.seconds.toFixed(1)} s)`,
       );
     }
   } finally {
