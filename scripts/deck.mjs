@@ -25,9 +25,10 @@ export const MAX_SLIDE_PARAGRAPH = 200;
 export const MAX_LIST_ITEMS = 6;
 export const MAX_LIST_ITEM = 140;
 /** Estimated content height (px of the 1280×720 slide) at which a new sub-slide starts. */
-export const SLIDE_BUDGET = 600;
+export const SLIDE_BUDGET = 640;
 
 const text = (v) => (Array.isArray(v) ? v.join('') : (v ?? ''));
+const srcOf = (item) => text(item.cell.source);
 const toLines = (s) => {
   const parts = s.split('\n');
   return parts.map((p, i) => (i < parts.length - 1 ? p + '\n' : p)).filter((p) => p !== '');
@@ -267,7 +268,14 @@ export function deckNotebook(nb, { talk = false } = {}) {
         first = false;
         if (onSlide(b) || tags.includes('deck-keep')) {
           const h = blockHeight(b);
+          const before = current();
           const s = room(h);
+          // "… is:" stays with the equation it introduces
+          const last = before?.items[before.items.length - 1];
+          if (s !== before && last?.caption && /:\s*$/.test(srcOf(last)) && before.items.length > 2) {
+            before.items.pop();
+            s.items.push(last);
+          }
           s.items.push({ cell: md(b.text), height: h, caption: b.kind === 'paragraph' });
         } else if (b.kind === 'list') {
           // the items' first sentences on the slide, a few at a time; the whole list in the notes

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// npm run slides [-- [--from-out] [--talk] [--check] [--shots DIR] [notebook ...]]
+// npm run slides [-- [--from-out | --dir DIR] [--talk] [--check] [--shots DIR] [notebook ...]]
 //
+//   --from-out  decks from out/notebooks/ (written by `npm run notebooks -- --check`)
+//   --dir DIR   decks from the executed notebooks in DIR
 //   --talk   build only the talk deck out/slides/talk.slides.html: the cells tagged `talk` of
 //            01-06 (a 45-minute talk), with the title and closing slides of scripts/talk.md
 //   --check  after building, walk every deck built (the six and the talk deck) in Chromium at
@@ -19,7 +21,7 @@
 // Open a deck: out/slides/<name>.slides.html in a browser (file:// works), arrow keys to move.
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync, readdirSync } from 'node:fs';
-import { basename, join, relative } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { ROOT, jupyterEnv, requirePython, slidesArgs, parseArgs, text } from './kernel.mjs';
 import { deckNotebook, talkNotebook } from './deck.mjs';
 import { checkDecks, reportProblems } from './slides-check.mjs';
@@ -105,9 +107,9 @@ function buildDeck(py, name, deckNb) {
 async function main() {
   const { opts, positional } = parseArgs(process.argv.slice(2), {
     booleans: ['from-out', 'talk', 'check'],
-    strings: ['shots'],
+    strings: ['shots', 'dir'],
   });
-  const dir = opts['from-out'] ? join(ROOT, 'out', 'notebooks') : join(ROOT, 'notebooks');
+  const dir = opts.dir ? resolve(opts.dir) : opts['from-out'] ? join(ROOT, 'out', 'notebooks') : join(ROOT, 'notebooks');
   let files;
   try {
     files = selectNotebooks(opts.talk ? [] : positional, dir);
