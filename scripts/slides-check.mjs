@@ -204,8 +204,20 @@ export async function checkDecks(files, { width = 1280, height = 720, shots = nu
             window.MathJax.Hub.Queue(() => res());
           }),
       );
+      // The template typesets again once Reveal shows the slides, then sizes the figures.
+      const fitted = await page
+        .waitForFunction(() => window.deckFitted === true, null, { timeout: 60_000 })
+        .then(() => true)
+        .catch(() => false);
+      if (!fitted) report.problems.push(`${deck}: the deck never finished its layout (window.deckFitted)`);
       const n = await page.evaluate(() => window.Reveal.getSlides().length);
-      const info = { deck, slides: n, tallest: { index: -1, height: 0, title: '' }, figures: 0, smallestTick: null, problems: [] };
+      // The speaker view (key s) needs the notes plugin, loaded from lib/ (offline).
+      const notes = await page.evaluate(() => ({
+        plugin: window.Reveal.hasPlugin('notes'),
+        asides: document.querySelectorAll('.reveal aside.notes').length,
+      }));
+      if (!notes.plugin) report.problems.push(`${deck}: the notes plugin is not loaded (no speaker view)`);
+      const info = { deck, slides: n, notes: notes.asides, tallest: { index: -1, height: 0, title: '' }, figures: 0, smallestTick: null, problems: [] };
       for (let i = 0; i < n; i++) {
         await page.evaluate((i) => {
           const s = window.Reveal.getSlides()[i];
@@ -234,7 +246,7 @@ export async function checkDecks(files, { width = 1280, height = 720, shots = nu
       report.decks.push(info);
       log(
         `  ${deck}: ${n} slides, tallest #${info.tallest.index} ${info.tallest.height} px` +
-          `${info.tallest.title ? ` "${info.tallest.title}"` : ''}, ${info.figures} figures` +
+          `${info.tallest.title ? ` "${info.tallest.title}"` : ''}, ${info.figures} figures, ${info.notes} notes` +
           `${info.smallestTick ? ` (smallest tick labels ≈ ${info.smallestTick.px.toFixed(1)} px on #${info.smallestTick.index})` : ''}` +
           `, ${info.problems.length} problem(s) (${info.seconds.toFixed(1)} s)`,
       );
