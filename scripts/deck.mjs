@@ -169,8 +169,13 @@ export function blockHeight(block) {
   switch (block.kind) {
     case 'heading':
       return t.startsWith('# ') ? 90 : 70;
-    case 'math':
-      return 40 + 52 * (1 + (t.match(/\\\\/g) ?? []).length);
+    case 'math': {
+      // one row per line (\\), taller with fractions, big operators and braces under/over terms
+      const rows = 1 + (t.match(/\\\\/g) ?? []).length;
+      const tall = /\\(frac|dfrac|sum|prod|int|Big|bigg)/.test(t) ? 24 : 0;
+      const braces = 44 * (t.match(/\\(underbrace|overbrace)/g) ?? []).length;
+      return 40 + (52 + tall) * rows + braces;
+    }
     case 'list':
       return 16 + listItems(t).reduce((s, i) => s + LINE * Math.ceil(i.length / (CHARS_PER_LINE - 4)), 0);
     case 'table':
@@ -347,6 +352,12 @@ export function deckNotebook(nb, { talk = false } = {}) {
     const s = slides[i];
     const next = slides[i + 1];
     const empty = s.items.length === 0 || (i > 0 && onlyTitle(s) && (!next || next.title !== s.title));
+    // a continuation slide with only a sentence or two under its title: that is narrative too
+    const proseOnly = i > 0 && !s.horizontal && !s.figure && s.items.every((it) => it.isTitle || it.caption);
+    if (proseOnly && kept.length) {
+      kept[kept.length - 1].notes.push(...s.items.filter((it) => it.caption).map((it) => it.cell), ...s.notes);
+      continue;
+    }
     if (empty && kept.length) kept[kept.length - 1].notes.push(...s.items.filter((it) => it.isHeading).map((it) => it.cell), ...s.notes);
     else if (s.items.length > 0 || s.notes.length > 0) kept.push(s);
   }
