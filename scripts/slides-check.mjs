@@ -229,6 +229,8 @@ export async function checkDecks(files, { width = 1280, height = 720, shots = nu
         const idx = await page.evaluate(() => window.Reveal.getIndices());
         const where = `${deck} #${i} (${idx.h}.${idx.v ?? 0})${m.title ? ` "${m.title}"` : ''}`;
         if (m.height > info.tallest.height) info.tallest = { index: i, height: m.height, title: m.title };
+        // figure slides fill the screen by design; the tallest slide without one shows the headroom
+        if (!m.figures.length && m.height > (info.tallestText?.height ?? 0)) info.tallestText = { index: i, height: m.height };
         for (const f of m.figures) {
           info.figures++;
           if (!info.smallestTick || f.tickPx < info.smallestTick.px) info.smallestTick = { index: i, px: f.tickPx };
@@ -246,7 +248,9 @@ export async function checkDecks(files, { width = 1280, height = 720, shots = nu
       report.decks.push(info);
       log(
         `  ${deck}: ${n} slides, tallest #${info.tallest.index} ${info.tallest.height} px` +
-          `${info.tallest.title ? ` "${info.tallest.title}"` : ''}, ${info.figures} figures, ${info.notes} notes` +
+          `${info.tallest.title ? ` "${info.tallest.title}"` : ''}` +
+          `${info.tallestText ? ` (without a figure: #${info.tallestText.index} ${info.tallestText.height} px)` : ''}` +
+          `, ${info.figures} figures, ${info.notes} notes` +
           `${info.smallestTick ? ` (smallest tick labels ≈ ${info.smallestTick.px.toFixed(1)} px on #${info.smallestTick.index})` : ''}` +
           `, ${info.problems.length} problem(s) (${info.seconds.toFixed(1)} s)`,
       );
@@ -256,6 +260,42 @@ export async function checkDecks(files, { width = 1280, height = 720, shots = nu
     rmSync(profileDir, { recursive: true, force: true });
   }
   return report;
+}
+
+/**
+ * A deck with one clean slide and one slide per kind of problem, written next to the decks (it
+ * loads lib/reveal.js): the check must find exactly the planted problems, or it cannot be trusted.
+ * Returns a list of mismatches (empty when the check sees what it should).
+ */
+export async function selfTest(dir = join(ROOT, 'out', 'slides')) {
+  const dot = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
+  const slides = [
+    '<h2>A clean slide</h2><p>One idea.</p><img src="' + dot + '" width="800" height="400" style="width:800px;height:400px">',
+    '<h2>Too tall</h2><div style="height:1500px">tall</div>',
+    '<h2>Clipped code</h2><div class="jp-InputArea"><pre style="overflow-x:auto">' + 'x'.repeat(200) + '</pre></div>',
+    '<h2>Tiny text</h2><p style="font-size:8px">tiny</p>',
+    '<h2>Small figure</h2><img src="' + dot + '" width="100" height="100" style="width:100px;height:100px">',
+    '<h2>Raw TeX</h2><p>the loss $\\mathrm{KL}(q|p)$ shown raw</p>',
+  ];
+  const expected = [null, /taller than the screen/, /clipped on the right/, /text .* px < /, /figure .* under half/, /raw TeX/];
+  const html = `<!DOCTYPE html><html><head><meta charset="utf-8">
+<link rel="stylesheet" href="../lib/reveal.js/dist/reveal.css"></head><body>
+<div class="reveal"><div class="slides">${slides.map((x) => `<section>${x}</section>`).join('\n')}</div></div>
+<script src="../lib/reveal.js/dist/reveal.js"></script>
+<script>Reveal.initialize({ width: 1280, height: 720, margin: 0.02, center: true, viewDistance: 1000, plugins: [] })
+  .then(function () { window.deckFitted = true; });</script></body></html>`;
+  mkdirSync(join(dir, '.decks'), { recursive: true });
+  const file = join(dir, '.decks', 'selftest.slides.html');
+  writeFileSync(file, html);
+  const report = await checkDecks([file], { log: () => {} });
+  const mismatches = [];
+  expected.forEach((re, i) => {
+    const mine = report.problems.filter((p) => new RegExp(`#${i} `).test(p));
+    if (re === null && mine.length) mismatches.push(`slide ${i} should pass: ${mine.join('; ')}`);
+    if (re !== null && !mine.some((p) => re.test(p))) mismatches.push(`slide ${i}: expected ${re}, got ${mine.join('; ') || 'nothing'}`);
+  });
+  for (const p of report.problems) if (!/#\d+ /.test(p) && !/notes plugin/.test(p)) mismatches.push(`unexpected: ${p}`);
+  return mismatches;
 }
 
 /** out/slides/*.slides.html */
@@ -278,7 +318,16 @@ export function reportProblems(report, t0) {
 }
 
 async function main() {
-  const { opts, positional } = parseArgs(process.argv.slice(2), { strings: ['width', 'height', 'shots', 'shot-slides', 'json'] });
+  const { opts, positional } = parseArgs(process.argv.slice(2), {
+    booleans: ['self-test'],
+    strings: ['width', 'height', 'shots', 'shot-slides', 'json'],
+  });
+  if (opts['self-test']) {
+    const bad = await selfTest();
+    for (const b of bad) console.log(`  SELF-TEST ${b}`);
+    console.log(`slide check self-test: ${bad.length ? 'FAILED' : 'ok'} (six planted slides)`);
+    process.exit(bad.length ? 1 : 0);
+  }
   const files = positional.length ? positional : defaultDecks();
   const t0 = performance.now();
   const pick = opts['shot-slides'] ? new Set(opts['shot-slides'].split(',')) : null;

@@ -6,7 +6,8 @@
 //   --talk   build only the talk deck out/slides/talk.slides.html: the cells tagged `talk` of
 //            01-06 (a 45-minute talk), with the title and closing slides of scripts/talk.md
 //   --check  after building, walk every deck built (the six and the talk deck) in Chromium at
-//            1280×720 and fail on any slide that overflows (scripts/slides-check.mjs)
+//            1280×720 and fail on any slide that overflows (scripts/slides-check.mjs; it first
+//            runs its self-test on a deck of planted problems)
 //   --shots DIR  with --check: a screenshot of every slide into DIR
 // Without notebook names and without --talk, the six decks and the talk deck are built.
 //
@@ -24,7 +25,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync, r
 import { basename, join, relative, resolve } from 'node:path';
 import { ROOT, jupyterEnv, requirePython, slidesArgs, parseArgs, text } from './kernel.mjs';
 import { deckNotebook, talkNotebook } from './deck.mjs';
-import { checkDecks, reportProblems } from './slides-check.mjs';
+import { checkDecks, reportProblems, selfTest } from './slides-check.mjs';
 import { selectNotebooks } from './notebooks.mjs';
 
 const OUT = join(ROOT, 'out', 'slides');
@@ -152,6 +153,13 @@ async function main() {
   if (failed) process.exit(1);
   if (opts.check) {
     const t1 = performance.now();
+    // First the check checks itself on planted problems (a check that cannot fail proves nothing).
+    const bad = await selfTest(OUT);
+    for (const b of bad) console.log(`  SELF-TEST ${b}`);
+    if (bad.length) {
+      console.log('slide check self-test FAILED: the check does not see the planted problems');
+      process.exit(1);
+    }
     const report = await checkDecks(decks, { shots: opts.shots ?? null });
     process.exit(reportProblems(report, t1));
   }
