@@ -228,10 +228,14 @@ export function deckNotebook(nb, { talk = false } = {}) {
     return s;
   };
   const onlyTitle = (s) => s.items.every((i) => i.isTitle || i.isHeading);
-  /** Room on the current slide for `height` px more? Else a new sub-slide with the title. */
-  const room = (height) => {
+  /**
+   * Room on the current slide for `height` px more? Else a new sub-slide with the title. A slide
+   * holds at most one `heavy` item (a code block or a table): one idea per slide.
+   */
+  const room = (height, heavy = false) => {
     const s = current();
     if (!s || s.figure || (used(s) + height > SLIDE_BUDGET && !onlyTitle(s))) return newSlide(false);
+    if (heavy && s.items.some((i) => i.heavy)) return newSlide(false);
     return s;
   };
   const notesTo = (s, cell) => (s ?? newSlide(false)).notes.push(cell);
@@ -307,8 +311,8 @@ export function deckNotebook(nb, { talk = false } = {}) {
       const textLines = texts.reduce((s, o) => s + outputLines(o), 0);
       const showText = textLines <= 6;
       const h = 40 + 24 * src.split('\n').length + (showText ? 22 * textLines : 0);
-      const s = room(h);
-      s.items.push({ cell: codeCopy(cell, showText ? texts : []), height: h });
+      const s = room(h, true);
+      s.items.push({ cell: codeCopy(cell, showText ? texts : []), height: h, heavy: true });
       if (!showText) notesTo(s, codeCopy(cell, texts, ['remove-input']));
     } else if (texts.length) {
       notesTo(current(), codeCopy(cell, texts, ['remove-input']));
@@ -316,8 +320,8 @@ export function deckNotebook(nb, { talk = false } = {}) {
     for (const t of tables) {
       const rows = (text(t.data['text/html']).match(/<tr/g) ?? []).length;
       const h = 60 + 40 * rows;
-      const s = room(h);
-      s.items.push({ cell: codeCopy(cell, [t], ['remove-input', 'deck-table']), height: h });
+      const s = room(h, true);
+      s.items.push({ cell: codeCopy(cell, [t], ['remove-input', 'deck-table']), height: h, heavy: true });
     }
     for (const f of figures) {
       // The figure's slide: the title, the figure, and the short sentence just before it as caption.
