@@ -31,6 +31,8 @@ import { selectNotebooks } from './notebooks.mjs';
 const OUT = join(ROOT, 'out', 'slides');
 const LIB = join(OUT, 'lib');
 const NM = join(ROOT, 'node_modules');
+/** A 45-minute talk: about a slide a minute, with time for the figures. */
+const TALK_SLIDES = [30, 40];
 
 function dirSize(p) {
   const st = statSync(p);
@@ -161,6 +163,11 @@ async function main() {
       process.exit(1);
     }
     const report = await checkDecks(decks, { shots: opts.shots ?? null });
+    // The talk is 45 minutes: TALK_SLIDES slides (its cells are tagged `talk` in notebooks/src).
+    const talk = report.decks.find((d) => d.deck === 'talk');
+    if (talk && (talk.slides < TALK_SLIDES[0] || talk.slides > TALK_SLIDES[1])) {
+      report.problems.push(`talk: ${talk.slides} slides, not ${TALK_SLIDES[0]}–${TALK_SLIDES[1]} (tag cells \`talk\` or untag some)`);
+    }
     process.exit(reportProblems(report, t1));
   }
 }
