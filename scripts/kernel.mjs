@@ -379,8 +379,8 @@ export function slidesArgs(notebook, outputDir, { templatesDir = NBCONVERT_TEMPL
     '--no-prompt',
     '--SlidesExporter.reveal_theme=white',
     '--SlidesExporter.reveal_transition=none',
-    // Long slides (text + code + figure) scroll instead of being cut off at the bottom.
-    '--SlidesExporter.reveal_scroll=True',
+    // No scrolling slides: scripts/deck.mjs makes every slide fit (scripts/slides-check.mjs).
+    '--SlidesExporter.reveal_scroll=False',
     `--SlidesExporter.reveal_url_prefix=${SLIDES_ASSETS.reveal}`,
     `--SlidesExporter.jquery_url=${SLIDES_ASSETS.jquery}`,
     `--SlidesExporter.require_js_url=${SLIDES_ASSETS.requirejs}`,
@@ -391,27 +391,7 @@ export function slidesArgs(notebook, outputDir, { templatesDir = NBCONVERT_TEMPL
   return args;
 }
 
-/** True when a code cell shows a figure (an image output). */
-export function showsFigure(cell) {
-  return cell.cell_type === 'code' && (cell.outputs ?? []).some((o) => o.data && (o.data['image/png'] || o.data['image/svg+xml']));
-}
-
-/**
- * The notebook as a deck: every code cell that shows a figure gets a slide of its own
- * (subslide, unless it already starts one) and only its output (tag remove-input), so the
- * figure fits the screen; the notebook keeps the code. Returns a new notebook object.
- */
-export function deckNotebook(nb) {
-  const cells = nb.cells.map((c) => {
-    if (!showsFigure(c)) return c;
-    const metadata = { ...c.metadata };
-    const type = metadata.slideshow?.slide_type;
-    if (type !== 'slide' && type !== 'subslide' && type !== 'skip') metadata.slideshow = { ...metadata.slideshow, slide_type: 'subslide' };
-    metadata.tags = [...new Set([...(metadata.tags ?? []), 'remove-input'])];
-    return { ...c, metadata };
-  });
-  return { ...nb, cells };
-}
+// The deck notebook (figure-first slides, speaker notes) is built by scripts/deck.mjs.
 
 /** Parse `--name value`, `--name=value` and boolean `--flag` options; the rest are positional. */
 export function parseArgs(argv, { booleans = [], strings = [] } = {}) {

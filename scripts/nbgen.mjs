@@ -5,6 +5,8 @@
 // - every fenced ```ts block is one code cell; the text between them is markdown;
 // - a line `<!-- slide -->`, `<!-- subslide -->`, `<!-- fragment -->`, `<!-- skip -->` or
 //   `<!-- notes -->` starts a new cell and gives it that slideshow type (the deck's structure);
+//   `<!-- slide tags=talk -->` also gives the markdown cell tags, `<!-- tags=talk -->` only tags;
+//   (the tag `talk` puts a cell into the talk deck, `npm run slides -- --talk`);
 // - a fenced block opened with ```ts tags=a,b gets those cell tags.
 // Outputs are not kept: `npm run notebooks` executes the generated notebooks in place.
 //
@@ -13,6 +15,8 @@
 //
 // Usage: node scripts/nbgen.mjs [NAME ...]   (default: every notebooks/src/*.md and
 //        notebooks/src/solutions/*.md; a NAME may be `solutions/03-planar-flows-solutions`)
+//        node scripts/nbgen.mjs --check-width [NAME ...]   list code lines over MAX_CODE_COLUMNS
+//        columns (exit 1 when there are any); builds nothing
 import { existsSync, mkdirSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import { join, dirname, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +24,22 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const srcDir = join(root, 'notebooks', 'src');
 const SLIDE_TYPES = new Set(['slide', 'subslide', 'fragment', 'skip', 'notes']);
-const MARKER = /^<!--\s*(slide|subslide|fragment|skip|notes)\s*-->\s*$/;
+const MARKER = /^<!--\s*(slide|subslide|fragment|skip|notes)?\s*(?:tags=([\w,-]+))?\s*-->\s*$/;
+
+/** Notebook code stays readable in a 100-column editor (slides show ≤ 80, see scripts/deck.mjs). */
+export const MAX_CODE_COLUMNS = 100;
+
+/** Code lines over `max` columns: [{cell, line, columns}] (cell = index among all cells, line 1-based). */
+export function longCodeLines(cells, max = MAX_CODE_COLUMNS) {
+  const out = [];
+  cells.forEach((c, cell) => {
+    if (c.type !== 'code') return;
+    c.source.split('\n').forEach((l, i) => {
+      if ([...l].length > max) out.push({ cell, line: i + 1, columns: [...l].length });
+    });
+  });
+  return out;
+}
 
 /** Parse the source text into cells {type, source, slide, tags}. */
 export function parseSource(text) {
@@ -28,22 +47,25 @@ export function parseSource(text) {
   const cells = [];
   let md = [];
   let pendingSlide = null;
+  let pendingTags = [];
   const flushMd = () => {
     while (md.length && md[0].trim() === '') md.shift();
     while (md.length && md[md.length - 1].trim() === '') md.pop();
     if (md.length) {
-      cells.push({ type: 'markdown', source: md.join('\n'), slide: pendingSlide, tags: [] });
+      cells.push({ type: 'markdown', source: md.join('\n'), slide: pendingSlide, tags: pendingTags });
       pendingSlide = null;
+      pendingTags = [];
     }
     md = [];
   };
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i];
     const marker = line.match(MARKER);
-    if (marker) {
+    if (marker && (marker[1] || marker[2])) {
       flushMd();
-      if (!SLIDE_TYPES.has(marker[1])) throw new Error(`line ${i + 1}: unknown slide type ${marker[1]}`);
-      pendingSlide = marker[1];
+      if (marker[1] && !SLIDE_TYPES.has(marker[1])) throw new Error(`line ${i + 1}: unknown slide type ${marker[1]}`);
+      pendingSlide = marker[1] ?? null;
+      pendingTags = marker[2] ? marker[2].split(',') : [];
       continue;
     }
     const fence = line.match(/^```ts(?:\s+tags=([\w,-]+))?\s*$/);
@@ -55,6 +77,7 @@ export function parseSource(text) {
       if (i >= lines.length) throw new Error(`unclosed code block starting at line ${i + 1}`);
       cells.push({ type: 'code', source: code.join('\n'), slide: pendingSlide, tags: fence[1] ? fence[1].split(',') : [] });
       pendingSlide = null;
+      pendingTags = [];
       continue;
     }
     md.push(line);
@@ -89,14 +112,30 @@ export function toNotebook(cells) {
 
 /** Every source: notebooks/src/*.md, then notebooks/src/solutions/*.md (paths relative to srcDir). */
 function allSources() {
-  const md = (dir) => (existsSync(join(srcDir, dir)) ? readdirSync(join(srcDir, dir)) : []).filter((f) => f.endsWith('.md')).sort();
+  const md = (dir) =>
+    (existsSync(join(srcDir, dir)) ? readdirSync(join(srcDir, dir)) : []).filter((f) => f.endsWith('.md')).sort();
   return [...md(''), ...md('solutions').map((f) => `solutions/${f}`)];
 }
 
-function main(names) {
+/** A source's path relative to srcDir: `solutions/X.md` stays in solutions/, anything else by base name. */
+const relSource = (f) => (f.startsWith('solutions/') ? `solutions/${basename(f)}` : basename(f));
+
+function main(args) {
+  const checkWidth = args.includes('--check-width');
+  const names = args.filter((a) => a !== '--check-width');
   const files = names.length ? names.map((n) => (n.endsWith('.md') ? n : `${n}.md`)) : allSources();
+  if (checkWidth) {
+    let n = 0;
+    for (const f of files) {
+      const long = longCodeLines(parseSource(readFileSync(join(srcDir, relSource(f)), 'utf8')));
+      for (const l of long) console.log(`${f}: cell ${l.cell} line ${l.line}: ${l.columns} columns > ${MAX_CODE_COLUMNS}`);
+      n += long.length;
+    }
+    console.log(`${n} code line(s) over ${MAX_CODE_COLUMNS} columns`);
+    process.exit(n ? 1 : 0);
+  }
   for (const f of files) {
-    const rel = f.startsWith('solutions/') ? `solutions/${basename(f)}` : basename(f);
+    const rel = relSource(f);
     const cells = parseSource(readFileSync(join(srcDir, rel), 'utf8'));
     const out = join(root, 'notebooks', rel.replace(/\.md$/, '.ipynb'));
     mkdirSync(dirname(out), { recursive: true });

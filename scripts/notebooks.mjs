@@ -17,6 +17,9 @@
 //   --strip            only strip volatile metadata from the notebooks, execute nothing
 //   --verbose          print the time of every cell (default: cells over 5 s)
 //
+// Every mode fails on a text output longer than MAX_OUTPUT_LINES lines (an object dump: end the
+// cell with a statement, not a bare expression), naming the notebook and the cell.
+//
 // In place mode writes the executed notebook back only when it succeeded (volatile metadata
 // stripped: timings, execution counts); a failed run is saved to out/notebooks/failed/ instead.
 // The kernel's working directory is the notebook's own folder, so `import ... from '../dist/index'`
@@ -35,7 +38,34 @@ import {
   stripVolatile,
   serializeNotebook,
   parseArgs,
+  text as joinText,
 } from './kernel.mjs';
+
+/** Longest text output a cell may print: more is a dump nobody reads (and a 5000-px slide). */
+export const MAX_OUTPUT_LINES = 40;
+
+/**
+ * Text outputs (streams and text/plain results) over `maxLines` lines:
+ * [{index, lines, first}] sorted by cell index. Figures and HTML tables are not text.
+ */
+export function findLongOutputs(nb, maxLines = MAX_OUTPUT_LINES) {
+  const long = [];
+  (nb.cells ?? []).forEach((cell, index) => {
+    if (cell.cell_type !== 'code') return;
+    for (const o of cell.outputs ?? []) {
+      let t = null;
+      if (o.output_type === 'stream') t = joinText(o.text);
+      else if (o.data && !o.data['image/png'] && !o.data['image/svg+xml'] && !o.data['text/html']) t = joinText(o.data['text/plain']);
+      if (t === null) continue;
+      const lines = t.replace(/\n$/, '').split('\n').length;
+      if (lines > maxLines) {
+        long.push({ index, lines, first: t.split('\n')[0].slice(0, 60) });
+        break;
+      }
+    }
+  });
+  return long;
+}
 
 const RUNNER = String.raw`
 import json, sys, time
@@ -130,7 +160,8 @@ function executeOne(py, file, opts) {
   rmSync(raw, { force: true });
   rmSync(`${raw}.result.json`, { force: true });
   const failures = findFailures(nb, result.failedIndex);
-  const ok = failures.length === 0 && !result.reason;
+  const long = findLongOutputs(nb);
+  const ok = failures.length === 0 && long.length === 0 && !result.reason;
   const text = serializeNotebook(nb);
   let savedTo;
   if (!ok) savedTo = join(outDir, 'failed', name);
@@ -140,7 +171,10 @@ function executeOne(py, file, opts) {
   const lines = failures.map((f) =>
     formatFailure(relative(ROOT, file), f, f.index === result.failedIndex ? result.reason : 'error output'),
   );
-  if (!ok && failures.length === 0) lines.push(`FAILED ${name}: ${result.reason}`);
+  for (const l of long) {
+    lines.push(`FAILED ${name}: cell ${l.index} prints ${l.lines} lines of text (> ${MAX_OUTPUT_LINES}): "${l.first}"`);
+  }
+  if (!ok && failures.length === 0 && long.length === 0) lines.push(`FAILED ${name}: ${result.reason}`);
   return { name, wall, ok, kernelStart: result.kernelStart, cells: result.cells, savedTo, message: lines.join('\n') };
 }
 

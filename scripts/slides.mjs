@@ -1,5 +1,15 @@
 #!/usr/bin/env node
-// npm run slides [-- [--from-out] [notebook ...]]
+// npm run slides [-- [--from-out | --dir DIR] [--talk] [--check] [--shots DIR] [notebook ...]]
+//
+//   --from-out  decks from out/notebooks/ (written by `npm run notebooks -- --check`)
+//   --dir DIR   decks from the executed notebooks in DIR
+//   --talk   build only the talk deck out/slides/talk.slides.html: the cells tagged `talk` of
+//            01-06 (a 45-minute talk), with the title and closing slides of scripts/talk.md
+//   --check  after building, walk every deck built (the six and the talk deck) in Chromium at
+//            1280×720 and fail on any slide that overflows (scripts/slides-check.mjs; it first
+//            runs its self-test on a deck of planted problems)
+//   --shots DIR  with --check: a screenshot of every slide into DIR
+// Without notebook names and without --talk, the six decks and the talk deck are built.
 //
 // Builds an offline reveal.js deck out/slides/<name>.slides.html for every executed notebook
 // (notebooks/*.ipynb, or out/notebooks/*.ipynb written by `npm run notebooks -- --check` with
@@ -12,13 +22,17 @@
 // Open a deck: out/slides/<name>.slides.html in a browser (file:// works), arrow keys to move.
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync, readdirSync } from 'node:fs';
-import { basename, join, relative } from 'node:path';
-import { ROOT, jupyterEnv, requirePython, slidesArgs, parseArgs, text, deckNotebook } from './kernel.mjs';
+import { basename, join, relative, resolve } from 'node:path';
+import { ROOT, jupyterEnv, requirePython, slidesArgs, parseArgs, text } from './kernel.mjs';
+import { deckNotebook, talkNotebook } from './deck.mjs';
+import { checkDecks, reportProblems, selfTest } from './slides-check.mjs';
 import { selectNotebooks } from './notebooks.mjs';
 
 const OUT = join(ROOT, 'out', 'slides');
 const LIB = join(OUT, 'lib');
 const NM = join(ROOT, 'node_modules');
+/** A 45-minute talk: about a slide a minute, with time for the figures. */
+const TALK_SLIDES = [30, 40];
 
 function dirSize(p) {
   const st = statSync(p);
@@ -69,12 +83,39 @@ export function copyAssets() {
   return true;
 }
 
-function main() {
-  const { opts, positional } = parseArgs(process.argv.slice(2), { booleans: ['from-out'] });
-  const dir = opts['from-out'] ? join(ROOT, 'out', 'notebooks') : join(ROOT, 'notebooks');
+/** Title and closing slides of the talk deck: scripts/talk.md, two parts split at a line `---`. */
+function talkFrame() {
+  const parts = readFileSync(join(ROOT, 'scripts', 'talk.md'), 'utf8').split(/^---\s*$/m);
+  return { titleMd: parts[0].trim(), closingMd: (parts[1] ?? '').trim() || undefined };
+}
+
+/** Stage the deck notebook and run nbconvert; returns the deck's path or null. */
+function buildDeck(py, name, deckNb) {
+  const t = performance.now();
+  const staged = join(OUT, '.decks', name);
+  mkdirSync(join(OUT, '.decks'), { recursive: true });
+  writeFileSync(staged, JSON.stringify(deckNb));
+  const r = spawnSync(py, slidesArgs(staged, OUT), { cwd: ROOT, env: jupyterEnv(), encoding: 'utf8' });
+  const deck = join(OUT, name.replace(/\.ipynb$/, '.slides.html'));
+  if (r.status !== 0 || !existsSync(deck)) {
+    console.error(`  FAILED ${name}\n${r.stderr}`);
+    return null;
+  }
+  const sec = ((performance.now() - t) / 1000).toFixed(1);
+  const n = deckNb.cells.filter((c) => ['slide', 'subslide'].includes(c.metadata?.slideshow?.slide_type)).length;
+  console.log(`  ${relative(ROOT, deck)}  ${n} slides  ${mb(statSync(deck).size)}  (${sec} s)`);
+  return deck;
+}
+
+async function main() {
+  const { opts, positional } = parseArgs(process.argv.slice(2), {
+    booleans: ['from-out', 'talk', 'check'],
+    strings: ['shots', 'dir'],
+  });
+  const dir = opts.dir ? resolve(opts.dir) : opts['from-out'] ? join(ROOT, 'out', 'notebooks') : join(ROOT, 'notebooks');
   let files;
   try {
-    files = selectNotebooks(positional, dir);
+    files = selectNotebooks(opts.talk ? [] : positional, dir);
   } catch (e) {
     console.error(String(e.message));
     process.exit(2);
@@ -86,32 +127,49 @@ function main() {
   const py = requirePython();
   const t0 = performance.now();
   if (copyAssets()) console.log(`Copied offline assets to ${relative(ROOT, LIB)}/ (${mb(dirSize(LIB))})`);
-  let failed = 0;
-  for (const f of files) {
+  const nbs = files.map((f) => {
     const nb = JSON.parse(readFileSync(f, 'utf8'));
     const code = nb.cells.filter((c) => c.cell_type === 'code' && text(c.source).trim());
     if (code.length > 0 && code.every((c) => (c.outputs ?? []).length === 0)) {
       console.warn(`  warning: ${basename(f)} has no outputs; run \`npm run notebooks\` first`);
     }
-    const t = performance.now();
-    // The deck is made from a copy in which each figure gets its own slide (deckNotebook).
-    const staged = join(OUT, '.decks', basename(f));
-    mkdirSync(join(OUT, '.decks'), { recursive: true });
-    writeFileSync(staged, JSON.stringify(deckNotebook(nb)));
-    const r = spawnSync(py, slidesArgs(staged, OUT), { cwd: ROOT, env: jupyterEnv(), encoding: 'utf8' });
-    const deck = join(OUT, basename(f).replace(/\.ipynb$/, '.slides.html'));
-    if (r.status !== 0 || !existsSync(deck)) {
-      failed++;
-      console.error(`  FAILED ${basename(f)}\n${r.stderr}`);
-      continue;
-    }
-    const sec = ((performance.now() - t) / 1000).toFixed(1);
-    console.log(`  ${relative(ROOT, deck)}  ${mb(statSync(deck).size)}  (${sec} s)`);
+    return nb;
+  });
+  const decks = [];
+  let failed = 0;
+  if (!opts.talk) {
+    files.forEach((f, i) => {
+      const deck = buildDeck(py, basename(f), deckNotebook(nbs[i]));
+      if (deck) decks.push(deck);
+      else failed++;
+    });
+  }
+  if (opts.talk || positional.length === 0) {
+    const deck = buildDeck(py, 'talk.ipynb', deckNotebook(talkNotebook(nbs, talkFrame()), { talk: true }));
+    if (deck) decks.push(deck);
+    else failed++;
   }
   console.log(
-    `${files.length - failed}/${files.length} decks in ${((performance.now() - t0) / 1000).toFixed(1)} s; lib/ ${mb(dirSize(LIB))}. Open out/slides/<name>.slides.html`,
+    `${decks.length}/${decks.length + failed} decks in ${((performance.now() - t0) / 1000).toFixed(1)} s; lib/ ${mb(dirSize(LIB))}. Open out/slides/<name>.slides.html`,
   );
   if (failed) process.exit(1);
+  if (opts.check) {
+    const t1 = performance.now();
+    // First the check checks itself on planted problems (a check that cannot fail proves nothing).
+    const bad = await selfTest(OUT);
+    for (const b of bad) console.log(`  SELF-TEST ${b}`);
+    if (bad.length) {
+      console.log('slide check self-test FAILED: the check does not see the planted problems');
+      process.exit(1);
+    }
+    const report = await checkDecks(decks, { shots: opts.shots ?? null });
+    // The talk is 45 minutes: TALK_SLIDES slides (its cells are tagged `talk` in notebooks/src).
+    const talk = report.decks.find((d) => d.deck === 'talk');
+    if (talk && (talk.slides < TALK_SLIDES[0] || talk.slides > TALK_SLIDES[1])) {
+      report.problems.push(`talk: ${talk.slides} slides, not ${TALK_SLIDES[0]}–${TALK_SLIDES[1]} (tag cells \`talk\` or untag some)`);
+    }
+    process.exit(reportProblems(report, t1));
+  }
 }
 
 main();
