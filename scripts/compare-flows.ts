@@ -2,15 +2,15 @@
 /**
  * Planar vs Sylvester on U1 at equal parameter counts: the learning-rate sweep behind notebook 04 §4.8.
  *
- *   node --import tsx scripts/compare-flows.ts                       # the sweep (docs/compare-flows.json)
+ *   node --import tsx scripts/compare-flows.ts                  # the sweep -> docs/compare-flows.json
  *   node --import tsx scripts/compare-flows.ts --steps 200 --lrs 1e-2 --seeds 100 --out /tmp/x.json
  *
- * Every family gets the same honest parameter budget (about 144: see `honestParams`), the same
- * steps, batch and schedule (cosine lr, no annealing), and each learning rate in `--lrs` on the
- * sweep seeds. The sweep seeds (100, 101, 102) are not the notebook's seeds (0, 1, 2), so the
- * notebook's runs are fresh draws, not the ones the learning rate was picked on. The chosen lr of a
- * family is the one with the lowest mean KL gap at the last step. The notebook then reruns only the
- * chosen lrs, live.
+ * Every family gets the same number of used parameters (about 144: see `honestParams`), the same
+ * steps (1000), batch (128) and schedule (cosine lr, no annealing) as the notebook's comparison,
+ * and each learning rate in `--lrs` on the sweep seeds 100-104. These are not the notebook's seeds
+ * (0, 1, 2), so the notebook's runs are fresh draws, not the runs the learning rate was picked on.
+ * A family's chosen lr is the one with the lowest mean KL gap (4000 flow samples) at the last
+ * step; the notebook reruns only the chosen lrs, live.
  */
 import { parseArgs } from 'node:util';
 import { writeFileSync, mkdirSync } from 'node:fs';
