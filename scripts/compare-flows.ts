@@ -66,8 +66,14 @@ export function honestParams(f: Flow): number {
   throw new TypeError(`honestParams: not a planar or Sylvester flow: ${f.name}`);
 }
 
-/** KL gap (from `evalSamples` flow samples) at every `every` steps of one run. */
-async function run(c: Config, lr: number, seed: number, o: { steps: number; batch: number; every: number; evalSamples: number; evalSeed: number }) {
+/** Budget and evaluation of one run. */
+interface RunOptions { steps: number; batch: number; every: number; evalSamples: number; evalSeed: number }
+
+/** The KL gap curve of one run, its speed and its parameter counts. */
+interface RunResult { steps: number[]; gaps: number[]; msPerStep: number; rawParams: number; honestParams: number }
+
+/** Train one family at one lr and seed; the KL gap (`evalSamples` flow samples) every `every` steps. */
+async function run(c: Config, lr: number, seed: number, o: RunOptions): Promise<RunResult> {
   const flow = makeFlow(c, seed);
   const target = getTarget('U1');
   const gap = (): number => evaluate(flow, target, { samples: o.evalSamples, seed: o.evalSeed }).klGap!;
@@ -107,7 +113,7 @@ async function main(): Promise<void> {
   for (const c of configs) {
     let best = { lr: NaN, gap: Infinity };
     for (const lr of lrs) {
-      const runs = [];
+      const runs: RunResult[] = [];
       for (const seed of seeds) runs.push(await run(c, lr, seed, o));
       const finals = runs.map((r) => r.gaps[r.gaps.length - 1]!);
       const mean = finals.reduce((s, x) => s + x, 0) / finals.length;
