@@ -16,6 +16,11 @@ import {
   MAX_SCATTER_POINTS,
 } from '../src/plots';
 
+/** The bits of a linkedom element the tests read. */
+type El = { getAttribute(name: string): string | null; textContent: string | null };
+/** querySelectorAll's result as an array of {@link El}. */
+const all = (list: ArrayLike<unknown>): El[] => Array.from(list) as El[];
+
 function parseSvg(svg: string) {
   const { document } = parseHTML(`<!DOCTYPE html><html><body>${svg}</body></html>`);
   const root = document.body.firstElementChild!;
@@ -89,22 +94,22 @@ test('densityPlot: log mode and density values; bad input is rejected', () => {
 test('densityPlot: a colour bar of the levels, coloured like the contours, labelled 0 to 1; equal aspect', () => {
   const fig = densityPlot(gaussGrid(grid, [0, 0]), { grid, width: 330 });
   const root = parseSvg(fig.svg);
-  const fills = Array.from(root.querySelector('g[aria-label="contour"]')!.querySelectorAll('path')).map((p) => p.getAttribute('fill'));
+  const fills = all(root.querySelector('g[aria-label="contour"]')!.querySelectorAll('path')).map((p) => p.getAttribute('fill'));
   const bar = root.querySelector('g[aria-label="rule"]');
   assert.ok(bar, 'a colour bar (one rule per level)');
-  const swatches = Array.from(bar!.querySelectorAll('line'));
+  const swatches = all(bar!.querySelectorAll('line'));
   assert.equal(swatches.length, 7);
   // Swatch k (bottom to top) has the colour of contour band k.
   assert.deepEqual(swatches.map((l) => l.getAttribute('stroke')), fills);
   const ys = swatches.map((l) => Number(l.getAttribute('y1')));
   for (let k = 1; k < ys.length; k++) assert.ok(ys[k]! < ys[k - 1]!, 'bands stacked upwards');
-  const texts = Array.from(root.querySelectorAll('text')).map((t) => t.textContent);
+  const texts = all(root.querySelectorAll('text')).map((t) => t.textContent);
   for (const label of ['0', '0.14', '0.86', '1', 'density ÷ peak']) assert.ok(texts.includes(label), `label ${label}`);
   // The frame is square for a square window (the bar takes margin, not plot aspect).
   const frame = root.querySelector('g[aria-label="frame"] rect') ?? root.querySelector('rect[aria-label="frame"]');
   assert.ok(Math.abs(Number(frame!.getAttribute('width')) - Number(frame!.getAttribute('height'))) <= 1);
   // Log mode labels nats below the peak; colorBar: false drops the bar.
-  const logTexts = Array.from(parseSvg(densityPlot(gaussGrid(grid, [0, 0]), { grid, log: true }).svg).querySelectorAll('text')).map((t) => t.textContent);
+  const logTexts = all(parseSvg(densityPlot(gaussGrid(grid, [0, 0]), { grid, log: true }).svg).querySelectorAll('text')).map((t) => t.textContent);
   for (const label of ['−8', '0', 'log density − peak']) assert.ok(logTexts.includes(label), `log label ${label}`);
   const bare = parseSvg(densityPlot(gaussGrid(grid, [0, 0]), { grid, colorBar: false }).svg);
   assert.equal(bare.querySelector('g[aria-label="rule"]'), null);
@@ -187,7 +192,7 @@ test('warpedGridPlot: two panels of lines, from a map or from lines', () => {
   assert.equal(lines.length, 2 * 10);
   assert.ok(fig.svg.includes('before') && fig.svg.includes('after'));
   // Axis labels: z₁, z₂ by default; the variables' names when given.
-  const axisLabels = (svg: string) => Array.from(parseSvg(svg).querySelectorAll('g[aria-label$="axis label"] text')).map((t) => t.textContent);
+  const axisLabels = (svg: string) => all(parseSvg(svg).querySelectorAll('g[aria-label$="axis label"] text')).map((t) => t.textContent);
   assert.deepEqual(axisLabels(fig.svg).sort(), ['z₁', 'z₁', 'z₂', 'z₂']);
   const named = warpedGridPlot(shear, { count: 5, points: 20, beforeAxes: ['u₁', 'u₂'], afterAxes: ['x₁', 'x₂'] });
   assert.deepEqual(axisLabels(named.svg).sort(), ['u₁', 'u₂', 'x₁', 'x₂']);
