@@ -28,6 +28,8 @@ export const MAX_SCATTER_POINTS = 2000;
 export const MAX_CURVE_POINTS = 600;
 /** Ticks per axis on 2-D plots: Plot's default puts one every 35 px vertically (too dense). */
 const TICKS_2D = 6;
+/** Least room per x tick on 2-D plots, px: a label such as "−3.5" at 12 px is ~30 px wide. */
+const MIN_TICK_SPACING = 50;
 /** Default span of log-density contours below the maximum, nats (e^-8 ≈ 3e-4 of the peak). */
 const DEFAULT_LOG_RANGE = 8;
 /** Colour of sample dots: orange reads on both the blues and viridis schemes. */
@@ -281,7 +283,8 @@ function axes2D(o: Plot2DOptions, xlim: Interval, ylim: Interval, colorBar = fal
     height,
     marginTop: AXES_MARGIN_TOP,
     marginRight: colorBar ? COLOR_BAR_MARGIN : AXES_MARGIN_RIGHT,
-    x: { domain: xlim, label: o.xLabel ?? 'z₁', ticks: TICKS_2D, labelAnchor: 'center', labelArrow: 'none', labelOffset: 34 },
+    // Fewer ticks on a narrow frame, so that labels like "−3.5" do not run into each other.
+    x: { domain: xlim, label: o.xLabel ?? 'z₁', ticks: Math.max(2, Math.min(TICKS_2D, Math.floor(inner / MIN_TICK_SPACING))), labelAnchor: 'center', labelArrow: 'none', labelOffset: 34 },
     y: { domain: ylim, label: o.yLabel ?? 'z₂', ticks: TICKS_2D, labelAnchor: 'center', labelArrow: 'none', labelOffset: 48 },
     marginBottom: AXES_MARGIN_BOTTOM,
     marginLeft: AXES_MARGIN_LEFT,
