@@ -284,7 +284,7 @@ function axes2D(o: Plot2DOptions, xlim: Interval, ylim: Interval, colorBar = fal
     marginTop: AXES_MARGIN_TOP,
     marginRight: colorBar ? COLOR_BAR_MARGIN : AXES_MARGIN_RIGHT,
     // Fewer ticks on a narrow frame, so that labels like "−3.5" do not run into each other.
-    x: { domain: xlim, label: o.xLabel ?? 'z₁', ticks: Math.max(2, Math.min(TICKS_2D, Math.floor(inner / MIN_TICK_SPACING))), labelAnchor: 'center', labelArrow: 'none', labelOffset: 34 },
+    x: { domain: xlim, label: o.xLabel ?? 'z₁', ticks: Math.max(3, Math.min(TICKS_2D, Math.floor(inner / MIN_TICK_SPACING))), labelAnchor: 'center', labelArrow: 'none', labelOffset: 34 },
     y: { domain: ylim, label: o.yLabel ?? 'z₂', ticks: TICKS_2D, labelAnchor: 'center', labelArrow: 'none', labelOffset: 48 },
     marginBottom: AXES_MARGIN_BOTTOM,
     marginLeft: AXES_MARGIN_LEFT,

@@ -116,6 +116,17 @@ test('densityPlot: a colour bar of the levels, coloured like the contours, label
   assert.ok(!bare.textContent!.includes('density ÷ peak'));
 });
 
+test('2-D plots: fewer x ticks on a narrow frame, so tick labels do not collide', () => {
+  const xTicks = (width: number) =>
+    all(parseSvg(densityPlot(gaussGrid(grid, [0, 0]), { grid, width }).svg).querySelectorAll('g[aria-label="x-axis tick label"] text')).length;
+  const wide = xTicks(450);
+  const narrow = xTicks(220);
+  // 450 px: a 314 px frame, ticks every 1 on [−4, 4] (9 labels); 220 px: an 84 px frame beside the
+  // colour bar, ticks every 2 (5 labels, ~21 px apart) instead of 9 labels 10 px apart.
+  assert.equal(wide, 9);
+  assert.equal(narrow, 5);
+});
+
 test('densityPlot: a scattered DensityField (regular = false) is interpolated to contours', () => {
   const n = 40;
   const m = n * n;
