@@ -28,6 +28,8 @@ export const MAX_SCATTER_POINTS = 2000;
 export const MAX_CURVE_POINTS = 600;
 /** Ticks per axis on 2-D plots: Plot's default puts one every 35 px vertically (too dense). */
 const TICKS_2D = 6;
+/** Least room per x tick on 2-D plots, px: a label such as "−3.5" at 12 px is ~30 px wide. */
+const MIN_TICK_SPACING = 50;
 /** Default span of log-density contours below the maximum, nats (e^-8 ≈ 3e-4 of the peak). */
 const DEFAULT_LOG_RANGE = 8;
 /** Colour of sample dots: orange reads on both the blues and viridis schemes. */
@@ -69,7 +71,27 @@ export interface DensityPlotOptions extends Plot2DOptions {
   scheme?: string;
   /** Fill the region below the lowest level too (default true: a viridis background). */
   fillBackground?: boolean;
+  /**
+   * Draw a colour bar right of the plot: one swatch per contour level, labelled with the level's
+   * value relative to the peak (density ÷ peak, or log density − log peak with `log: true`).
+   * Default true in {@link densityPlot}, false behind the dots of {@link samplesPlot}.
+   */
+  colorBar?: boolean;
+  /** Label of the colour bar (default 'density ÷ peak' or 'log density − peak'). */
+  colorBarLabel?: string;
 }
+
+/** Width of the colour bar's swatches, px. */
+const COLOR_BAR_WIDTH = 12;
+/** Gap between the plot frame and the colour bar, px. */
+const COLOR_BAR_GAP = 8;
+/** Right margin that holds the bar, its tick labels ("0.86": ~26 px) and its rotated label, px. */
+const COLOR_BAR_MARGIN = 76;
+/** Margins of the 2-D plots, px: room for tick labels and the axis labels (offsets 34 and 48). */
+const AXES_MARGIN_LEFT = 60;
+const AXES_MARGIN_RIGHT = 24;
+const AXES_MARGIN_TOP = 20;
+const AXES_MARGIN_BOTTOM = 40;
 
 function finiteExtent(v: ArrayLike<number>): Interval {
   let lo = Infinity;
@@ -110,7 +132,11 @@ function isDensityField(f: unknown): f is DensityField {
 }
 
 /** The Plot marks and the window of a density's filled contours (shared with samplesPlot). */
-function densityMarks(Plot: PlotLib, input: DensityInput, o: DensityPlotOptions): { marks: unknown[]; xlim: Interval; ylim: Interval; levels: number; color: Record<string, unknown> } {
+function densityMarks(
+  Plot: PlotLib,
+  input: DensityInput,
+  o: DensityPlotOptions,
+): { marks: unknown[]; xlim: Interval; ylim: Interval; levels: number; color: Record<string, unknown>; bar: unknown[] } {
   const levels = o.levels ?? DEFAULT_CONTOUR_LEVELS;
   if (!Number.isInteger(levels) || levels < 2) throw new RangeError(`levels must be an integer ≥ 2, got ${levels}`);
   const logRange = o.logRange ?? DEFAULT_LOG_RANGE;
@@ -190,18 +216,78 @@ function densityMarks(Plot: PlotLib, input: DensityInput, o: DensityPlotOptions)
   }
   checkInterval('xlim', xlim);
   checkInterval('ylim', ylim);
-  return { marks: [mark], xlim, ylim, levels, color };
+  const edges = thresholds.map((t, k) => (k === 0 && o.fillBackground !== false ? lo : t));
+  const barLabel = o.colorBarLabel ?? (o.log ? 'log density − peak' : 'density ÷ peak');
+  const bar = colorBarMarks(Plot, edges, hi, thresholds, xlim, ylim, barLabel);
+  return { marks: [mark], xlim, ylim, levels, color, bar };
 }
 
-function axes2D(o: Plot2DOptions, xlim: Interval, ylim: Interval): Record<string, unknown> {
+/**
+ * A colour bar drawn as ordinary marks (Plot's continuous legends need a canvas): one vertical
+ * swatch per band [edges[k], edges[k+1]) (the last up to `hi`), coloured by the band's threshold
+ * through the figure's colour scale, stacked over the full height right of the frame, with the
+ * band edges as tick labels and the bar's label rotated beside them. Placed with pixel offsets
+ * (dx) from the frame's right edge, so it needs a right margin of {@link COLOR_BAR_MARGIN}.
+ */
+function colorBarMarks(
+  Plot: PlotLib,
+  edges: number[],
+  hi: number,
+  thresholds: number[],
+  xlim: Interval,
+  ylim: Interval,
+  label: string,
+): unknown[] {
+  const bands = edges.length;
+  const at = (k: number) => ylim[0] + ((ylim[1] - ylim[0]) * k) / bands;
+  const idx = Array.from({ length: bands }, (_, k) => k);
+  const ticks = Array.from({ length: bands + 1 }, (_, k) => k);
+  const value = (k: number) => (k < bands ? edges[k]! : hi);
+  const xRight = xlim[1];
+  return [
+    Plot.ruleX(idx, {
+      x: () => xRight,
+      y1: (k: number) => at(k),
+      y2: (k: number) => at(k + 1),
+      stroke: (k: number) => thresholds[k],
+      strokeWidth: COLOR_BAR_WIDTH,
+      dx: COLOR_BAR_GAP + COLOR_BAR_WIDTH / 2,
+    }),
+    Plot.text(ticks, {
+      x: () => xRight,
+      y: (k: number) => at(k),
+      text: (k: number) => Number(value(k).toPrecision(2)).toString().replace('-', '−'),
+      textAnchor: 'start',
+      dx: COLOR_BAR_GAP + COLOR_BAR_WIDTH + 4,
+      fontSize: 10,
+    }),
+    Plot.text([label], {
+      x: () => xRight,
+      y: () => (ylim[0] + ylim[1]) / 2,
+      text: (t: string) => t,
+      rotate: 90,
+      dx: COLOR_BAR_MARGIN - 10,
+      fontSize: 11,
+    }),
+  ];
+}
+
+function axes2D(o: Plot2DOptions, xlim: Interval, ylim: Interval, colorBar = false): Record<string, unknown> {
+  const width = o.width ?? DEFAULT_FIGURE_WIDTH;
+  // Equal aspect (one unit on x as long as one on y), set through the height: Plot's aspectRatio
+  // option left the frame ~10% taller than wide with these margins.
+  const inner = width - AXES_MARGIN_LEFT - (colorBar ? COLOR_BAR_MARGIN : AXES_MARGIN_RIGHT);
+  const height = Math.round(AXES_MARGIN_TOP + AXES_MARGIN_BOTTOM + (inner * (ylim[1] - ylim[0])) / (xlim[1] - xlim[0]));
   return {
-    width: o.width ?? DEFAULT_FIGURE_WIDTH,
-    aspectRatio: 1,
-    marginRight: 24,
-    x: { domain: xlim, label: o.xLabel ?? 'z₁', ticks: TICKS_2D, labelAnchor: 'center', labelArrow: 'none', labelOffset: 34 },
+    width,
+    height,
+    marginTop: AXES_MARGIN_TOP,
+    marginRight: colorBar ? COLOR_BAR_MARGIN : AXES_MARGIN_RIGHT,
+    // Fewer ticks on a narrow frame, so that labels like "−3.5" do not run into each other.
+    x: { domain: xlim, label: o.xLabel ?? 'z₁', ticks: Math.max(3, Math.min(TICKS_2D, Math.floor(inner / MIN_TICK_SPACING))), labelAnchor: 'center', labelArrow: 'none', labelOffset: 34 },
     y: { domain: ylim, label: o.yLabel ?? 'z₂', ticks: TICKS_2D, labelAnchor: 'center', labelArrow: 'none', labelOffset: 48 },
-    marginBottom: 40,
-    marginLeft: 60,
+    marginBottom: AXES_MARGIN_BOTTOM,
+    marginLeft: AXES_MARGIN_LEFT,
   };
 }
 
@@ -210,7 +296,9 @@ function axes2D(o: Plot2DOptions, xlim: Interval, ylim: Interval): Record<string
  * grid, or scattered pushed-forward points when `regular` is false), or the values of
  * `logProbOnGrid(logProb, grid)` with `options.grid`. Values are log densities unless
  * `values: 'density'`; they are normalised to the peak, so unnormalised log p̃ is fine.
- * Equal aspect; 7 levels evenly spaced in density (or in log density with `log: true`).
+ * Equal aspect; 7 levels evenly spaced in density (or in log density with `log: true`), with a
+ * colour bar of the levels on the right (`colorBar: false` drops it). Axis labels default to
+ * z₁, z₂: pass `xLabel`/`yLabel` when the variables are u, x, θ or measurements.
  *
  * @example show(densityPlot(logProbOnGrid(U1.logProb, grid), {grid, title: 'U1'}))
  */
@@ -219,8 +307,13 @@ export function densityPlot(field: DensityInput, options: DensityPlotOptions = {
   checkInterval('ylim', options.ylim);
   const d = densityMarks(loadPlot(), field, options);
   const what = options.log ? `log density (${d.levels} levels over ${options.logRange ?? DEFAULT_LOG_RANGE} nats)` : `density (${d.levels} levels)`;
+  const bar = options.colorBar ?? true;
   return plotFigure(
-    (Plot) => ({ ...axes2D(options, d.xlim, d.ylim), color: d.color, marks: [...d.marks, Plot.frame({ stroke: '#444' })] }),
+    (Plot) => ({
+      ...axes2D(options, d.xlim, d.ylim, bar),
+      color: d.color,
+      marks: [...d.marks, Plot.frame({ stroke: '#444' }), ...(bar ? d.bar : [])],
+    }),
     {
       title: options.title,
       caption: options.caption,
@@ -237,7 +330,10 @@ export interface SamplesPlotOptions extends Plot2DOptions {
   /** Density drawn behind the dots (e.g. the target's `logProbOnGrid`), with `grid` for arrays. */
   background?: DensityInput;
   grid?: Grid2D;
-  /** Options of the background contours (default: 'blues', unfilled below the lowest level). */
+  /**
+   * Options of the background contours (default: 'blues', unfilled below the lowest level, no
+   * colour bar; `colorBar: true` adds one).
+   */
   backgroundOptions?: Omit<DensityPlotOptions, keyof Plot2DOptions | 'grid'>;
   /** Most dots drawn (default {@link MAX_SCATTER_POINTS}); the first ones are taken. */
   maxPoints?: number;
@@ -303,9 +399,10 @@ export function samplesPlot(samples: Samples2D, options: SamplesPlotOptions = {}
     if (!(xs[i]! >= xlim[0] && xs[i]! <= xlim[1] && ys[i]! >= ylim[0] && ys[i]! <= ylim[1])) outside++;
   }
   const idx = Array.from({ length: n }, (_, i) => i);
+  const bar = bg !== null && options.backgroundOptions?.colorBar === true;
   return plotFigure(
     (Plot) => ({
-      ...axes2D(options, xlim, ylim),
+      ...axes2D(options, xlim, ylim, bar),
       ...(bg ? { color: bg.color } : {}),
       marks: [
         ...(bg ? bg.marks : []),
@@ -319,6 +416,7 @@ export function samplesPlot(samples: Samples2D, options: SamplesPlotOptions = {}
           clip: true,
         }),
         Plot.frame({ stroke: '#444' }),
+        ...(bar && bg ? bg.bar : []),
       ],
     }),
     {
@@ -542,6 +640,10 @@ export interface WarpedGridOptions extends GridLinesOptions, FigureMeta {
   afterLim?: { xlim: Interval; ylim: Interval };
   /** Panel titles (default "before" and "after"). */
   labels?: [string, string];
+  /** Axis labels [x, y] of the "before" panel (default ['z₁', 'z₂']), e.g. ['u₁', 'u₂']. */
+  beforeAxes?: [string, string];
+  /** Axis labels [x, y] of the "after" panel (default ['z₁', 'z₂']), e.g. ['x₁', 'x₂']. */
+  afterAxes?: [string, string];
 }
 
 /** Lines before and after a map, with the family of each (colours verticals and horizontals apart). */
@@ -551,7 +653,15 @@ export interface WarpedLines {
   family?: ('vertical' | 'horizontal')[];
 }
 
-function linesPanel(lines: Polyline[], family: ('vertical' | 'horizontal')[] | undefined, xlim: Interval, ylim: Interval, width: number, title: string): Figure {
+function linesPanel(
+  lines: Polyline[],
+  family: ('vertical' | 'horizontal')[] | undefined,
+  xlim: Interval,
+  ylim: Interval,
+  width: number,
+  title: string,
+  axes: [string, string] = ['z₁', 'z₂'],
+): Figure {
   // One row per point with a line id; NaN rows break lines where the map diverged.
   const rows: { x: number; y: number; id: number }[] = [];
   lines.forEach((l, id) => {
@@ -559,7 +669,7 @@ function linesPanel(lines: Polyline[], family: ('vertical' | 'horizontal')[] | u
   });
   return plotFigure(
     (Plot) => ({
-      ...axes2D({ width }, xlim, ylim),
+      ...axes2D({ width, xLabel: axes[0], yLabel: axes[1] }, xlim, ylim),
       marks: [
         Plot.line(rows, {
           x: 'x',
@@ -578,7 +688,8 @@ function linesPanel(lines: Polyline[], family: ('vertical' | 'horizontal')[] | u
 
 /**
  * A 2-D map shown as a grid before and after it, side by side (verticals blue, horizontals
- * orange). Pass the map itself — `(points interleaved [n*2]) => mapped points` — and the grid
+ * orange), axes labelled z₁, z₂ unless `beforeAxes`/`afterAxes` name the variables. Pass the
+ * map itself — `(points interleaved [n*2]) => mapped points` — and the grid
  * is made with {@link gridLines}; or pass `{before, after, family}` lines you mapped yourself.
  *
  * @example show(warpedGridPlot((p) => tf.tidy(() => flow.forward(tf.tensor2d(p, [p.length / 2, 2])).z.dataSync()), {lim: [-3, 3]}))
@@ -606,8 +717,8 @@ export function warpedGridPlot(mapOrLines: ((points: Float32Array) => ArrayLike<
   };
   const width = options.panelWidth ?? 300;
   const [l0, l1] = options.labels ?? ['before', 'after'];
-  const a = linesPanel(w.before, w.family, beforeLim(0), beforeLim(1), width, l0);
-  const b = linesPanel(w.after, w.family, options.afterLim?.xlim ?? afterAxis(0), options.afterLim?.ylim ?? afterAxis(1), width, l1);
+  const a = linesPanel(w.before, w.family, beforeLim(0), beforeLim(1), width, l0, options.beforeAxes);
+  const b = linesPanel(w.after, w.family, options.afterLim?.xlim ?? afterAxis(0), options.afterLim?.ylim ?? afterAxis(1), width, l1, options.afterAxes);
   return smallMultiples([a, b], {
     columns: 2,
     title: options.title,

@@ -16,6 +16,11 @@ import {
   MAX_SCATTER_POINTS,
 } from '../src/plots';
 
+/** The bits of a linkedom element the tests read. */
+type El = { getAttribute(name: string): string | null; textContent: string | null };
+/** querySelectorAll's result as an array of {@link El}. */
+const all = (list: ArrayLike<unknown>): El[] => Array.from(list) as El[];
+
 function parseSvg(svg: string) {
   const { document } = parseHTML(`<!DOCTYPE html><html><body>${svg}</body></html>`);
   const root = document.body.firstElementChild!;
@@ -86,6 +91,42 @@ test('densityPlot: log mode and density values; bad input is rejected', () => {
   assert.throws(() => densityPlot(lp, { grid, xlim: [1, -1] }), RangeError);
 });
 
+test('densityPlot: a colour bar of the levels, coloured like the contours, labelled 0 to 1; equal aspect', () => {
+  const fig = densityPlot(gaussGrid(grid, [0, 0]), { grid, width: 330 });
+  const root = parseSvg(fig.svg);
+  const fills = all(root.querySelector('g[aria-label="contour"]')!.querySelectorAll('path')).map((p) => p.getAttribute('fill'));
+  const bar = root.querySelector('g[aria-label="rule"]');
+  assert.ok(bar, 'a colour bar (one rule per level)');
+  const swatches = all(bar!.querySelectorAll('line'));
+  assert.equal(swatches.length, 7);
+  // Swatch k (bottom to top) has the colour of contour band k.
+  assert.deepEqual(swatches.map((l) => l.getAttribute('stroke')), fills);
+  const ys = swatches.map((l) => Number(l.getAttribute('y1')));
+  for (let k = 1; k < ys.length; k++) assert.ok(ys[k]! < ys[k - 1]!, 'bands stacked upwards');
+  const texts = all(root.querySelectorAll('text')).map((t) => t.textContent);
+  for (const label of ['0', '0.14', '0.86', '1', 'density ÷ peak']) assert.ok(texts.includes(label), `label ${label}`);
+  // The frame is square for a square window (the bar takes margin, not plot aspect).
+  const frame = root.querySelector('g[aria-label="frame"] rect') ?? root.querySelector('rect[aria-label="frame"]');
+  assert.ok(Math.abs(Number(frame!.getAttribute('width')) - Number(frame!.getAttribute('height'))) <= 1);
+  // Log mode labels nats below the peak; colorBar: false drops the bar.
+  const logTexts = all(parseSvg(densityPlot(gaussGrid(grid, [0, 0]), { grid, log: true }).svg).querySelectorAll('text')).map((t) => t.textContent);
+  for (const label of ['−8', '0', 'log density − peak']) assert.ok(logTexts.includes(label), `log label ${label}`);
+  const bare = parseSvg(densityPlot(gaussGrid(grid, [0, 0]), { grid, colorBar: false }).svg);
+  assert.equal(bare.querySelector('g[aria-label="rule"]'), null);
+  assert.ok(!bare.textContent!.includes('density ÷ peak'));
+});
+
+test('2-D plots: fewer x ticks on a narrow frame, so tick labels do not collide', () => {
+  const xTicks = (width: number) =>
+    all(parseSvg(densityPlot(gaussGrid(grid, [0, 0]), { grid, width }).svg).querySelectorAll('g[aria-label="x-axis tick label"] text')).length;
+  const wide = xTicks(450);
+  const narrow = xTicks(220);
+  // 450 px: a 314 px frame, ticks every 1 on [−4, 4] (9 labels); 220 px: an 84 px frame beside the
+  // colour bar, ticks every 2 (5 labels, ~21 px apart) instead of 9 labels 10 px apart.
+  assert.equal(wide, 9);
+  assert.equal(narrow, 5);
+});
+
 test('densityPlot: a scattered DensityField (regular = false) is interpolated to contours', () => {
   const n = 40;
   const m = n * n;
@@ -124,6 +165,10 @@ test('samplesPlot: dots over the background contours, capped at 2000, outside po
   const bare = samplesPlot({ x: [0, 1, 2], y: [0, 1, 0] });
   assert.equal(parseSvg(bare.svg).querySelectorAll('circle').length, 3);
   assert.throws(() => samplesXY({ z: new Float32Array(3), n: 1, dim: 3 }), /2-D/);
+  // No colour bar behind dots unless asked for; then one swatch per filled level (6: unfilled below).
+  assert.equal(root.querySelector('g[aria-label="rule"]'), null);
+  const withBar = samplesPlot(z, { background: gaussGrid(grid, [0, 0]), grid, backgroundOptions: { colorBar: true } });
+  assert.equal(parseSvg(withBar.svg).querySelector('g[aria-label="rule"]')!.querySelectorAll('line').length, 6);
 });
 
 test('lossPlot: curve, the -log Z rule and its label, objective shown only when annealing', () => {
@@ -157,6 +202,11 @@ test('warpedGridPlot: two panels of lines, from a map or from lines', () => {
   const lines = root.querySelectorAll('g[aria-label="line"] path');
   assert.equal(lines.length, 2 * 10);
   assert.ok(fig.svg.includes('before') && fig.svg.includes('after'));
+  // Axis labels: z₁, z₂ by default; the variables' names when given.
+  const axisLabels = (svg: string) => all(parseSvg(svg).querySelectorAll('g[aria-label$="axis label"] text')).map((t) => t.textContent);
+  assert.deepEqual(axisLabels(fig.svg).sort(), ['z₁', 'z₁', 'z₂', 'z₂']);
+  const named = warpedGridPlot(shear, { count: 5, points: 20, beforeAxes: ['u₁', 'u₂'], afterAxes: ['x₁', 'x₂'] });
+  assert.deepEqual(axisLabels(named.svg).sort(), ['u₁', 'u₂', 'x₁', 'x₂']);
   const g = gridLines({ count: 3, points: 4 });
   assert.equal(g.lines.length, 6);
   assert.deepEqual(Array.from(mapPolylines(g.lines, shear)[0]!), Array.from(shear(g.lines[0]!)));
