@@ -12,7 +12,7 @@ import { dirname } from 'node:path';
 import {
   initBackend, getTarget, makeFlow, train, evaluate, stopOnInterrupt, numParams, sampleFlow, logProbOnGrid,
   samplesPlot, lossPlot, smallMultiples, saveFigure, interactivePlot, historyTraces, samplesTraces, densityTraces,
-  TARGET_NAMES, FLOW_NAMES, SYLVESTER_VARIANTS, LR_SCHEDULES, checkOneOf, checkPositiveInt, checkPositive, checkFinite,
+  TARGET_NAMES, DOMAIN_NAMES, FLOW_NAMES, SYLVESTER_VARIANTS, LR_SCHEDULES, checkOneOf, checkPositiveInt, checkPositive, checkFinite,
   penguinsSpeciesModel, penguinsSexModel, gridPosteriorMoments, autoGrid, readCSVColumns, standardize, trainTestSplit, takeRows,
   CouplingFlow, trainMaxLikelihood, logLikelihood, gaussianBaseline,
   type TrainHistory, type Target,
@@ -32,6 +32,7 @@ export const DEFAULTS = {
   seed: 0,
   anneal: true,
   envelope: true,
+  domain: 'window',
   evalSamples: 100000,
   path: 'fused',
 } as const;
@@ -66,7 +67,11 @@ Usage: npm run train -- [options]
   --lr-schedule S           constant|cosine (default ${DEFAULTS.lrSchedule})
   --anneal / --no-anneal    β_t = min(1, 0.01 + t/T), T = steps/2 (default on)
   --anneal-steps T          anneal over T steps instead of steps/2
-  --envelope / --no-envelope  normflows envelope on U2-U4 so log Z exists (default on)
+  --domain D                U2-U4 only: window|normflows|none (default ${DEFAULTS.domain}). window adds
+                            ½((z1/3.3)⁸ + (z2/3.3)⁸), so [-4, 4]² holds ≥ 99% of the mass as in the
+                            paper's figure; normflows adds ½(z1⁴ + z2⁴)/8⁴ (mass out to |z1| ≈ 10);
+                            none: the bare energy, improper (no log Z, no KL gap)
+  --envelope / --no-envelope  with / without the domain (--no-envelope = --domain none)
   --seed N                  seed of initialisation and samples (default ${DEFAULTS.seed})
   --eval-samples N          flow samples for ELBO / IS log Z / ESS (default ${DEFAULTS.evalSamples})
   --path fused|reference    fused kernels or the op-by-op reference (default ${DEFAULTS.path})
@@ -146,6 +151,7 @@ async function main(argv: string[]): Promise<number> {
       'anneal-steps': { type: 'string' },
       envelope: { type: 'boolean' },
       'no-envelope': { type: 'boolean' },
+      domain: { type: 'string', default: DEFAULTS.domain },
       seed: { type: 'string', default: String(DEFAULTS.seed) },
       'eval-samples': { type: 'string', default: String(DEFAULTS.evalSamples) },
       path: { type: 'string', default: DEFAULTS.path },
@@ -186,10 +192,11 @@ async function main(argv: string[]): Promise<number> {
   const anneal = values['no-anneal'] ? false : values.anneal ?? DEFAULTS.anneal;
   const annealSteps = values['anneal-steps'] !== undefined ? checkPositiveInt('--anneal-steps', num('anneal-steps', values['anneal-steps'])) : undefined;
   const envelope = values['no-envelope'] ? false : values.envelope ?? DEFAULTS.envelope;
+  const domain = envelope ? checkOneOf('--domain', values.domain, DOMAIN_NAMES) : 'none';
   if (values.backend !== undefined) checkOneOf('--backend', values.backend, ['auto', 'cpu', 'wasm', 'tensorflow'] as const);
 
   const backend = await initBackend(values.backend as 'auto' | 'cpu' | 'wasm' | 'tensorflow' | undefined);
-  const tgt = resolveTarget(target, envelope);
+  const tgt = resolveTarget(target, domain);
   const hidden = checkPositiveInt('--hidden', num('hidden', values.hidden));
   const flow = makeFlow({ flow: flowName, dim: tgt.dim, K, M: flowName === 'sylvester' ? M : undefined, variant, seed, hidden });
   const tty = process.stderr.isTTY && !values.quiet;
@@ -237,7 +244,7 @@ async function main(argv: string[]): Promise<number> {
   const rows: [string, string][] = [
     ['backend', backend],
     ['flow', `${flow.name}, ${summary.params} parameters`],
-    ['target', tgt.name + (tgt.logZ === undefined && target !== 'penguins-sex' ? ' (no envelope: log Z does not exist)' : '')],
+    ['target', tgt.name + (tgt.logZ === undefined && target !== 'penguins-sex' ? ' (no domain: log Z does not exist)' : '')],
     ['steps', `${history.stepsDone} of ${steps}`],
     ['ms per step', fmt(history.msPerStep, 2)],
     ['wall time', `${fmt(summary.wallSeconds, 1)} s`],
@@ -282,7 +289,7 @@ async function main(argv: string[]): Promise<number> {
  * The target by name. For the 2-D penguins posterior the true log evidence comes from a float64
  * grid (src/posterior.ts); the 5-D one has none (IS log Z is the estimate).
  */
-function resolveTarget(name: (typeof ALL_TARGETS)[number], envelope: boolean): Target {
+function resolveTarget(name: (typeof ALL_TARGETS)[number], domain: (typeof DOMAIN_NAMES)[number]): Target {
   if (name === 'penguins-species') {
     const { target } = penguinsSpeciesModel();
     const logZ = gridPosteriorMoments(target, autoGrid(target)).logZ;
@@ -292,7 +299,7 @@ function resolveTarget(name: (typeof ALL_TARGETS)[number], envelope: boolean): T
     const { target } = penguinsSexModel();
     return { name: 'penguins-sex', dim: target.dim, logProb: target.logProb };
   }
-  return getTarget(name, { envelope });
+  return getTarget(name, { domain });
 }
 
 type Values = Record<string, string | boolean | undefined>;

@@ -21,19 +21,26 @@ test('CLI trains, prints the summary and writes JSON with the documented keys; s
   const ja = JSON.parse(readFileSync(join(dir, 'a.json'), 'utf8'));
   for (const key of ['backend', 'msPerStep', 'elbo', 'logZ', 'logZTrue', 'klGap', 'essFraction', 'steps', 'seed']) assert.ok(key in ja, key);
   assert.equal(ja.steps, 200);
-  assert.equal(ja.target, 'U2+envelope');
-  assert.equal(ja.logZTrue, 2.85014);
+  assert.equal(ja.target, 'U2+window');
+  assert.equal(ja.logZTrue, 1.91617);
   assert.ok(Math.abs(ja.klGap - (ja.logZTrue - ja.elbo)) < 1e-9);
   assert.equal(cli([...args, '--json', join(dir, 'b.json')]).code, 0);
   const jb = JSON.parse(readFileSync(join(dir, 'b.json'), 'utf8'));
   for (const key of ['elbo', 'logZ', 'klGap', 'essFraction', 'finalLoss']) assert.equal(jb[key], ja[key], key);
 });
 
-test('CLI without the envelope reports no KL gap for U3', () => {
-  const r = cli(['--target', 'U3', '--no-envelope', '--K', '2', '--steps', '20', '--batch', '32', '--eval-samples', '500', '--quiet', '--flow', 'sylvester', '--variant', 'triangular']);
-  assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /KL gap\s+null/);
-  assert.match(r.stdout, /no envelope/);
+test('CLI without a domain reports no KL gap for U3; --domain normflows has its own log Z', () => {
+  const small = ['--K', '2', '--steps', '20', '--batch', '32', '--eval-samples', '500', '--quiet'];
+  for (const off of [['--no-envelope'], ['--domain', 'none']]) {
+    const r = cli(['--target', 'U3', ...off, ...small, '--flow', 'sylvester', '--variant', 'triangular']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /KL gap\s+null/);
+    assert.match(r.stdout, /U3 \(no domain: log Z does not exist\)/);
+  }
+  const n = cli(['--target', 'U4', '--domain', 'normflows', ...small]);
+  assert.equal(n.code, 0, n.stderr);
+  assert.match(n.stdout, /target\s+U4\+normflows/);
+  assert.match(n.stdout, /true log Z\s+3\.4760/);
 });
 
 test('CLI rejects bad input with a message naming the option', () => {
@@ -46,6 +53,7 @@ test('CLI rejects bad input with a message naming the option', () => {
     [['--lr', 'Infinity'], /--lr must be a finite number/],
     [['--variant', 'givens'], /--variant must be one of orthogonal, householder, triangular/],
     [['--bogus'], /Unknown option '--bogus'/],
+    [['--target', 'U2', '--domain', 'box'], /--domain must be one of window, normflows, none; got "box"/],
   ];
   for (const [args, re] of cases) {
     const r = cli(args);
