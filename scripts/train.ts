@@ -39,15 +39,15 @@ export const DEFAULTS = {
 
 /**
  * Per-target overrides of DEFAULTS for U2-U4 (steps and lr for any flow and domain; `K` only for
- * the planar flow), measured in the default window (docs/targets-domain.md): with these, every
- * seed tried (0-4) reached KL gap <= 0.1 and ESS/N >= 0.5. At lr 1e-3 (U1's) U3 and U4 miss;
- * U4 with K = 32 passes at 10000 steps but fails the ESS on 2 of 3 seeds at 8000, so it gets
- * K = 64 (gaps ~0.005, ESS/N ~0.99). U1 keeps DEFAULTS (README "Choosing the defaults").
+ * the planar flow), measured in the default window (docs/targets-domain.md): planar K = 64 at
+ * lr 1e-2 reached KL gap <= 0.1 and ESS/N >= 0.5 on every seed tried (0-4) in 6000 steps, with
+ * wide margins. U1's lr 1e-3 misses on U3 and U4; K = 32 at lr 1e-2 needs 10000 steps and its
+ * U4 ESS is fragile (2 of 3 seeds below 0.5 at 8000). U1 keeps DEFAULTS (README).
  */
 export const TARGET_DEFAULTS: Readonly<Record<string, { readonly steps: number; readonly lr: number; readonly K?: number }>> = {
-  U2: { steps: 10000, lr: 1e-2 },
-  U3: { steps: 10000, lr: 1e-2 },
-  U4: { steps: 10000, lr: 1e-2, K: 64 },
+  U2: { steps: 6000, lr: 1e-2, K: 64 },
+  U3: { steps: 6000, lr: 1e-2, K: 64 },
+  U4: { steps: 6000, lr: 1e-2, K: 64 },
 };
 
 /**
@@ -71,7 +71,7 @@ Usage: npm run train -- [options]
   --target NAME             U1|U2|U3|U4 (2-D demos) or penguins-species (2-D Bayesian logistic
                             regression posterior) or penguins-sex (5-D) (default ${DEFAULTS.target})
   --flow planar|sylvester|coupling  flow family (default ${DEFAULTS.flow}; coupling with --data)
-  --K N                     number of layers (default ${DEFAULTS.K}; planar on U4: ${TARGET_DEFAULTS.U4!.K})
+  --K N                     number of layers (default ${DEFAULTS.K}; planar on U2-U4: ${TARGET_DEFAULTS.U2!.K})
   --variant V               Sylvester: orthogonal|householder|triangular (default ${DEFAULTS.variant})
   --M N                     Sylvester: columns of Q, 1 <= M <= 2 (default ${DEFAULTS.M})
   --steps N                 optimisation steps (default ${DEFAULTS.steps}; U2-U4: ${TARGET_DEFAULTS.U2!.steps})
