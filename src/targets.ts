@@ -16,8 +16,8 @@
  * U2-U4 do not decay along z1, so ∫exp(-U) diverges on R²: there is no log Z, KL or ESS to
  * report. A *domain* energy makes them proper (U1 is proper and never gets one):
  *
- *   'window' (default)  ½((z1/3.3)⁸ + (z2/3.3)⁸): flat (< 0.06) for |z_i| < 2.4, a steep smooth
- *                       wall past |z_i| ≈ 3.3. The plotted window [-4, 4]² holds ≥ 99.4% of each
+ *   'window' (default)  ½((z1/3.3)⁸ + (z2/3.3)⁸): flat (< 0.055 per coordinate for |z_i| ≤ 2.5),
+ *                       a steep smooth wall past |z_i| ≈ 3.3. The plotted window [-4, 4]² holds ≥ 99.4% of each
  *                       target's mass, so the panels show the paper's problem: the wave across
  *                       the window at even intensity, fading only at the edges.
  *   'normflows'         ½(z1⁴ + z2⁴)/8⁴ of the normflows library (< 0.07 inside [-4, 4]²): only
