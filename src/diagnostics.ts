@@ -223,7 +223,7 @@ export function logProbOnGrid(logProb: LogProbFn, g: Grid2D, chunk = 100000): Fl
 
 /**
  * log ∫ p̃ over a 2-D box by the midpoint rule: log Σ p̃(x_ij) + log(hx hy), summed in float64.
- * The box must hold essentially all the mass (U1: [-6, 6]²; U2-U4 + envelope: [-24, 24]×[-10, 10]).
+ * The box must hold essentially all the mass (U1 and U2-U4 + window: [-6, 6]²; + normflows: [-24, 24]×[-10, 10]).
  */
 export function quadratureLogZ(logProb: LogProbFn, g: Grid2D): number {
   const lp = logProbOnGrid(logProb, g);

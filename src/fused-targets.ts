@@ -10,16 +10,18 @@
  *   U2 = ½((z2 - w1)/0.4)²
  *   U3 = -lse(-½((z2-w1)/0.35)², -½((z2-w1+w2)/0.35)²)
  *   U4 = -lse(-½((z2-w1)/0.4)²,  -½((z2-w1+w3)/0.35)²)
- *   envelope (U2-U4 by default): +½(z1⁴ + z2⁴)/8⁴
+ *   domain of U2-U4: 'window' (default) +½((z1/3.3)⁸ + (z2/3.3)⁸), 'normflows' +½(z1⁴ + z2⁴)/8⁴
  *
  * with lse(A, B) = max(A, B) + log1p(e^{-|A-B|}) (finite for every finite z), and
  * ∂lse = p_A ∂A + p_B ∂B, p_A = σ(A - B), p_B = 1 - p_A.
  */
 import { tf } from './backend';
-import type { FusedTargetKernel, TargetName } from './targets';
+import type { DomainName, FusedTargetKernel, TargetName } from './targets';
 
 const HALF_PI = Math.PI / 2;
 const ENVELOPE_SCALE4 = 4096;
+/** Same constants as targets.ts (WINDOW_SCALE, WINDOW_POWER = 8, written out as powers below). */
+const WINDOW_SCALE = 3.3;
 const NORM_EPS = 1e-12;
 
 /** ln(e^A + e^B), stable. */
@@ -95,32 +97,48 @@ const ENERGY_GRADS: Record<TargetName, EnergyGrad> = {
   },
 };
 
+/** Domain energy ½ Σ_i (z_i/3.3)⁸ or ½ Σ_i z_i⁴/8⁴ and its gradient, added into out. */
+type DomainGrad = (z1: number, z2: number, out: Float64Array) => void;
+
+/** Adds ½ t⁸ and its derivative 4 t⁷ / s, t = z/s, for each coordinate. */
+const windowGrad: DomainGrad = (z1, z2, out) => {
+  const t1 = z1 / WINDOW_SCALE;
+  const t2 = z2 / WINDOW_SCALE;
+  const a = t1 * t1 * t1 * t1 * t1 * t1 * t1; // t1⁷
+  const b = t2 * t2 * t2 * t2 * t2 * t2 * t2; // t2⁷
+  out[0]! += 0.5 * (a * t1 + b * t2);
+  out[1]! += (4 * a) / WINDOW_SCALE;
+  out[2]! += (4 * b) / WINDOW_SCALE;
+};
+
+const envelopeGrad: DomainGrad = (z1, z2, out) => {
+  const a = z1 * z1;
+  const b = z2 * z2;
+  out[0]! += (0.5 * (a * a + b * b)) / ENVELOPE_SCALE4;
+  out[1]! += (2 * a * z1) / ENVELOPE_SCALE4;
+  out[2]! += (2 * b * z2) / ENVELOPE_SCALE4;
+};
+
+const DOMAIN_GRADS: Record<DomainName, DomainGrad | undefined> = { window: windowGrad, normflows: envelopeGrad, none: undefined };
+
 /**
- * The kernel of target `name` (with the normflows envelope when `envelope`): for z row-major
- * [n, 2] it writes logp[i] = -U(z_i) and, when grad is given, grad[2i + d] = -∂U/∂z_id.
+ * The kernel of target `name` with domain `domain` ('none' for U1): for z row-major [n, 2] it
+ * writes logp[i] = -U(z_i) and, when grad is given, grad[2i + d] = -∂U/∂z_id.
  */
-export function fusedTargetKernel(name: TargetName, envelope: boolean): FusedTargetKernel {
+export function fusedTargetKernel(name: TargetName, domain: DomainName): FusedTargetKernel {
   const energyGrad = ENERGY_GRADS[name];
+  const domainGrad = DOMAIN_GRADS[domain];
   const buf = new Float64Array(3);
   return (z, n, logp, grad) => {
     for (let i = 0; i < n; i++) {
       const z1 = z[2 * i]!;
       const z2 = z[2 * i + 1]!;
       energyGrad(z1, z2, buf);
-      let u = buf[0]!;
-      let g1 = buf[1]!;
-      let g2 = buf[2]!;
-      if (envelope) {
-        const a = z1 * z1;
-        const b = z2 * z2;
-        u += (0.5 * (a * a + b * b)) / ENVELOPE_SCALE4;
-        g1 += (2 * a * z1) / ENVELOPE_SCALE4;
-        g2 += (2 * b * z2) / ENVELOPE_SCALE4;
-      }
-      logp[i] = -u;
+      if (domainGrad) domainGrad(z1, z2, buf);
+      logp[i] = -buf[0]!;
       if (grad) {
-        grad[2 * i] = -g1;
-        grad[2 * i + 1] = -g2;
+        grad[2 * i] = -buf[1]!;
+        grad[2 * i + 1] = -buf[2]!;
       }
     }
   };

@@ -21,19 +21,49 @@ test('CLI trains, prints the summary and writes JSON with the documented keys; s
   const ja = JSON.parse(readFileSync(join(dir, 'a.json'), 'utf8'));
   for (const key of ['backend', 'msPerStep', 'elbo', 'logZ', 'logZTrue', 'klGap', 'essFraction', 'steps', 'seed']) assert.ok(key in ja, key);
   assert.equal(ja.steps, 200);
-  assert.equal(ja.target, 'U2+envelope');
-  assert.equal(ja.logZTrue, 2.85014);
+  assert.equal(ja.target, 'U2+window');
+  assert.equal(ja.logZTrue, 1.91617);
   assert.ok(Math.abs(ja.klGap - (ja.logZTrue - ja.elbo)) < 1e-9);
   assert.equal(cli([...args, '--json', join(dir, 'b.json')]).code, 0);
   const jb = JSON.parse(readFileSync(join(dir, 'b.json'), 'utf8'));
   for (const key of ['elbo', 'logZ', 'klGap', 'essFraction', 'finalLoss']) assert.equal(jb[key], ja[key], key);
 });
 
-test('CLI without the envelope reports no KL gap for U3', () => {
-  const r = cli(['--target', 'U3', '--no-envelope', '--K', '2', '--steps', '20', '--batch', '32', '--eval-samples', '500', '--quiet', '--flow', 'sylvester', '--variant', 'triangular']);
-  assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /KL gap\s+null/);
-  assert.match(r.stdout, /no envelope/);
+test('CLI without a domain reports no KL gap for U3; --domain normflows has its own log Z', () => {
+  const small = ['--K', '2', '--steps', '20', '--batch', '32', '--eval-samples', '500', '--quiet'];
+  for (const off of [['--no-envelope'], ['--domain', 'none']]) {
+    const r = cli(['--target', 'U3', ...off, ...small, '--flow', 'sylvester', '--variant', 'triangular']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /KL gap\s+null/);
+    assert.match(r.stdout, /U3 \(no domain: log Z does not exist\)/);
+  }
+  const n = cli(['--target', 'U4', '--domain', 'normflows', ...small]);
+  assert.equal(n.code, 0, n.stderr);
+  assert.match(n.stdout, /target\s+U4\+normflows/);
+  assert.match(n.stdout, /true log Z\s+3\.4760/);
+});
+
+test('CLI defaults: U2-U4 get their measured lr and planar K = 64, U1 keeps lr 1e-3, K = 32; --help lists them', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nf-cli-'));
+  const small = ['--steps', '10', '--batch', '32', '--eval-samples', '200', '--quiet'];
+  let runs = 0;
+  const run = (target: string, extra: string[] = []): { lr: number; K: number } => {
+    const f = join(dir, `${runs++}.json`);
+    const r = cli(['--target', target, ...small, ...extra, '--json', f]);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(readFileSync(f, 'utf8'));
+  };
+  const pick = (j: { lr: number; K: number }): [number, number] => [j.lr, j.K];
+  assert.deepEqual(pick(run('U1')), [1e-3, 32]);
+  for (const t of ['U2', 'U3', 'U4']) assert.deepEqual(pick(run(t)), [1e-2, 64], t);
+  assert.equal(run('U4', ['--flow', 'sylvester']).K, 32);
+  assert.equal(run('U4', ['--K', '8']).K, 8);
+  assert.equal(run('U3', ['--lr', '0.002']).lr, 0.002);
+  const help = cli(['--help']);
+  assert.match(help.stdout, /--steps N\s+optimisation steps \(default 10000; U2-U4: \d+\)/);
+  assert.match(help.stdout, /--lr X\s+Adam learning rate \(default 0\.001; U2-U4: 0\.01\)/);
+  assert.match(help.stdout, /--K N\s+number of layers \(default 32; planar on U2-U4: 64\)/);
+  assert.match(help.stdout, /--domain D/);
 });
 
 test('CLI rejects bad input with a message naming the option', () => {
@@ -46,6 +76,7 @@ test('CLI rejects bad input with a message naming the option', () => {
     [['--lr', 'Infinity'], /--lr must be a finite number/],
     [['--variant', 'givens'], /--variant must be one of orthogonal, householder, triangular/],
     [['--bogus'], /Unknown option '--bogus'/],
+    [['--target', 'U2', '--domain', 'box'], /--domain must be one of window, normflows, none; got "box"/],
   ];
   for (const [args, re] of cases) {
     const r = cli(args);

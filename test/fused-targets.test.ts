@@ -1,6 +1,7 @@
 /**
  * The plain-JS target kernels against the tfjs targets: values and gradients of log p̃ for
- * U1..U4 with and without the envelope, near and far (|z| = 50); the fused loss equals the
+ * U1..U4 with every domain (window, normflows, none), near and far (|z| = 50), and against the
+ * float64 oracle of test/oracle.ts; the fused loss equals the
  * reference loss; user targets without a kernel still train on the fused path.
  */
 import assert from 'node:assert/strict';
@@ -10,8 +11,9 @@ import { fusedLogProb, fusedTargetKernel } from '../src/fused-targets';
 import { freeEnergyTerms } from '../src/loss';
 import { PlanarFlow } from '../src/planar';
 import { Rng } from '../src/random';
-import { asTarget, getTarget, TARGET_NAMES } from '../src/targets';
+import { asTarget, DOMAIN_NAMES, getTarget, TARGET_NAMES } from '../src/targets';
 import { train } from '../src/train';
+import { targetU } from './oracle';
 
 function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.equal(a.length, b.length);
@@ -35,12 +37,12 @@ function testPoints(): Float32Array {
   return Float32Array.from(pts);
 }
 
-test('fused targets: values and gradients equal the tfjs targets (U1..U4, envelope on/off, |z| up to 50)', () => {
+test('fused targets: values and gradients equal the tfjs targets (U1..U4, every domain, |z| up to 50)', () => {
   const pts = testPoints();
   const n = pts.length / 2;
   for (const name of TARGET_NAMES) {
-    for (const envelope of [true, false]) {
-      const t = getTarget(name, { envelope });
+    for (const domain of DOMAIN_NAMES) {
+      const t = getTarget(name, { domain });
       assert.ok(t.fused, `${t.name} has a kernel`);
       const z = tf.tensor2d(pts, [n, 2]);
       const before = tf.memory().numTensors;
@@ -66,10 +68,37 @@ test('fused targets: values and gradients equal the tfjs targets (U1..U4, envelo
   }
 });
 
+test('fused targets: value and gradient equal the float64 oracle and its central differences (default domain, |z| up to 50)', () => {
+  const pts = testPoints();
+  const n = pts.length / 2;
+  const h = 1e-5;
+  for (const name of TARGET_NAMES) {
+    const t = getTarget(name);
+    const domain = name === 'U1' ? 'none' : 'window';
+    const logp = new Float32Array(n);
+    const grad = new Float32Array(2 * n);
+    t.fused!(pts, n, logp, grad);
+    for (let i = 0; i < n; i++) {
+      const a = pts[2 * i]!;
+      const b = pts[2 * i + 1]!;
+      const u = (x: number, y: number): number => targetU(name, domain, x, y);
+      const want = -u(a, b);
+      const d1 = -(u(a + h, b) - u(a - h, b)) / (2 * h);
+      const d2 = -(u(a, b + h) - u(a, b - h)) / (2 * h);
+      // float32 output of a float64 computation: relative 1e-6; finite differences 1e-5 plus
+      // their float64 cancellation error ~ eps |U| / h (U ~ 1e9 at |z| = 50).
+      const noise = (4 * Number.EPSILON * Math.abs(want)) / h;
+      assert.ok(Math.abs(logp[i]! - want) <= 1e-6 * Math.max(1, Math.abs(want)), `${t.name} at (${a}, ${b}): ${logp[i]} vs ${want}`);
+      assert.ok(Math.abs(grad[2 * i]! - d1) <= 1e-5 * Math.max(1, Math.abs(d1)) + noise, `${t.name} ∂1 at (${a}, ${b}): ${grad[2 * i]} vs ${d1}`);
+      assert.ok(Math.abs(grad[2 * i + 1]! - d2) <= 1e-5 * Math.max(1, Math.abs(d2)) + noise, `${t.name} ∂2 at (${a}, ${b}): ${grad[2 * i + 1]} vs ${d2}`);
+    }
+  }
+});
+
 test('fused targets: kernel gradient equals float64 central differences', () => {
   const rng = new Rng(9);
   for (const name of TARGET_NAMES) {
-    const k = fusedTargetKernel(name, name !== 'U1');
+    const k = fusedTargetKernel(name, name === 'U1' ? 'none' : 'window');
     for (let i = 0; i < 20; i++) {
       const z = Float32Array.from([6 * rng.uniform() - 3, 6 * rng.uniform() - 3]);
       const lp = new Float32Array(1);

@@ -27,7 +27,52 @@ export const U = {
   },
 };
 
+/** The normflows envelope ½(z1⁴ + z2⁴)/8⁴, float64. */
 export const envelope = (z1: number, z2: number): number => (0.5 * (z1 ** 4 + z2 ** 4)) / 4096;
+
+/** The default window ½((z1/3.3)⁸ + (z2/3.3)⁸), float64 (written independently of src/). */
+export const windowU = (z1: number, z2: number): number => 0.5 * ((z1 / 3.3) ** 8 + (z2 / 3.3) ** 8);
+
+/** Domain energies of U2-U4 by name, float64. */
+export const DOMAIN_U = {
+  window: windowU,
+  normflows: envelope,
+  none: (_z1: number, _z2: number): number => 0,
+};
+
+/** U of target `name` with domain `domain` (U1 never gets one), float64. */
+export function targetU(name: keyof typeof U, domain: keyof typeof DOMAIN_U, z1: number, z2: number): number {
+  return U[name](z1, z2) + (name === 'U1' ? 0 : DOMAIN_U[domain](z1, z2));
+}
+
+/**
+ * log ∫∫ exp(-U) over the box [-L, L]² by the midpoint rule with n × n cells, and the share of
+ * that mass inside [-w, w]², summed in float64 (log-sum-exp with a shift of the max).
+ */
+export function quadrature(U_: (z1: number, z2: number) => number, L: number, n: number, w = 4): { logZ: number; windowMass: number } {
+  const h = (2 * L) / n;
+  const e: number[] = [];
+  let eMin = Infinity;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      const u = U_(-L + (i + 0.5) * h, -L + (j + 0.5) * h);
+      e.push(u);
+      if (u < eMin) eMin = u;
+    }
+  }
+  let total = 0;
+  let inside = 0;
+  for (let i = 0; i < n; i++) {
+    const x = -L + (i + 0.5) * h;
+    for (let j = 0; j < n; j++) {
+      const y = -L + (j + 0.5) * h;
+      const p = Math.exp(eMin - e[i * n + j]!);
+      total += p;
+      if (Math.abs(x) < w && Math.abs(y) < w) inside += p;
+    }
+  }
+  return { logZ: Math.log(total) - eMin + 2 * Math.log(h), windowMass: inside / total };
+}
 
 /** log|det| of a square matrix (row-major arrays) by LU with partial pivoting. */
 export function logAbsDet(m: number[][]): number {
