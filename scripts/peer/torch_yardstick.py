@@ -103,12 +103,14 @@ class Planar(torch.nn.Module):
         wu = (self.w * self.u).sum(1, keepdim=True)  # [K, 1]
         m = -1 + torch.nn.functional.softplus(wu)
         u_hat = self.u + (m - wu) * self.w / (self.w**2).sum(1, keepdim=True)  # [K, D]: wᵀû > -1
-        log_det = torch.zeros(z.shape[0])
-        for k in range(self.w.shape[0]):
-            h = torch.tanh(z @ self.w[k] + self.b[k])  # [N]
-            # log|det J| = log|1 + ûᵀ h'(wᵀz + b) w|
-            log_det = log_det + torch.log(torch.abs(1 + (1 - h**2) * (u_hat[k] @ self.w[k])))
-            z = z + h[:, None] * u_hat[k]
+        hs = []
+        for w, u, b in zip(self.w.unbind(0), u_hat.unbind(0), self.b.unbind(0)):
+            h = torch.tanh(torch.addmv(b, z, w))  # [N]: tanh(wᵀz + b)
+            z = torch.addr(z, h, u)  # z + û h
+            hs.append(h)
+        # log|det J_k| = log|1 + ûᵀ h' w|, h' = 1 - tanh², for all K layers at once
+        wu_hat = (self.w * u_hat).sum(1, keepdim=True)  # [K, 1]
+        log_det = torch.log(torch.abs(1 + (1 - torch.stack(hs) ** 2) * wu_hat)).sum(0)  # [N]
         return z, log_det
 
 
@@ -147,11 +149,16 @@ class Sylvester(torch.nn.Module):
         r_tilde = DIAG_BOUND * torch.tanh(self.r_tilde_diag)
         R = self.r_raw * self.upper + torch.diag_embed(r)  # [K, M, M]
         R_tilde = self.r_raw.transpose(1, 2) * self.upper + torch.diag_embed(r_tilde)
-        log_det = torch.zeros(z.shape[0])
-        for k in range(Q.shape[0]):
-            h = torch.tanh(z @ Q[k] @ R_tilde[k].T + self.b[k])  # [N, M]: rows of R̃ Qᵀ z + b
-            log_det = log_det + torch.log(torch.abs(1 + r[k] * r_tilde[k] * (1 - h**2))).sum(1)
-            z = z + h @ R[k].T @ Q[k].T
+        A = Q @ R_tilde.transpose(1, 2)  # [K, D, M]: z A = rows of R̃ Qᵀ z
+        B = R.transpose(1, 2) @ Q.transpose(1, 2)  # [K, M, D]: h B = rows of Q R h
+        hs = []
+        for a, bk, b in zip(A.unbind(0), B.unbind(0), self.b.unbind(0)):
+            h = torch.tanh(torch.addmm(b, z, a))  # [N, M]
+            z = torch.addmm(z, h, bk)
+            hs.append(h)
+        # log|det J_k| = Σ_i log|1 + r_ii r̃_ii h'_i|, for all K layers at once
+        diag = (r * r_tilde)[:, None, :]  # [K, 1, M]
+        log_det = torch.log(torch.abs(1 + diag * (1 - torch.stack(hs) ** 2))).sum((0, 2))  # [N]
         return z, log_det
 
 
