@@ -8,7 +8,8 @@
  * paths and prints the median ms/step after the warm-up steps (median over repeats of the
  * per-run medians). The reference path is 20-100x slower, so it runs --ref-steps timed steps
  * after 10 warm-up steps (its median is steady long before that). --scaling adds fused ms/step vs K and vs batch as markdown tables.
- * --peer runs ../shared/peer/peer_torch.py (PyTorch, 1 thread) when it and torch are present.
+ * --peer also times the same step in PyTorch (1 thread) with scripts/peer/torch_yardstick.py; it
+ * needs Debian's python3-torch (apt-get install python3-torch) and is skipped without it.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -136,13 +137,13 @@ const fmt = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '—');
 
 /** PyTorch's median ms/step (time_per_iter_ms.median_last90pct), or null when unavailable. */
 function peerMs(flowArgs: string[]): { median: number; p10: number } | null {
-  const script = resolve(__dirname, '..', '..', 'shared', 'peer', 'peer_torch.py');
+  const script = resolve(__dirname, 'peer', 'torch_yardstick.py');
   if (!existsSync(script)) {
     console.log(`peer: ${script} not found, skipped`);
     return null;
   }
   if (spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status !== 0) {
-    console.log('peer: /usr/bin/python3 cannot import torch (apt-get install -y python3-torch), skipped');
+    console.log("peer: /usr/bin/python3 cannot import torch; --peer needs Debian's python3-torch: apt-get install python3-torch. Skipped");
     return null;
   }
   const out = join(mkdtempSync(join(tmpdir(), 'nf-peer-')), 'peer.json');
