@@ -21,7 +21,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, relative, resolve } from 'node:path';
-import { freePort, sleep, CHROMIUM } from './browser-common.mjs';
+import { freePort, sleep, CHROMIUM, chromiumArgs } from './browser-common.mjs';
 import { ROOT, JUPYTER_DIR, jupyterEnv, registerKernel, requirePython, parseArgs, STDERR_ERROR_PATTERNS, text } from './kernel.mjs';
 
 const DEFAULT_NOTEBOOK = join(ROOT, 'notebooks', '03-planar-flows.ipynb');
@@ -160,16 +160,7 @@ async function run() {
     executablePath: CHROMIUM,
     headless: !opts.headed,
     viewport: { width: 1280, height: 900 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-quic',
-    ].filter((a) => !(opts.headed && a === '--headless')),
+    args: chromiumArgs({ headed: opts.headed }),
   });
   await context.route('**/*', (route) => {
     const u = route.request().url();

@@ -67,6 +67,25 @@ export async function stopGroup(child) {
 }
 
 /**
+ * Chromium's flags here: headless, no sandbox (CI runs as root), and no background networking,
+ * component updates or sync (the machines have no internet: those connections only fail).
+ */
+export function chromiumArgs({ headed = false, extra = [] } = {}) {
+  const flags = [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--disable-quic',
+    ...extra,
+  ];
+  return flags.filter((a) => !(headed && a === '--headless'));
+}
+
+/**
  * Chromium with a fresh profile; every request that is not to 127.0.0.1 / data: / blob: is
  * aborted. Returns { context, page, close }.
  */
@@ -77,16 +96,7 @@ export async function launchBrowser({ headed = false, viewport = { width: 1280, 
     executablePath: CHROMIUM,
     headless: !headed,
     viewport,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-quic',
-    ].filter((a) => !(headed && a === '--headless')),
+    args: chromiumArgs({ headed }),
   });
   await context.route('**/*', (route) => {
     const u = route.request().url();

@@ -21,8 +21,8 @@ import { tmpdir } from 'node:os';
 import { basename, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ROOT, parseArgs } from './kernel.mjs';
+import { CHROMIUM, chromiumArgs } from './browser-common.mjs';
 
-const CHROMIUM = process.env.NF_CHROMIUM ?? '/usr/bin/chromium';
 /** Smallest on-screen font size (px at 1280×720) for text and code: readable from the back row. */
 export const MIN_TEXT_PX = 14;
 /** A figure must span at least this fraction of the slide's width or of its height. */
@@ -154,16 +154,7 @@ export async function checkDecks(files, { width = 1280, height = 720, shots = nu
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width, height },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--allow-file-access-from-files',
-    ],
+    args: chromiumArgs({ extra: ['--allow-file-access-from-files'] }),
   });
   const limits = {
     slack: SLACK,

@@ -6,26 +6,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-interface Output {
-  output_type: string;
-  name?: string;
-  text?: string | string[];
-  data?: Record<string, unknown>;
-  metadata?: Record<string, unknown>;
-}
-interface Cell {
-  cell_type: string;
-  source: string | string[];
-  metadata: { slideshow?: { slide_type: string }; tags?: string[] } & Record<string, unknown>;
-  outputs?: Output[];
-  id?: string;
-}
-interface Notebook {
-  cells: Cell[];
-  metadata: Record<string, unknown>;
-  nbformat: number;
-  nbformat_minor: number;
-}
+import type { Cell, Notebook, Output } from './notebook-types';
 interface DeckModule {
   MAX_CODE_LINES: number;
   MAX_CODE_COLUMNS: number;

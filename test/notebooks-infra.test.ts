@@ -6,30 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-interface Output {
-  output_type: string;
-  name?: string;
-  text?: string | string[];
-  data?: Record<string, unknown>;
-  ename?: string;
-  evalue?: string;
-  traceback?: string[];
-  execution_count?: number | null;
-}
-interface Cell {
-  cell_type: string;
-  source: string | string[];
-  metadata: Record<string, unknown>;
-  outputs?: Output[];
-  execution_count?: number | null;
-  id?: string;
-}
-interface Notebook {
-  cells: Cell[];
-  metadata: Record<string, unknown>;
-  nbformat: number;
-  nbformat_minor: number;
-}
+import type { Cell, Notebook, Output } from './notebook-types';
 interface Failure {
   index: number;
   source: string;
