@@ -118,15 +118,21 @@ function cut(line, max) {
   return last > 0 ? `${line.slice(0, last).replace(/[,;:—-]+$/, '')} …` : line;
 }
 
-/** The first sentence (or clause) of a list item, outside $…$ and `…`. */
-function firstSentence(item) {
+/** The first sentence (or clause) of a list item, outside $…$, `…` and (…). */
+export function firstSentence(item) {
   let inMath = false;
   let inCode = false;
+  let depth = 0; // open parentheses: never end a clause inside one
   for (let i = 0; i < item.length - 1; i++) {
     const ch = item[i];
     if (ch === '$') inMath = !inMath;
     else if (ch === '`') inCode = !inCode;
-    else if (!inMath && !inCode && /[.?:;]/.test(ch) && item[i + 1] === ' ' && i > 20) return item.slice(0, ch === '.' || ch === '?' ? i + 1 : i);
+    else if (inMath || inCode) continue;
+    else if (ch === '(') depth++;
+    else if (ch === ')') depth = Math.max(0, depth - 1);
+    else if (depth === 0 && /[.?:;]/.test(ch) && item[i + 1] === ' ' && i > 20) {
+      return item.slice(0, ch === '.' || ch === '?' ? i + 1 : i);
+    }
   }
   return item;
 }

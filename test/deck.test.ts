@@ -14,6 +14,7 @@ interface DeckModule {
   talkNotebook(nbs: Notebook[], frame?: { titleMd?: string; closingMd?: string }): Notebook;
   splitBlocks(md: string): { kind: string; text: string }[];
   codeFits(source: string): boolean;
+  firstSentence(item: string): string;
 }
 interface NotebooksModule {
   MAX_OUTPUT_LINES: number;
@@ -198,4 +199,12 @@ test('notebook code stays within 100 columns (notebooks/src/*.md; slides show at
       m.longCodeLines(m.parseSource(readFileSync(join(dir, f), 'utf8'))).map((l) => `${f} cell ${l.cell} line ${l.line}: ${l.columns}`),
     );
   assert.deepEqual(long, [], 'wrap them: node scripts/wrap-code.mjs notebooks/src/NN-name.md');
+});
+
+test('a list item on a slide keeps its first clause, never one cut inside (…), $…$ or `…`', async () => {
+  const { firstSentence } = await deck();
+  const item = '* The Householder variants end higher ($M = 1$: about 0.08; $M = 2$: 0.12), and more.';
+  assert.equal(firstSentence(item), '* The Householder variants end higher ($M = 1$: about 0.08; $M = 2$: 0.12), and more.');
+  assert.equal(firstSentence('* Planar is the cheapest per step (`a: b`). Sylvester is not.'), '* Planar is the cheapest per step (`a: b`).');
+  assert.equal(firstSentence('* Four families end close together: planar and the rest.'), '* Four families end close together');
 });
