@@ -31,7 +31,7 @@ export const MIN_FIGURE_FRACTION = 0.5;
 export const MAX_CODE_LINES = 12;
 export const MAX_CODE_COLUMNS = 80;
 /** Tick-label size of the library's figures at their CSS size (src/figure.ts PLOT_FONT_SIZE). */
-const PLOT_FONT_PX = 12;
+const PLOT_FONT_PX = 14;
 /** Rounding slack in px (layout is fractional). */
 const SLACK = 1;
 

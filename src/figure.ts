@@ -67,15 +67,19 @@ const FONT_STACK = `${FIGURE_FONT_FAMILY}, Verdana, sans-serif`;
  */
 export const DEFAULT_PNG_SCALE = 1.5;
 /** Height of the title band above the plot, px: room for one line of TITLE_FONT_SIZE text. */
-const TITLE_BAND = 26;
+const TITLE_BAND = 28;
 /** Title font size, px: one step above Plot's tick labels so the hierarchy reads at a glance. */
-const TITLE_FONT_SIZE = 15;
+const TITLE_FONT_SIZE = 16;
 /** Height of the caption band under the plot, px. */
-const CAPTION_BAND = 20;
+const CAPTION_BAND = 22;
 /** Caption font size, px. */
-const CAPTION_FONT_SIZE = 12;
-/** Tick label font size handed to Plot, px (Plot's default 10 px is small in a 1.5x PNG). */
-export const PLOT_FONT_SIZE = 12;
+const CAPTION_FONT_SIZE = 14;
+/**
+ * Tick label font size handed to Plot, px. Plot's default 10 px is small in a 1.5x PNG, and a
+ * four-panel figure is shown at about its CSS width on a 1280×720 slide: 14 px keeps its ticks
+ * at the slides' 14 px minimum.
+ */
+export const PLOT_FONT_SIZE = 14;
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const XLINK_NS = 'http://www.w3.org/1999/xlink';
 

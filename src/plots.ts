@@ -527,11 +527,11 @@ export function lossPlot(history: Pick<TrainHistory, 'step' | 'loss' | 'freeEner
     (Plot) => ({
       width: options.width ?? 500,
       height: options.height ?? 300,
-      marginLeft: 60,
+      marginLeft: 76, // room for 14 px tick labels like "30.22" and the axis label beside them
       marginRight: 24,
       marginBottom: 40,
       x: { domain: [0, xMax], label: 'step', labelAnchor: 'center', labelArrow: 'none', labelOffset: 34 },
-      y: { domain: yDomain, label: 'nats', grid: true, labelAnchor: 'center', labelArrow: 'none', labelOffset: 48 },
+      y: { domain: yDomain, label: 'nats', grid: true, labelAnchor: 'center', labelArrow: 'none', labelOffset: 64 },
       marks: [
         Plot.areaY(bins, { x: (i: number) => fe.x[i], y1: (i: number) => fe.lo[i], y2: (i: number) => fe.hi[i], fill: BLUE, fillOpacity: 0.18, clip: true }),
         ...(annealed ? [Plot.lineY(bins, { x: (i: number) => fe.x[i], y: (i: number) => lossSmooth[i], stroke: ORANGE, strokeWidth: 1.5, strokeDasharray: '5,3', clip: true })] : []),
@@ -775,11 +775,11 @@ export function histogramWithCurve(samples: ArrayLike<number>, density: (x: numb
     (Plot) => ({
       width: options.width ?? DEFAULT_FIGURE_WIDTH,
       height: options.height ?? 280,
-      marginLeft: 60,
+      marginLeft: 68, // room for 14 px tick labels like "0.25" and the axis label beside them
       marginRight: 24,
       marginBottom: 40,
       x: { domain: xlim, label: options.xLabel ?? 'x', labelAnchor: 'center', labelArrow: 'none', labelOffset: 34 },
-      y: { label: 'density', grid: true, labelAnchor: 'center', labelArrow: 'none', labelOffset: 48 },
+      y: { label: 'density', grid: true, labelAnchor: 'center', labelArrow: 'none', labelOffset: 56 },
       marks: [
         Plot.rectY(bars, { x1: 'x1', x2: 'x2', y: 'y', fill: BLUE, fillOpacity: 0.45, insetLeft: 0.5, insetRight: 0.5 }),
         Plot.ruleY([0]),
