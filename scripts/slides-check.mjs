@@ -19,6 +19,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, relative, resolve } from 'node:path';
+import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { ROOT, parseArgs } from './kernel.mjs';
 import { CHROMIUM, chromiumArgs } from './browser-common.mjs';
@@ -30,8 +31,8 @@ export const MIN_FIGURE_FRACTION = 0.5;
 /** One idea per slide: a code block on a slide has at most this many lines and columns. */
 export const MAX_CODE_LINES = 12;
 export const MAX_CODE_COLUMNS = 80;
-/** Tick-label size of the library's figures at their CSS size (src/figure.ts PLOT_FONT_SIZE). */
-const PLOT_FONT_PX = 14;
+/** Tick-label size of the library's figures at their CSS size: the built library's own constant. */
+const PLOT_FONT_PX = createRequire(import.meta.url)('../dist/figure.js').PLOT_FONT_SIZE;
 /** Rounding slack in px (layout is fractional). */
 const SLACK = 1;
 
