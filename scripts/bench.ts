@@ -16,12 +16,12 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs as utilParseArgs } from 'node:util';
-import { initBackend, type BackendName } from '../src/backend';
-import type { Flow, FlowPath } from '../src/flow';
-import { PlanarFlow } from '../src/planar';
-import { SylvesterFlow } from '../src/sylvester';
-import { getTarget } from '../src/targets';
-import { train } from '../src/train';
+import { initBackend, type BackendName } from '../src/core/backend';
+import type { Flow, FlowPath } from '../src/flows/flow';
+import { PlanarFlow } from '../src/flows/planar';
+import { SylvesterFlow } from '../src/flows/sylvester';
+import { getTarget } from '../src/targets/energies';
+import { train } from '../src/train/train';
 
 interface Args {
   steps: number;

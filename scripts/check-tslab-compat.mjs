@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 const require = createRequire(import.meta.url);
 const ts = require('@tslab/typescript-for-tslab');
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const files = readdirSync(join(root, 'src'))
+const files = readdirSync(join(root, 'src'), { recursive: true })
   .filter((f) => f.endsWith('.ts'))
   .map((f) => join(root, 'src', f));
 

@@ -20,7 +20,7 @@ import { cpus, loadavg } from 'node:os';
 import {
   initBackend, getTarget, train, evaluate, numParams, PlanarFlow, SylvesterFlow,
   type Flow, type SylvesterVariant,
-} from '../src/index';
+} from '../src';
 
 /** One family of the comparison: D = 2, K chosen so that the honest count is about 144. */
 export interface Config {

@@ -32,7 +32,7 @@ export const MIN_FIGURE_FRACTION = 0.5;
 export const MAX_CODE_LINES = 12;
 export const MAX_CODE_COLUMNS = 80;
 /** Tick-label size of the library's figures at their CSS size: the built library's own constant. */
-const PLOT_FONT_PX = createRequire(import.meta.url)('../dist/figure.js').PLOT_FONT_SIZE;
+const PLOT_FONT_PX = createRequire(import.meta.url)('../dist/viz/figure.js').PLOT_FONT_SIZE;
 /** Rounding slack in px (layout is fractional). */
 const SLACK = 1;
 

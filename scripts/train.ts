@@ -17,7 +17,7 @@ import {
   checkDistinct, checkColumnsForFitting,
   CouplingFlow, trainMaxLikelihood, logLikelihood, gaussianBaseline,
   type TrainHistory, type Target,
-} from '../src/index';
+} from '../src';
 
 /** Defaults chosen by measurement (README "Choosing the defaults"). */
 export const DEFAULTS = {

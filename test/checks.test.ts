@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { budgetCheck, check, maxAbsDiff, sameHyperParameters } from '../src/checks';
+import { budgetCheck, check, maxAbsDiff, sameHyperParameters } from '../src/core/checks';
 
 /** Run fn with console.log captured; return what it printed. */
 function captured(fn: () => void): string {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { tf } from '../src/backend';
-import { CouplingFlow, couplingMasks } from '../src/coupling';
-import { Rng } from '../src/random';
+import { tf } from '../src/core/backend';
+import { CouplingFlow, couplingMasks } from '../src/flows/coupling';
+import { Rng } from '../src/core/random';
 
 /**
  * Central-difference step: float32 rounding of f (~6e-8 |f|) divided by h against the O(h²)

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { readCSVColumns, standardize, takeRows, trainTestSplit } from '../src/data';
-import { penguinsCSVPath } from '../src/posterior';
+import { readCSVColumns, standardize, takeRows, trainTestSplit } from '../src/targets/data';
+import { penguinsCSVPath } from '../src/targets/posterior';
 
 const dir = mkdtempSync(join(tmpdir(), 'nf-data-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -4,9 +4,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import Module from 'module';
-import { plotFigure } from '../src/figure';
-import { inTslab, liveDisplay, show, showBundle, showTable, tslabWriter, type DisplayMessage } from '../src/display';
-import { historyTraces, densityTraces, samplesTraces } from '../src/interactive';
+import { plotFigure } from '../src/viz/figure';
+import { inTslab, liveDisplay, show, showBundle, showTable, tslabWriter, type DisplayMessage } from '../src/viz/display';
+import { historyTraces, densityTraces, samplesTraces } from '../src/viz/interactive';
 
 const fig = plotFigure((Plot) => ({ width: 160, height: 100, marks: [Plot.dot([{ a: 1, b: 1 }], { x: 'a', y: 'b' })] }), { title: 't', alt: 'one dot' });
 

@@ -13,7 +13,7 @@ import {
   orthogonalize, orthogonalizeJS, householderQ, householderJS, gridPosteriorMoments, logisticPosterior,
   readCSVColumns, checkColumnsForFitting, checkPositiveInt, makeFlow, M_MARGIN,
   type LogProbFn, type Target,
-} from '../src/index';
+} from '../src';
 
 /** Set a planar flow's parameters: one row per layer. */
 function setPlanar(f: PlanarFlow, u: number[][], w: number[][], b: number[]): void {

@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parseHTML } from 'linkedom';
-import { encodePng, placeSvg, plotFigure, saveFigure, toBundle, toPNG, withCaption, wrapSvg, DEFAULT_PNG_SCALE, type Figure } from '../src/figure';
+import { encodePng, placeSvg, plotFigure, saveFigure, toBundle, toPNG, withCaption, wrapSvg, DEFAULT_PNG_SCALE, type Figure } from '../src/viz/figure';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { PNG } = require('pngjs') as { PNG: { sync: { read(b: Buffer): { width: number; height: number; data: Buffer } } } };

@@ -1,5 +1,5 @@
 /** Helpers shared by the flow tests: random (non-identity) parameters and float64 read-outs. */
-import { tf, PlanarFlow, SylvesterFlow, Rng } from '../src/index';
+import { tf, PlanarFlow, SylvesterFlow, Rng } from '../src';
 
 /** Overwrite every variable of a flow with N(0, scale²) draws (seeded). */
 export function randomizeFlow(flow: { variables: tf.Variable[] }, seed: number, scale = 1): void {

@@ -4,18 +4,18 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { tf } from '../src/backend';
-import { StandardNormal } from '../src/base';
-import { compose, type Flow, type FlowOutput } from '../src/flow';
-import { columns, fusedMean, fusedStandardNormalLogProb, fusedTrainingStep } from '../src/fused-ops';
-import { freeEnergyTerms } from '../src/loss';
-import { planarStackBackward, planarStackForward } from '../src/fused-planar';
-import { PlanarFlow } from '../src/planar';
-import { Rng } from '../src/random';
+import { tf } from '../src/core/backend';
+import { StandardNormal } from '../src/flows/base';
+import { compose, type Flow, type FlowOutput } from '../src/flows/flow';
+import { columns, fusedMean, fusedStandardNormalLogProb, fusedTrainingStep } from '../src/kernels/ops';
+import { freeEnergyTerms } from '../src/train/loss';
+import { planarStackBackward, planarStackForward } from '../src/kernels/planar';
+import { PlanarFlow } from '../src/flows/planar';
+import { Rng } from '../src/core/random';
 import { assertGradFD, packedLoss } from './oracle';
-import { StopSignal } from '../src/stop';
-import { getTarget } from '../src/targets';
-import { train } from '../src/train';
+import { StopSignal } from '../src/core/stop';
+import { getTarget } from '../src/targets/energies';
+import { train } from '../src/train/train';
 
 /** max |a - b| / (1 + max |b|) */
 function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {

@@ -5,17 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { tf } from '../src/backend';
-import type { Flow, FlowOutput } from '../src/flow';
-import { orthogonalizeJS, sylvesterStackBackward, sylvesterStackForward, sylvesterStackOp } from '../src/fused-sylvester';
-import { fusedTrainingStep, unpackFlowOutput } from '../src/fused-ops';
-import { freeEnergyTerms } from '../src/loss';
-import { Rng } from '../src/random';
+import { tf } from '../src/core/backend';
+import type { Flow, FlowOutput } from '../src/flows/flow';
+import { orthogonalizeJS, sylvesterStackBackward, sylvesterStackForward, sylvesterStackOp } from '../src/kernels/sylvester';
+import { fusedTrainingStep, unpackFlowOutput } from '../src/kernels/ops';
+import { freeEnergyTerms } from '../src/train/loss';
+import { Rng } from '../src/core/random';
 import { assertGradFD, packedLoss } from './oracle';
-import { StopSignal } from '../src/stop';
-import { boundedDiag, SYLVESTER_VARIANTS, SylvesterFlow, type SylvesterVariant } from '../src/sylvester';
-import { getTarget } from '../src/targets';
-import { train } from '../src/train';
+import { StopSignal } from '../src/core/stop';
+import { boundedDiag, SYLVESTER_VARIANTS, SylvesterFlow, type SylvesterVariant } from '../src/flows/sylvester';
+import { getTarget } from '../src/targets/energies';
+import { train } from '../src/train/train';
 
 function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.equal(a.length, b.length);

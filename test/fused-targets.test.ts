@@ -6,13 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { tf } from '../src/backend';
-import { fusedLogProb, fusedTargetKernel } from '../src/fused-targets';
-import { freeEnergyTerms } from '../src/loss';
-import { PlanarFlow } from '../src/planar';
-import { Rng } from '../src/random';
-import { asTarget, DOMAIN_NAMES, getTarget, TARGET_NAMES } from '../src/targets';
-import { train } from '../src/train';
+import { tf } from '../src/core/backend';
+import { fusedLogProb, fusedTargetKernel } from '../src/kernels/targets';
+import { freeEnergyTerms } from '../src/train/loss';
+import { PlanarFlow } from '../src/flows/planar';
+import { Rng } from '../src/core/random';
+import { asTarget, DOMAIN_NAMES, getTarget, TARGET_NAMES } from '../src/targets/energies';
+import { train } from '../src/train/train';
 import { targetU } from './oracle';
 
 function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {

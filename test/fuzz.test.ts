@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Rng, readCSVColumns, checkColumnsForFitting } from '../src/index';
+import { Rng, readCSVColumns, checkColumnsForFitting } from '../src';
 
 const root = join(__dirname, '..');
 /** Rows the CLI's --data mode needs (scripts/train.ts MIN_DATA_ROWS). */

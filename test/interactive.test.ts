@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { mayOpenBrowser } from '../src/interactive';
+import { mayOpenBrowser } from '../src/viz/interactive';
 
 const root = join(__dirname, '..');
 /** TCP state LISTEN in /proc/net/tcp{,6} (include/net/tcp_states.h). */

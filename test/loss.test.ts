@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf, annealBeta, reverseKL, freeEnergyTerms, PlanarFlow, getTarget, asTarget, Rng, LOG_2PI } from '../src/index';
+import { tf, annealBeta, reverseKL, freeEnergyTerms, PlanarFlow, getTarget, asTarget, Rng, LOG_2PI } from '../src';
 import { randomizeFlow } from './flows-helpers';
 import { U } from './oracle';
 

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { tf } from '../src/backend';
-import { LOG_2PI } from '../src/base';
-import { CouplingFlow } from '../src/coupling';
-import { gaussianBaseline, logLikelihood, trainMaxLikelihood } from '../src/mle';
-import { Rng } from '../src/random';
-import { StopSignal } from '../src/stop';
+import { tf } from '../src/core/backend';
+import { LOG_2PI } from '../src/flows/base';
+import { CouplingFlow } from '../src/flows/coupling';
+import { gaussianBaseline, logLikelihood, trainMaxLikelihood } from '../src/train/mle';
+import { Rng } from '../src/core/random';
+import { StopSignal } from '../src/core/stop';
 
 /**
  * n draws of a skewed, curved 2-D density ("banana"): x1 ~ N(0, 1), x2 = 0.5 x1² - 1 + 0.3 ε.

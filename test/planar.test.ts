@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf, PlanarFlow, planarUHat, Rng, M_MARGIN } from '../src/index';
+import { tf, PlanarFlow, planarUHat, Rng, M_MARGIN } from '../src';
 import { jacobianFD, logAbsDet, planarMap } from './oracle';
 import { planarParams, randomizeFlow } from './flows-helpers';
 

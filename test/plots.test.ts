@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseHTML } from 'linkedom';
-import type { Grid2D } from '../src/diagnostics';
-import { toPNG } from '../src/figure';
+import type { Grid2D } from '../src/diagnostics/evaluate';
+import { toPNG } from '../src/viz/figure';
 import {
   densityPlot,
   gridLines,
@@ -14,7 +14,7 @@ import {
   smallMultiples,
   warpedGridPlot,
   MAX_SCATTER_POINTS,
-} from '../src/plots';
+} from '../src/viz/plots';
 
 /** The bits of a linkedom element the tests read. */
 type El = { getAttribute(name: string): string | null; textContent: string | null };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { tf } from '../src/backend';
-import { LOG_2PI } from '../src/base';
+import { tf } from '../src/core/backend';
+import { LOG_2PI } from '../src/flows/base';
 import {
   autoGrid,
   gridPosteriorMoments,
@@ -10,9 +10,9 @@ import {
   penguinsSpeciesModel,
   posteriorPredictive,
   weightedMoments,
-} from '../src/posterior';
-import { Rng } from '../src/random';
-import type { Target } from '../src/targets';
+} from '../src/targets/posterior';
+import { Rng } from '../src/core/random';
+import type { Target } from '../src/targets/energies';
 
 /** The oracle: log p̃(θ) by the textbook formula, one term at a time, in float64. */
 function oracle(X: number[][], y: number[], theta: number[], priorStd: number, intercept = true): number {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf, SylvesterFlow, SYLVESTER_VARIANTS, PlanarFlow, Rng, M_MARGIN } from '../src/index';
+import { tf, SylvesterFlow, SYLVESTER_VARIANTS, PlanarFlow, Rng, M_MARGIN } from '../src';
 import { jacobianFD, logAbsDet, sylvesterMap } from './oracle';
 import { randomizeFlow, sylvesterParams } from './flows-helpers';
 

@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parseHTML } from 'linkedom';
-import { formatCell, frameToHtml, frameToText, historyFrame, saveCSV, tableData, toFrame } from '../src/tables';
+import { formatCell, frameToHtml, frameToText, historyFrame, saveCSV, tableData, toFrame } from '../src/viz/tables';
 
 /** The part of a DOM element these tests read (the project compiles without DOM types). */
 type Cell = { textContent: string | null };

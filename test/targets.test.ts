@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   tf, getTarget, asTarget, quadratureLogZ, TARGET_NAMES, DOMAIN_NAMES, DEFAULT_DOMAIN, Rng, KNOWN_LOG_Z,
-} from '../src/index';
+} from '../src';
 import { U, targetU, quadrature } from './oracle';
 
 const names = TARGET_NAMES;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import {
   tf, train, PlanarFlow, getTarget, evaluate, StopSignal, stopOnInterrupt, learningRate, StandardNormal, M_MARGIN,
   type Flow, type FlowOutput, type GradientInfo, type Target,
-} from '../src/index';
+} from '../src';
 import { U } from './oracle';
 import { randomizeFlow } from './flows-helpers';
 

@@ -18,12 +18,12 @@
  * This class stacks K layers; their parameters live in three variables u, w: [K, D], b: [K],
  * so an optimiser updates 3 tensors, not 3K.
  */
-import { tf } from './backend';
+import { tf } from '../core/backend';
 import { ownedVariable, type Flow, type FlowOutput } from './flow';
-import type { FusedFlowKernel } from './fused-ops';
-import { fusedPlanarForward, planarKernel, planarUHatJS } from './fused-planar';
-import { Rng } from './random';
-import { checkBatch, checkFinite, checkPositiveInt, checkSeed } from './validate';
+import type { FusedFlowKernel } from '../kernels/ops';
+import { fusedPlanarForward, planarKernel, planarUHatJS } from '../kernels/planar';
+import { Rng } from '../core/random';
+import { checkBatch, checkFinite, checkPositiveInt, checkSeed } from '../core/validate';
 
 /**
  * Margin added to m so that wᵀû > -1 survives float32: -1 + softplus(x) rounds to exactly -1

@@ -29,9 +29,9 @@
  * plain data and cheap; use them to test what would be plotted without opening anything.
  */
 import { spawn } from 'child_process';
-import type { DensityField, Grid2D } from './diagnostics';
+import type { DensityField, Grid2D } from '../diagnostics/evaluate';
 import { samplesXY, MAX_SCATTER_POINTS, type Samples2D } from './plots';
-import type { TrainHistory } from './train';
+import type { TrainHistory } from '../train/train';
 
 /** A Plotly trace (https://plotly.com/javascript/reference/), typed loosely. */
 export type PlotlyTrace = Record<string, unknown>;

@@ -10,13 +10,13 @@
  * Annealing (paper §6.1): β_t = min(1, 0.01 + t/T) lets the flow spread out before the full
  * target pulls it into one mode.
  */
-import { tf } from './backend';
-import { StandardNormal } from './base';
-import { forwardOn, type Flow, type FlowPath } from './flow';
-import { fusedStandardNormalLogProb } from './fused-ops';
-import { fusedLogProb } from './fused-targets';
-import type { Target } from './targets';
-import { checkFinite, checkPositive } from './validate';
+import { tf } from '../core/backend';
+import { StandardNormal } from '../flows/base';
+import { forwardOn, type Flow, type FlowPath } from '../flows/flow';
+import { fusedStandardNormalLogProb } from '../kernels/ops';
+import { fusedLogProb } from '../kernels/targets';
+import type { Target } from '../targets/energies';
+import { checkFinite, checkPositive } from '../core/validate';
 
 /** β_t = min(1, β0 + t/T). */
 export function annealBeta(step: number, annealSteps: number, beta0 = 0.01): number {

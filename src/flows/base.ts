@@ -3,9 +3,9 @@
  *
  *   log q0(z) = -½‖z‖² - (D/2) log 2π
  */
-import { tf } from './backend';
-import { Rng } from './random';
-import { checkBatch, checkPositiveInt } from './validate';
+import { tf } from '../core/backend';
+import { Rng } from '../core/random';
+import { checkBatch, checkPositiveInt } from '../core/validate';
 
 export const LOG_2PI = Math.log(2 * Math.PI);
 

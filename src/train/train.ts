@@ -9,16 +9,16 @@
  * talk's code one drove lr to 1e-8 by step 8000 of 20000 and training silently stopped).
  * The available schedules are functions of the step only.
  */
-import { tf } from './backend';
-import type { Flow, FlowPath } from './flow';
-import { FusedAdam } from './fused-adam';
-import { fusedKernelOf, fusedMean, fusedTrainingStep } from './fused-ops';
+import { tf } from '../core/backend';
+import type { Flow, FlowPath } from '../flows/flow';
+import { FusedAdam } from './adam';
+import { fusedKernelOf, fusedMean, fusedTrainingStep } from '../kernels/ops';
 import { annealBeta, freeEnergyTerms } from './loss';
 import { runChunked, type LoopHistory } from './loop';
-import { Rng } from './random';
-import type { StopSignal } from './stop';
-import { asTarget, type LogProbFn, type Target } from './targets';
-import { checkInRange, describeValue, checkOneOf, checkPositive, checkPositiveInt, checkSeed } from './validate';
+import { Rng } from '../core/random';
+import type { StopSignal } from '../core/stop';
+import { asTarget, type LogProbFn, type Target } from '../targets/energies';
+import { checkInRange, describeValue, checkOneOf, checkPositive, checkPositiveInt, checkSeed } from '../core/validate';
 
 export const LR_SCHEDULES = ['constant', 'cosine'] as const;
 export type LrSchedule = (typeof LR_SCHEDULES)[number];

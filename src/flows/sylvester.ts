@@ -20,12 +20,12 @@
  * - householder: Q = first M columns of H_1 ⋯ H_H, H_h = I - 2 v_h v_hᵀ/‖v_h‖² (v_h = 0: H_h = I);
  * - triangular: Q = identity on even layers and the reversal permutation on odd layers.
  */
-import { tf } from './backend';
+import { tf } from '../core/backend';
 import { ownedVariable, type Flow, type FlowOutput } from './flow';
-import type { FusedFlowKernel } from './fused-ops';
-import { fusedSylvesterForward, sylvesterKernel } from './fused-sylvester';
-import { Rng } from './random';
-import { checkBatch, checkFinite, checkOneOf, checkPositiveInt, checkSeed } from './validate';
+import type { FusedFlowKernel } from '../kernels/ops';
+import { fusedSylvesterForward, sylvesterKernel } from '../kernels/sylvester';
+import { Rng } from '../core/random';
+import { checkBatch, checkFinite, checkOneOf, checkPositiveInt, checkSeed } from '../core/validate';
 
 export const SYLVESTER_VARIANTS = ['orthogonal', 'householder', 'triangular'] as const;
 export type SylvesterVariant = (typeof SYLVESTER_VARIANTS)[number];

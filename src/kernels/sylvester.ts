@@ -32,12 +32,12 @@
  * Householder Q = first M columns of H_1 ⋯ H_H, H = I - 2vvᵀ/‖v‖²: ∂L/∂Q_prev = G H and
  * ∂L/∂v = -2((P + Pᵀ)v/‖v‖² - 2(vᵀPv) v/‖v‖⁴), P = Q_prevᵀ G.
  */
-import { tf } from './backend';
-import type { FlowOutput } from './flow';
-import { releaseScratch, takeScratch } from './fused-planar';
-import { unpackFlowOutput, values, type FusedFlowKernel } from './fused-ops';
-import { DIAG_BOUND, ORTHO_MAX_STEPS, ORTHO_TOL, orthogonalizeError, type SylvesterFlow } from './sylvester';
-import { checkBatch } from './validate';
+import { tf } from '../core/backend';
+import type { FlowOutput } from '../flows/flow';
+import { releaseScratch, takeScratch } from './planar';
+import { unpackFlowOutput, values, type FusedFlowKernel } from './ops';
+import { DIAG_BOUND, ORTHO_MAX_STEPS, ORTHO_TOL, orthogonalizeError, type SylvesterFlow } from '../flows/sylvester';
+import { checkBatch } from '../core/validate';
 
 type Arr = Float32Array | Float64Array;
 

@@ -6,8 +6,8 @@
  *
  *   log q_K(z_K) = log q0(z0) - Σ_k log|det J_k(z_{k-1})|
  */
-import { tf } from './backend';
-import { checkBatch } from './validate';
+import { tf } from '../core/backend';
+import { checkBatch } from '../core/validate';
 
 export interface FlowOutput {
   /** f(z): [N, D] */

@@ -12,14 +12,14 @@
  * The baseline a flow must beat: one full-covariance Gaussian fitted to the training rows,
  * scored on held-out rows (`gaussianBaseline`).
  */
-import { tf } from './backend';
-import { FusedAdam } from './fused-adam';
+import { tf } from '../core/backend';
+import { FusedAdam } from './adam';
 import { runChunked, type LoopHistory } from './loop';
-import { StandardNormal, LOG_2PI } from './base';
-import type { InvertibleFlow } from './coupling';
-import { Rng } from './random';
-import type { StopSignal } from './stop';
-import { checkPositive, checkPositiveInt, checkSeed } from './validate';
+import { StandardNormal, LOG_2PI } from '../flows/base';
+import type { InvertibleFlow } from '../flows/coupling';
+import { Rng } from '../core/random';
+import type { StopSignal } from '../core/stop';
+import { checkPositive, checkPositiveInt, checkSeed } from '../core/validate';
 
 export interface MaxLikelihoodOptions {
   /** Optimisation steps (default 1000). */

@@ -5,8 +5,8 @@
  * `onChunk` and awaits once, so that a SIGINT listener (stop.ts) or a live display can run. A stop
  * request therefore takes effect at a chunk boundary, never inside a tfjs step.
  */
-import { tf } from './backend';
-import type { StopSignal } from './stop';
+import { tf } from '../core/backend';
+import type { StopSignal } from '../core/stop';
 
 /**
  * Free what a gradient computation that threw left behind. tfjs keeps the tensors each op saves

@@ -8,7 +8,7 @@
  * ops per variable for this (plus bookkeeping); here it is one loop per variable, a read of
  * the gradient and one `assign`. Moments are kept in float64.
  */
-import { tf } from './backend';
+import { tf } from '../core/backend';
 
 export class FusedAdam {
   /** Step size; may be changed between steps (schedules). */

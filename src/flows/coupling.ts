@@ -23,10 +23,10 @@
  *
  *   log q(x) = log q0(f⁻¹(x)) + log|det J_{f⁻¹}(x)|
  */
-import { tf } from './backend';
+import { tf } from '../core/backend';
 import { ownedVariable, type Flow, type FlowOutput } from './flow';
-import { Rng } from './random';
-import { checkBatch, checkPositive, checkPositiveInt, checkSeed } from './validate';
+import { Rng } from '../core/random';
+import { checkBatch, checkPositive, checkPositiveInt, checkSeed } from '../core/validate';
 
 export interface CouplingOptions {
   /** Dimension D of x (default 2; must be >= 2: a coupling needs a coordinate to condition on). */

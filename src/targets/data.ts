@@ -11,8 +11,8 @@
  * field may hold commas and line breaks). A leading byte-order mark and blank lines are skipped.
  */
 import { readFileSync } from 'fs';
-import { Rng } from './random';
-import { checkFinite, checkPositiveInt, checkSeed } from './validate';
+import { Rng } from '../core/random';
+import { checkFinite, checkPositiveInt, checkSeed } from '../core/validate';
 
 /** Numeric columns of a CSV as a row-major matrix. */
 export interface CSVColumns {

@@ -5,7 +5,7 @@ import { CouplingFlow } from './coupling';
 import type { Flow } from './flow';
 import { PlanarFlow } from './planar';
 import { SYLVESTER_VARIANTS, SylvesterFlow, type SylvesterVariant } from './sylvester';
-import { checkOneOf } from './validate';
+import { checkOneOf } from '../core/validate';
 
 export const FLOW_NAMES = ['planar', 'sylvester', 'coupling'] as const;
 export type FlowName = (typeof FLOW_NAMES)[number];

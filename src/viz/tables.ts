@@ -9,7 +9,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { DataFrame } from 'danfojs-node';
-import type { TrainHistory } from './train';
+import type { TrainHistory } from '../train/train';
 
 export type { DataFrame };
 

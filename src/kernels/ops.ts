@@ -4,9 +4,9 @@
  * slicing columns (an element-by-element walk) and mean (its gradient broadcasts a [1]-shaped
  * tensor, which takes the cpu backend's per-element index path).
  */
-import { tf } from './backend';
-import type { FlowOutput } from './flow';
-import type { FusedTargetKernel } from './targets';
+import { tf } from '../core/backend';
+import type { FlowOutput } from '../flows/flow';
+import type { FusedTargetKernel } from '../targets/energies';
 
 /** Contents of a float32 tensor (no copy on the cpu backend; never write into it). */
 export function values(t: tf.Tensor): Float32Array {

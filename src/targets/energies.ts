@@ -24,9 +24,9 @@
  *                       ~46% of the mass lies in [-4, 4]², the rest stretches to |z1| ≈ 10.
  *   'none'              the bare, improper energy (no log Z).
  */
-import { tf } from './backend';
-import { fusedTargetKernel } from './fused-targets';
-import { checkBatch, checkOneOf, checkPositiveInt, describeValue } from './validate';
+import { tf } from '../core/backend';
+import { fusedTargetKernel } from '../kernels/targets';
+import { checkBatch, checkOneOf, checkPositiveInt, describeValue } from '../core/validate';
 
 /** log p̃: z [N, D] -> [N]. */
 export type LogProbFn = (z: tf.Tensor2D) => tf.Tensor1D;

@@ -15,8 +15,8 @@
  * with lse(A, B) = max(A, B) + log1p(e^{-|A-B|}) (finite for every finite z), and
  * ∂lse = p_A ∂A + p_B ∂B, p_A = σ(A - B), p_B = 1 - p_A.
  */
-import { tf } from './backend';
-import type { DomainName, FusedTargetKernel, TargetName } from './targets';
+import { tf } from '../core/backend';
+import type { DomainName, FusedTargetKernel, TargetName } from '../targets/energies';
 
 const HALF_PI = Math.PI / 2;
 const ENVELOPE_SCALE4 = 4096;

@@ -26,11 +26,11 @@
  *
  * Because z0 is an input of the op, gradients also reach whatever produced z0 (compositions).
  */
-import { tf } from './backend';
-import type { FlowOutput } from './flow';
-import { unpackFlowOutput, values, type FusedFlowKernel } from './fused-ops';
-import { M_MARGIN, type PlanarFlow } from './planar';
-import { checkBatch } from './validate';
+import { tf } from '../core/backend';
+import type { FlowOutput } from '../flows/flow';
+import { unpackFlowOutput, values, type FusedFlowKernel } from './ops';
+import { M_MARGIN, type PlanarFlow } from '../flows/planar';
+import { checkBatch } from '../core/validate';
 
 /** softplus(x) = log(1 + eˣ), without overflow. */
 export function softplusJS(x: number): number {

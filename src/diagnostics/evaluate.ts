@@ -10,12 +10,12 @@
  * Mode collapse onto one crescent of U1 shows as a KL gap ≈ ln 2 with a high ESS: report the
  * KL gap whenever log Z is known. All sums run in float64.
  */
-import { tf } from './backend';
-import { StandardNormal } from './base';
-import { forwardOn, type Flow, type FlowPath } from './flow';
-import { Rng } from './random';
-import { asTarget, type LogProbFn, type Target } from './targets';
-import { checkFinite, checkOneOf, checkPositiveInt, checkSeed } from './validate';
+import { tf } from '../core/backend';
+import { StandardNormal } from '../flows/base';
+import { forwardOn, type Flow, type FlowPath } from '../flows/flow';
+import { Rng } from '../core/random';
+import { asTarget, type LogProbFn, type Target } from '../targets/energies';
+import { checkFinite, checkOneOf, checkPositiveInt, checkSeed } from '../core/validate';
 
 /** log mean exp(x), stable, in float64. */
 export function logMeanExp(x: ArrayLike<number>): number {

@@ -14,12 +14,12 @@
  */
 import { existsSync } from 'fs';
 import { join } from 'path';
-import { tf } from './backend';
+import { tf } from '../core/backend';
 import { readCSVColumns, standardize } from './data';
-import { checkGrid, logProbOnGrid, type FlowSamples, type Grid2D } from './diagnostics';
-import { LOG_2PI } from './base';
-import type { Target } from './targets';
-import { checkBatch, checkFinite, checkPositive, checkPositiveInt } from './validate';
+import { checkGrid, logProbOnGrid, type FlowSamples, type Grid2D } from '../diagnostics/evaluate';
+import { LOG_2PI } from '../flows/base';
+import type { Target } from './energies';
+import { checkBatch, checkFinite, checkPositive, checkPositiveInt } from '../core/validate';
 
 export interface LogisticPosteriorOptions {
   /** Features: [N, P], as rows (number[][]) or row-major (Float32Array / Float64Array with `P`). */

@@ -11,9 +11,9 @@
  * Sizes are kept small on purpose (7 contour levels, at most 2000 dots, at most 600 points per
  * curve) so a notebook with a dozen figures, each stored as SVG + PNG, stays under 3 MB.
  */
-import type { DensityField, FlowSamples, Grid2D } from './diagnostics';
+import type { DensityField, FlowSamples, Grid2D } from '../diagnostics/evaluate';
 import { loadPlot, placeSvg, plotFigure, wrapSvg, type Figure, type FigureMeta, type PlotLib } from './figure';
-import type { TrainHistory } from './train';
+import type { TrainHistory } from '../train/train';
 
 /** An interval [lo, hi] on one axis. */
 export type Interval = [number, number];
