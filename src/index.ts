@@ -11,6 +11,8 @@ export * from './train/loss';
 export * from './core/stop';
 export * from './train/train';
 export * from './diagnostics/evaluate';
+export * from './targets/grid';
+export * from './core/numerics';
 export * from './flows/factory';
 export * from './viz/figure';
 export * from './viz/plots';

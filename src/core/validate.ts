@@ -66,3 +66,13 @@ export function checkBatch(name: string, z: tfTypes.Tensor, dim: number): void {
     throw new RangeError(`${name} must have ${dim} columns (shape [N, ${dim}]), got shape [${z.shape.join(', ')}]`);
   }
 }
+
+/** A target's logProb must return one value per row: [m]. */
+export function checkLogProbShape(lp: tfTypes.Tensor, m: number): void {
+  if (lp === null || typeof lp !== 'object' || typeof (lp as { dispose?: unknown }).dispose !== 'function') throw new TypeError(`target.logProb must return a tensor of shape [${m}], got ${typeof lp}`);
+  if (lp.rank !== 1 || lp.shape[0] !== m) {
+    const shape = lp.shape.join(', ');
+    lp.dispose();
+    throw new RangeError(`target.logProb must return shape [${m}] (one value per row), got [${shape}]`);
+  }
+}

@@ -15,17 +15,9 @@ import { StandardNormal } from '../flows/base';
 import { forwardOn, type Flow, type FlowPath } from '../flows/flow';
 import { Rng } from '../core/random';
 import { asTarget, type LogProbFn, type Target } from '../targets/energies';
-import { checkFinite, checkOneOf, checkPositiveInt, checkSeed } from '../core/validate';
-
-/** log mean exp(x), stable, in float64. */
-export function logMeanExp(x: ArrayLike<number>): number {
-  let m = -Infinity;
-  for (let i = 0; i < x.length; i++) if (x[i]! > m) m = x[i]!;
-  if (!Number.isFinite(m)) return m;
-  let s = 0;
-  for (let i = 0; i < x.length; i++) s += Math.exp(x[i]! - m);
-  return m + Math.log(s / x.length);
-}
+import { checkGrid, gridPoints, type DensityField, type Grid2D } from '../targets/grid';
+import { logMeanExp } from '../core/numerics';
+import { checkFinite, checkLogProbShape, checkOneOf, checkPositiveInt, checkSeed } from '../core/validate';
 
 /** ESS/N = (Σw)² / (N Σw²) of log-weights, with w = exp(lw - max lw). */
 export function essFraction(logWeights: ArrayLike<number>): number {
@@ -147,14 +139,6 @@ export function evaluate(flow: Flow, targetIn: Target | LogProbFn, options: Eval
  * (the talk code's bug) would otherwise give a wrong ELBO or an out-of-bounds read. Disposes
  * `lp` before it throws.
  */
-function checkLogProbShape(lp: tf.Tensor, m: number): void {
-  if (!(lp instanceof tf.Tensor)) throw new TypeError(`target.logProb must return a tensor of shape [${m}], got ${typeof lp}`);
-  if (lp.rank !== 1 || lp.shape[0] !== m) {
-    const shape = lp.shape.join(', ');
-    lp.dispose();
-    throw new RangeError(`target.logProb must return shape [${m}] (one value per row), got [${shape}]`);
-  }
-}
 
 /** lw = log p̃(z) - log q(z) for given samples, float64: [n]. */
 export function logWeights(logProb: LogProbFn, s: FlowSamples, chunk = 10000): Float64Array {
@@ -168,77 +152,6 @@ export function logWeights(logProb: LogProbFn, s: FlowSamples, chunk = 10000): F
     for (let i = 0; i < m; i++) out[start + i] = v[i]! - s.logQ[start + i]!;
   }
   return out;
-}
-
-export interface Grid2D {
-  /** Grid limits [lo, hi] per axis and points per axis. */
-  xlim: [number, number];
-  ylim: [number, number];
-  nx: number;
-  ny: number;
-}
-
-/** Midpoint coordinates of a 2-D grid, row-major (y outer, x inner): [nx*ny*2]. */
-export function gridPoints(g: Grid2D): Float32Array {
-  const pts = new Float32Array(g.nx * g.ny * 2);
-  const hx = (g.xlim[1] - g.xlim[0]) / g.nx;
-  const hy = (g.ylim[1] - g.ylim[0]) / g.ny;
-  for (let j = 0; j < g.ny; j++) {
-    for (let i = 0; i < g.nx; i++) {
-      const p = (j * g.nx + i) * 2;
-      pts[p] = g.xlim[0] + (i + 0.5) * hx;
-      pts[p + 1] = g.ylim[0] + (j + 0.5) * hy;
-    }
-  }
-  return pts;
-}
-
-/** A grid must have integer nx, ny >= 1 and finite limits lo < hi. */
-export function checkGrid(g: Grid2D): void {
-  if (g === null || typeof g !== 'object') throw new TypeError(`grid must be { xlim, ylim, nx, ny }, got ${String(g)}`);
-  checkPositiveInt('nx', g.nx);
-  checkPositiveInt('ny', g.ny);
-  for (const [name, lim] of [['xlim', g.xlim], ['ylim', g.ylim]] as const) {
-    if (!Array.isArray(lim) || lim.length !== 2 || !Number.isFinite(lim[0]) || !Number.isFinite(lim[1]) || !(lim[1] > lim[0])) {
-      throw new RangeError(`${name} must be [lo, hi] with finite lo < hi, got ${JSON.stringify(lim)}`);
-    }
-  }
-}
-
-/** log p̃ on the midpoints of a 2-D grid: Float32Array [ny*nx] (y outer). */
-export function logProbOnGrid(logProb: LogProbFn, g: Grid2D, chunk = 100000): Float32Array {
-  checkGrid(g);
-  const pts = gridPoints(g);
-  const n = g.nx * g.ny;
-  const out = new Float32Array(n);
-  for (let start = 0; start < n; start += chunk) {
-    const m = Math.min(chunk, n - start);
-    const lp = tf.tidy(() => logProb(tf.tensor2d(pts.subarray(start * 2, (start + m) * 2), [m, 2])));
-    checkLogProbShape(lp, m);
-    out.set(lp.dataSync(), start);
-    lp.dispose();
-  }
-  return out;
-}
-
-/**
- * log ∫ p̃ over a 2-D box by the midpoint rule: log Σ p̃(x_ij) + log(hx hy), summed in float64.
- * The box must hold essentially all the mass (U1 and U2-U4 + window: [-6, 6]²; + normflows: [-24, 24]×[-10, 10]).
- */
-export function quadratureLogZ(logProb: LogProbFn, g: Grid2D): number {
-  const lp = logProbOnGrid(logProb, g);
-  const hx = (g.xlim[1] - g.xlim[0]) / g.nx;
-  const hy = (g.ylim[1] - g.ylim[0]) / g.ny;
-  return logMeanExp(lp) + Math.log(lp.length * hx * hy);
-}
-
-export interface DensityField {
-  /** Points where the density is known: x, y, log q. */
-  x: Float32Array;
-  y: Float32Array;
-  logDensity: Float32Array;
-  /** True when (x, y) is the regular grid asked for; false for a pushed-forward grid. */
-  regular: boolean;
 }
 
 /**

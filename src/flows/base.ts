@@ -7,7 +7,8 @@ import { tf } from '../core/backend';
 import { Rng } from '../core/random';
 import { checkBatch, checkPositiveInt } from '../core/validate';
 
-export const LOG_2PI = Math.log(2 * Math.PI);
+export { LOG_2PI } from '../core/numerics';
+import { LOG_2PI } from '../core/numerics';
 
 export class StandardNormal {
   readonly dim: number;

@@ -29,7 +29,7 @@
  * plain data and cheap; use them to test what would be plotted without opening anything.
  */
 import { spawn } from 'child_process';
-import type { DensityField, Grid2D } from '../diagnostics/evaluate';
+import type { DensityField, Grid2D } from '../targets/grid';
 import { samplesXY, MAX_SCATTER_POINTS, type Samples2D } from './plots';
 import type { TrainHistory } from '../train/train';
 

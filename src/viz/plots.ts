@@ -11,7 +11,8 @@
  * Sizes are kept small on purpose (7 contour levels, at most 2000 dots, at most 600 points per
  * curve) so a notebook with a dozen figures, each stored as SVG + PNG, stays under 3 MB.
  */
-import type { DensityField, FlowSamples, Grid2D } from '../diagnostics/evaluate';
+import type { FlowSamples } from '../diagnostics/evaluate';
+import type { DensityField, Grid2D } from '../targets/grid';
 import { loadPlot, placeSvg, plotFigure, wrapSvg, type Figure, type FigureMeta, type PlotLib } from './figure';
 import type { TrainHistory } from '../train/train';
 
