@@ -1,12 +1,17 @@
 /** Helpers shared by the flow tests: random (non-identity) parameters and float64 read-outs. */
-import { tf, PlanarFlow, SylvesterFlow, Rng } from '../src';
+import { tf } from '../src/core/backend';
+import { Rng } from '../src/core/random';
+import type { PlanarFlow } from '../src/flows/planar';
+import type { SylvesterFlow } from '../src/flows/sylvester';
 
 /** Overwrite every variable of a flow with N(0, scale²) draws (seeded). */
 export function randomizeFlow(flow: { variables: tf.Variable[] }, seed: number, scale = 1): void {
   const rng = new Rng(seed);
   for (const v of flow.variables) {
     const vals = new Float32Array(v.size).map(() => scale * rng.normal());
-    v.assign(tf.tensor(vals, v.shape));
+    const draw = tf.tensor(vals, v.shape);
+    v.assign(draw); // assign copies the values: the draw itself must be freed
+    draw.dispose();
   }
 }
 

@@ -12,22 +12,10 @@ import { freeEnergyTerms } from '../src/train/loss';
 import { planarStackBackward, planarStackForward } from '../src/kernels/planar';
 import { PlanarFlow } from '../src/flows/planar';
 import { Rng } from '../src/core/random';
-import { assertGradFD, packedLoss } from './oracle';
+import { assertGradFD, packedLoss, relErr } from './oracle';
 import { StopSignal } from '../src/core/stop';
 import { getTarget } from '../src/targets/energies';
 import { train } from '../src/train/train';
-
-/** max |a - b| / (1 + max |b|) */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  let s = 0;
-  for (let i = 0; i < a.length; i++) {
-    m = Math.max(m, Math.abs(a[i]! - b[i]!));
-    s = Math.max(s, Math.abs(b[i]!));
-  }
-  return m / (1 + s);
-}
 
 /** A planar flow with random (not near-identity) parameters. */
 function randomPlanar(K: number, seed: number, D = 2): PlanarFlow {

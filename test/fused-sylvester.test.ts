@@ -11,22 +11,11 @@ import { orthogonalizeJS, sylvesterStackBackward, sylvesterStackForward, sylvest
 import { fusedTrainingStep, unpackFlowOutput } from '../src/kernels/ops';
 import { freeEnergyTerms } from '../src/train/loss';
 import { Rng } from '../src/core/random';
-import { assertGradFD, packedLoss } from './oracle';
+import { assertGradFD, packedLoss, relErr } from './oracle';
 import { StopSignal } from '../src/core/stop';
 import { boundedDiag, SYLVESTER_VARIANTS, SylvesterFlow, type SylvesterVariant } from '../src/flows/sylvester';
 import { getTarget } from '../src/targets/energies';
 import { train } from '../src/train/train';
-
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  let s = 0;
-  for (let i = 0; i < a.length; i++) {
-    m = Math.max(m, Math.abs(a[i]! - b[i]!));
-    s = Math.max(s, Math.abs(b[i]!));
-  }
-  return m / (1 + s);
-}
 
 /** A Sylvester flow with O(1) random parameters (R not near zero, b not zero). */
 function randomSylvester(K: number, M: number, variant: SylvesterVariant, seed: number, D = 2): SylvesterFlow {

@@ -13,19 +13,7 @@ import { PlanarFlow } from '../src/flows/planar';
 import { Rng } from '../src/core/random';
 import { asTarget, DOMAIN_NAMES, getTarget, TARGET_NAMES } from '../src/targets/energies';
 import { train } from '../src/train/train';
-import { targetU } from './oracle';
-
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  let s = 0;
-  for (let i = 0; i < a.length; i++) {
-    assert.ok(Number.isFinite(a[i]!), `non-finite value at ${i}: ${a[i]}`);
-    m = Math.max(m, Math.abs(a[i]! - b[i]!));
-    s = Math.max(s, Math.abs(b[i]!));
-  }
-  return m / (1 + s);
-}
+import { relErr, targetU } from './oracle';
 
 /** Points: a cloud in [-4, 4]², the origin, and a ring of radius 50. */
 function testPoints(): Float32Array {

@@ -138,11 +138,20 @@ export function sylvesterMap(Q: number[][][], R: number[][][], RT: number[][][],
   };
 }
 
-/** Max |a - b| relative to max(1, |b|). */
-export function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let e = 0;
-  for (let i = 0; i < a.length; i++) e = Math.max(e, Math.abs(a[i]! - b[i]!) / Math.max(1, Math.abs(b[i]!)));
-  return e;
+/**
+ * The tests' one relative error: max |a - b| / (1 + max |b|) over all entries (the "1 +" keeps it
+ * an absolute error near zero). Throws on a length mismatch or a non-finite entry of `a`.
+ */
+export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`relErr: lengths differ (${a.length} vs ${b.length})`);
+  let m = 0;
+  let s = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (!Number.isFinite(a[i]!)) throw new Error(`relErr: non-finite value at ${i}: ${a[i]}`);
+    m = Math.max(m, Math.abs(a[i]! - b[i]!));
+    s = Math.max(s, Math.abs(b[i]!));
+  }
+  return m / (1 + s);
 }
 
 /** Σ dy ⊙ [z_K | logdet] for a packed flow output: a scalar loss whose gradient the fused backward gives. */
