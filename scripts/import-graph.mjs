@@ -178,7 +178,10 @@ function main() {
   let total = 0;
   for (const [folder, e] of folderLines(graph)) {
     total += e.lines;
-    const top = e.largest.slice(0, 3).map((x) => `${posix.basename(x.file)} ${x.lines}`).join(', ');
+    const top = e.largest
+      .slice(0, 3)
+      .map((x) => `${posix.basename(x.file)} ${x.lines}`)
+      .join(', ');
     console.log(`  ${folder.padEnd(12)} ${String(e.files).padStart(3)} files ${String(e.lines).padStart(6)} lines   ${top}`);
   }
   console.log(`  ${'total'.padEnd(12)} ${String(graph.files.length).padStart(3)} files ${String(total).padStart(6)} lines`);

@@ -101,7 +101,7 @@ test('the import parser finds every kind of import and nothing in comments or st
     'export {',
     '  c,',
     "} from './named';",
-    "const s = \"import z from './in-string'\";",
+    'const s = "import z from \'./in-string\'";',
     "async function f() { return import('./dynamic'); }",
     "type D = typeof import('./typeof-import');",
     "import './side-effect';",
@@ -191,7 +191,10 @@ test('(b) the folders of src/ import each other only in the layer order', async 
 test(`(c) no file of src/ is over ${MAX_LINES} lines`, async () => {
   const { sourceGraph } = await load();
   const { lines } = sourceGraph('src', root);
-  assert.ok([...lines.values()].some((n) => n > 100), 'line counts were read');
+  assert.ok(
+    [...lines.values()].some((n) => n > 100),
+    'line counts were read',
+  );
   const long = [...lines].filter(([, n]) => n > MAX_LINES).map(([f, n]) => `${f}: ${n} lines`);
   assert.ok(long.length === 0, `split these files:\n${long.join('\n')}`);
 });
