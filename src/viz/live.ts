@@ -67,7 +67,8 @@ export async function trainLive(flow: Flow, target: Target | LogProbFn, options:
     const frameDue = Math.floor(c.step / liveEvery) > Math.floor(lastStep / liveEvery);
     lastStep = c.step;
     totalSteps = c.steps;
-    if (c.step < c.steps) {
+    // Outside tslab the display drops updates: skip drawing them.
+    if (live.active && c.step < c.steps) {
       const line = progressLine(label, c.step, c.steps, c.history, logZ);
       if (frameDue) {
         live.update(line, lossPlot(c.history, { logZ, title: label }));
