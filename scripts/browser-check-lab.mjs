@@ -37,8 +37,8 @@ const log = (...a) => console.log('[browser-check --lab]', ...a);
 class StepError extends Error {}
 
 /**
- * The notebook copy for the check: outputs cleared and `from '../dist'` re-pointed at the repo's
- * dist/ from out/lab-check/. Returns the parsed notebook.
+ * The notebook copy for the check: outputs cleared and `from '../dist'` (and '../dist/viz')
+ * re-pointed at the repo's dist/ from out/lab-check/. Returns the parsed notebook.
  */
 export function prepareCopy(nb, distFromCopy) {
   const out = structuredClone(nb);
@@ -47,9 +47,10 @@ export function prepareCopy(nb, distFromCopy) {
     if (cell.cell_type !== 'code') continue;
     cell.outputs = [];
     cell.execution_count = null;
-    const src = text(cell.source).replace(/from '\.\.\/dist'/g, () => {
+    // '../dist' and its entry points below it ('../dist/viz').
+    const src = text(cell.source).replace(/from '\.\.\/dist((?:\/[\w.-]+)*)'/g, (_, sub) => {
       rewired++;
-      return `from '${distFromCopy}'`;
+      return `from '${distFromCopy}${sub}'`;
     });
     cell.source = src;
   }
@@ -133,7 +134,7 @@ export async function runLabCheck(argv) {
   const copy = join(CHECK_DIR, '03-planar-flows.ipynb');
   writeFileSync(copy, JSON.stringify(nb, null, 1) + '\n');
   const iHyper = findCell(nb, 'const STEPS = ', 'hyper-parameter');
-  const iTrain = findCell(nb, "await trainLive('main'", 'main training');
+  const iTrain = findCell(nb, "await trainRun('main'", 'main training');
   const iPlot = findCell(nb, 'runs.main.flow', 'main figure');
   const hyperSmall = smallBudgets(text(nb.cells[iHyper].source), smallSteps);
   const stepsFull = Number((text(nb.cells[iHyper].source).match(/^const STEPS = (\d+);/m) ?? [])[1]);

@@ -4,7 +4,7 @@
 // pixels now; exits 1 when the re-encoded total is larger (the notebooks must not grow).
 import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
-import { encodePng } from '../src/viz/figure';
+import { encodePng } from '../src/viz/png';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { PNG } = require('pngjs') as { PNG: { sync: { read(buf: Buffer): { width: number; height: number; data: Buffer } } } };

@@ -11,13 +11,15 @@ import { closeSync, existsSync, mkdirSync, openSync, statSync, unlinkSync, write
 import { dirname } from 'node:path';
 import {
   initBackend, getTarget, makeFlow, train, evaluate, stopOnInterrupt, numParams, sampleFlow, logProbOnGrid,
-  samplesPlot, lossPlot, smallMultiples, saveFigure, interactivePlot, historyTraces, samplesTraces, densityTraces,
   TARGET_NAMES, DOMAIN_NAMES, FLOW_NAMES, SYLVESTER_VARIANTS, LR_SCHEDULES, checkOneOf, checkPositiveInt, checkPositive, checkSeed, MAX_SEED,
   penguinsSpeciesModel, penguinsSexModel, gridPosteriorMoments, autoGrid, readCSVColumns, standardize, trainTestSplit, takeRows,
   checkDistinct, checkColumnsForFitting,
   CouplingFlow, trainMaxLikelihood, logLikelihood, gaussianBaseline,
   type TrainHistory, type Target,
 } from '../src';
+import {
+  samplesPlot, lossPlot, smallMultiples, saveFigure, interactivePlot, historyTraces, samplesTraces, densityTraces,
+} from '../src/viz';
 
 /** Defaults chosen by measurement (README "Choosing the defaults"). */
 export const DEFAULTS = {

@@ -1,32 +1,27 @@
-/** normalizing-flows-ts: planar and Sylvester flows on TensorFlow.js. */
+/**
+ * normalizing-flows-ts: planar and Sylvester flows on TensorFlow.js — the maths API.
+ *
+ * Flows, targets, training, diagnostics, the notebooks' checks, data and numerics. Figures,
+ * tables and notebook display are the second entry point, `dist/viz` (src/viz/index.ts). The
+ * fast-path kernels (src/kernels) and the training loop's internals are not part of the API.
+ */
 export * from './core/backend';
 export * from './core/random';
 export * from './core/validate';
-export * from './flows/base';
-export * from './targets/energies';
+export * from './core/stop';
+export * from './core/checks';
+export * from './core/numerics';
 export * from './flows/flow';
+export * from './flows/base';
 export * from './flows/planar';
 export * from './flows/sylvester';
-export * from './train/loss';
-export * from './core/stop';
-export * from './train/train';
-export * from './diagnostics/evaluate';
-export * from './targets/grid';
-export * from './core/numerics';
+export * from './flows/coupling';
 export * from './flows/factory';
-export * from './viz/figure';
-export * from './viz/plots';
-export * from './viz/display';
-export * from './viz/tables';
-export * from './viz/interactive';
+export * from './targets/energies';
+export * from './targets/grid';
 export * from './targets/data';
 export * from './targets/posterior';
-export * from './flows/coupling';
+export * from './train/loss';
+export * from './train/train';
 export * from './train/mle';
-export * from './kernels/planar';
-export * from './kernels/sylvester';
-export * from './kernels/targets';
-export * from './kernels/ops';
-export * from './train/adam';
-export * from './train/loop';
-export * from './core/checks';
+export * from './diagnostics/evaluate';

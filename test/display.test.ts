@@ -3,25 +3,12 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import Module from 'module';
 import { plotFigure } from '../src/viz/figure';
 import { inTslab, liveDisplay, show, showBundle, showTable, tslabWriter, type DisplayMessage } from '../src/viz/display';
 import { historyTraces, densityTraces, samplesTraces } from '../src/viz/interactive';
+import { fakeTslab } from './fake-tslab';
 
 const fig = plotFigure((Plot) => ({ width: 160, height: 100, marks: [Plot.dot([{ a: 1, b: 1 }], { x: 'a', y: 'b' })] }), { title: 't', alt: 'one dot' });
-
-/** Pretend to be inside a tslab cell: a loaded `tslab/dist/jupyter.js` module holding a writer. */
-function fakeTslab(): { calls: [DisplayMessage, boolean][]; exports: { lastWriteDisplayData: unknown }; remove(): void } {
-  const file = path.join(os.tmpdir(), 'fake-kernel', 'node_modules', 'tslab', 'dist', 'jupyter.js');
-  const calls: [DisplayMessage, boolean][] = [];
-  const m = new Module(file);
-  m.filename = file;
-  m.loaded = true;
-  const exports = { lastWriteDisplayData: (msg: DisplayMessage, update: boolean) => void calls.push([msg, update]) as unknown };
-  m.exports = exports;
-  require.cache[file] = m;
-  return { calls, exports, remove: () => void delete require.cache[file] };
-}
 
 test('outside tslab every display function is a no-op', () => {
   assert.equal(inTslab(), false);

@@ -10,10 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   tf, Rng, PlanarFlow, SylvesterFlow, getTarget, train, evaluate, sampleFlow, quadratureLogZ, logProbOnGrid,
-  orthogonalize, orthogonalizeJS, householderQ, householderJS, gridPosteriorMoments, logisticPosterior,
+  orthogonalize, householderQ, gridPosteriorMoments, logisticPosterior,
   readCSVColumns, checkColumnsForFitting, checkPositiveInt, makeFlow, M_MARGIN,
   type LogProbFn, type Target,
 } from '../src';
+import { householderJS, orthogonalizeJS } from '../src/kernels/sylvester';
 
 /** Set a planar flow's parameters: one row per layer. */
 function setPlanar(f: PlanarFlow, u: number[][], w: number[][], b: number[]): void {

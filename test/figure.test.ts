@@ -4,7 +4,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parseHTML } from 'linkedom';
-import { encodePng, placeSvg, plotFigure, saveFigure, toBundle, toPNG, withCaption, wrapSvg, DEFAULT_PNG_SCALE, type Figure } from '../src/viz/figure';
+import { placeSvg, plotFigure, withCaption, wrapSvg, type Figure } from '../src/viz/figure';
+import { encodePng, saveFigure, toBundle, toPNG, DEFAULT_PNG_SCALE } from '../src/viz/png';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { PNG } = require('pngjs') as { PNG: { sync: { read(b: Buffer): { width: number; height: number; data: Buffer } } } };

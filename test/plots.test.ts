@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseHTML } from 'linkedom';
 import type { Grid2D } from '../src/targets/grid';
-import { toPNG } from '../src/viz/figure';
+import { toPNG } from '../src/viz/png';
 import {
   densityPlot,
   gridLines,

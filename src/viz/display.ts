@@ -13,7 +13,8 @@
  * notebook runs a tslab installed elsewhere than this project's node_modules.
  */
 import { randomBytes } from 'crypto';
-import { saveFigure, toBundle, withCaption, type BundleOptions, type Figure, type MimeBundle } from './figure';
+import { withCaption, type Figure } from './figure';
+import { saveFigure, toBundle, type BundleOptions, type MimeBundle } from './png';
 import { frameToHtml, frameToText, type TableFormatOptions, type TableLike } from './tables';
 
 /** One display message as tslab's writer takes it (Jupyter `display_data` content). */
