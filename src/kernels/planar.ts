@@ -28,12 +28,17 @@
  * Registered for PlanarFlow (src/flows/kernel.ts): `forwardOn(flow, z)` and the trainer use it.
  */
 import { tf } from '../core/backend';
-import { foldProduct, sigmoid, tanhExp, tanhPrime } from '../core/numerics';
+import * as numerics from '../core/numerics';
 import type { FlowOutput } from '../flows/flow';
 import { registerFlowKernel, type ArrayFlowKernel } from '../flows/kernel';
 import { mPlanarJS, planarUHatJS, PlanarFlow } from '../flows/planar';
 import { checkBatch } from '../core/validate';
 import { packStackOutput, releaseScratch, splitUpstream, takeScratch, unpackFlowOutput, values } from './ops';
+
+// Module-level bindings of the hot-loop helpers: under tsx (esbuild's CommonJS output, as `npm
+// run train` runs) every call of an imported function goes through a getter that V8 does not
+// inline in these loops (planar K=32 step: 1.7 ms instead of 0.5); a const binding is inlined.
+const { foldProduct, sigmoid, tanhExp, tanhPrime } = numerics;
 
 /** Forward state kept for the backward pass. */
 export interface PlanarTape {

@@ -15,9 +15,14 @@
  * with lse(A, B) = max(A, B) + log1p(e^{-|A-B|}) (finite for every finite z), and
  * ∂lse = p_A ∂A + p_B ∂B, p_A = σ(A - B), p_B = 1 - p_A. Registered for spec kind 'energy'.
  */
-import { logAddExpPair as lse, sigmoid } from '../core/numerics';
+import * as numerics from '../core/numerics';
 import { ENVELOPE_SCALE4, NORM_EPS, WINDOW_SCALE, type DomainName, type EnergySpec, type TargetName } from '../targets/energies';
 import { registerTargetKernel, type TargetKernel } from '../targets/kernel';
+
+// Module-level bindings of the hot-loop helpers: under tsx (esbuild's CommonJS output, as `npm
+// run train` runs) every call of an imported function goes through a getter that V8 does not
+// inline in these loops (planar K=32 step: 1.7 ms instead of 0.5); a const binding is inlined.
+const { logAddExpPair: lse, sigmoid } = numerics;
 
 const HALF_PI = Math.PI / 2;
 
