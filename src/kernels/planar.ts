@@ -79,7 +79,9 @@ export function planarStackForward(
     const base = k * N * D;
     zIn.set(z, base);
     if (D === 2) {
-      // The common 2-D case unrolled (same arithmetic as the general loop below).
+      // The common 2-D case unrolled (same arithmetic as the general loop below), here and in
+      // the backward: `npm run train -- --seed 0 --steps 2000` (planar K=32) takes 0.53 ms/step
+      // with both twins, 1.04 without (2 cores, cpu backend).
       const w0 = w[kD]!;
       const w1 = w[kD + 1]!;
       const u0 = uHat[kD]!;

@@ -41,7 +41,7 @@ export function orthogonalizeJS(X: ArrayLike<number>, K: number, D: number, M: n
     let err = 0;
     let worst = 0;
     for (let k = 0; k < K; k++) {
-      gram(q, k * size, D, M, S);
+      gram(q, q, k * size, D, M, S);
       let e2 = 0;
       for (let i = 0; i < M; i++) for (let j = 0; j < M; j++) e2 += ((i === j ? 1 : 0) - S[i * M + j]!) ** 2;
       const e = Math.sqrt(e2);
@@ -52,76 +52,70 @@ export function orthogonalizeJS(X: ArrayLike<number>, K: number, D: number, M: n
     }
     if (err <= tol) break;
     if (steps >= maxSteps) throw orthogonalizeError(worst, { err }, steps, tol);
-    const next = new Float64Array(K * size);
-    for (let k = 0; k < K; k++) {
-      const off = k * size;
-      gram(q, off, D, M, S);
-      // Q(I + ½(I - S)) = Q(1.5 I - ½ S)
-      for (let d = 0; d < D; d++) {
-        for (let j = 0; j < M; j++) {
-          let s = 1.5 * q[off + d * M + j]!;
-          for (let l = 0; l < M; l++) s -= 0.5 * q[off + d * M + l]! * S[l * M + j]!;
-          next[off + d * M + j] = s;
-        }
-      }
-    }
-    q = next;
+    q = bjorckStep(q, D, M);
     iterates.push(q);
     steps++;
   }
   return { Q: q, iterates, norms, steps };
 }
 
-/** S = QᵀQ for the [D, M] block of q at offset off. */
-function gram(q: Float64Array, off: number, D: number, M: number, S: Float64Array): void {
+/** out = aᵀb: [M, M] for the [D, M] blocks of a and b at offset off (aᵀa: the Gram matrix). */
+function gram(a: Float64Array, b: Float64Array, off: number, D: number, M: number, out: Float64Array): void {
   for (let i = 0; i < M; i++) {
     for (let j = 0; j < M; j++) {
       let s = 0;
-      for (let d = 0; d < D; d++) s += q[off + d * M + i]! * q[off + d * M + j]!;
-      S[i * M + j] = s;
+      for (let d = 0; d < D; d++) s += a[off + d * M + i]! * b[off + d * M + j]!;
+      out[i * M + j] = s;
     }
   }
+}
+
+/** One Björck step of every [D, M] block of q: Q ← Q(I + ½(I - S)) = Q(1.5 I - ½ S), S = QᵀQ. */
+function bjorckStep(q: Float64Array, D: number, M: number): Float64Array {
+  const S = new Float64Array(M * M);
+  const next = new Float64Array(q.length);
+  for (let off = 0; off < q.length; off += D * M) {
+    gram(q, q, off, D, M, S);
+    for (let d = 0; d < D; d++) {
+      for (let j = 0; j < M; j++) {
+        let s = 1.5 * q[off + d * M + j]!;
+        for (let l = 0; l < M; l++) s -= 0.5 * q[off + d * M + l]! * S[l * M + j]!;
+        next[off + d * M + j] = s;
+      }
+    }
+  }
+  return next;
+}
+
+/**
+ * Backward of one Björck step at Q = q: G = ∂L/∂Q_{t+1} -> ∂L/∂Q_t =
+ * 1.5 G - ½(G S + Q (GᵀQ) + Q (QᵀG)), S = QᵀQ, for every [D, M] block.
+ */
+function bjorckStepBackward(q: Float64Array, G: Float64Array, D: number, M: number): Float64Array {
+  const S = new Float64Array(M * M);
+  const QtG = new Float64Array(M * M); // QᵀG; GᵀQ is its transpose
+  const prev = new Float64Array(q.length);
+  for (let off = 0; off < q.length; off += D * M) {
+    gram(q, q, off, D, M, S);
+    gram(q, G, off, D, M, QtG);
+    for (let d = 0; d < D; d++) {
+      for (let j = 0; j < M; j++) {
+        let s = 1.5 * G[off + d * M + j]!;
+        for (let l = 0; l < M; l++) {
+          s -= 0.5 * (G[off + d * M + l]! * S[l * M + j]! + q[off + d * M + l]! * (QtG[j * M + l]! + QtG[l * M + j]!));
+        }
+        prev[off + d * M + j] = s;
+      }
+    }
+  }
+  return prev;
 }
 
 /** Backward of `orthogonalizeJS`: ∂L/∂Q: [K, D, M] -> ∂L/∂X: [K, D, M]. */
 export function orthogonalizeBackward(gQ: Float64Array, iterates: Float64Array[], norms: Float64Array, K: number, D: number, M: number): Float64Array {
   const size = D * M;
   let G = gQ;
-  const S = new Float64Array(M * M);
-  const QtG = new Float64Array(M * M);
-  const GtQ = new Float64Array(M * M);
-  for (let t = iterates.length - 2; t >= 0; t--) {
-    const q = iterates[t]!;
-    const prev = new Float64Array(K * size);
-    for (let k = 0; k < K; k++) {
-      const off = k * size;
-      gram(q, off, D, M, S);
-      // QᵀG and GᵀQ: [M, M]
-      for (let i = 0; i < M; i++) {
-        for (let j = 0; j < M; j++) {
-          let a = 0;
-          let c = 0;
-          for (let d = 0; d < D; d++) {
-            a += q[off + d * M + i]! * G[off + d * M + j]!;
-            c += G[off + d * M + i]! * q[off + d * M + j]!;
-          }
-          QtG[i * M + j] = a;
-          GtQ[i * M + j] = c;
-        }
-      }
-      // 1.5 G - ½(G S + Q (GᵀQ) + Q (QᵀG))
-      for (let d = 0; d < D; d++) {
-        for (let j = 0; j < M; j++) {
-          let s = 1.5 * G[off + d * M + j]!;
-          for (let l = 0; l < M; l++) {
-            s -= 0.5 * (G[off + d * M + l]! * S[l * M + j]! + q[off + d * M + l]! * (GtQ[l * M + j]! + QtG[l * M + j]!));
-          }
-          prev[off + d * M + j] = s;
-        }
-      }
-    }
-    G = prev;
-  }
+  for (let t = iterates.length - 2; t >= 0; t--) G = bjorckStepBackward(iterates[t]!, G, D, M);
   const q0 = iterates[0]!;
   const dX = new Float64Array(K * size);
   for (let k = 0; k < K; k++) {
