@@ -1,5 +1,7 @@
 /** Helpers shared by the flow tests: random (non-identity) parameters and float64 read-outs. */
+import assert from 'node:assert/strict';
 import { tf } from '../src/core/backend';
+import { forwardOn, hasFusedOp, type Flow, type FlowOutput } from '../src/flows/flow';
 import { Rng } from '../src/core/random';
 import type { PlanarFlow } from '../src/flows/planar';
 import type { SylvesterFlow } from '../src/flows/sylvester';
@@ -28,4 +30,10 @@ export function sylvesterParams(f: SylvesterFlow): { Q: number[][][]; R: number[
   const out = { Q: Q.arraySync(), R: R.arraySync(), RT: RTilde.arraySync(), b: f.b.arraySync() };
   tf.dispose([Q, R, RTilde]);
   return out;
+}
+
+/** The flow's registered fused op (asserted to exist, so a test never falls back in silence). */
+export function fusedForward(f: Flow, z: tf.Tensor2D): FlowOutput {
+  assert.ok(hasFusedOp(f), `${f.name} has a fused op`);
+  return forwardOn(f, z, 'fused');
 }

@@ -6,8 +6,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { tf } from '../src/core/backend';
+import '../src/kernels';
 import type { Flow, FlowOutput } from '../src/flows/flow';
-import { orthogonalizeJS, sylvesterStackBackward, sylvesterStackForward, sylvesterStackOp } from '../src/kernels/sylvester';
+import { fusedForward } from './flows-helpers';
+import { arrayKernelOf } from '../src/flows/kernel';
+import { targetKernelOf } from '../src/targets/kernel';
+import { sylvesterStackBackward, sylvesterStackForward, sylvesterStackOp } from '../src/kernels/sylvester';
+import { orthogonalizeJS } from '../src/kernels/sylvester-qr';
 import { fusedTrainingStep, unpackFlowOutput } from '../src/kernels/ops';
 import { freeEnergyTerms } from '../src/train/loss';
 import { Rng } from '../src/core/random';
@@ -71,7 +76,7 @@ test('fused Sylvester: whole-flow op equals the reference for every variant (K 1
   for (const variant of SYLVESTER_VARIANTS) {
     cases.forEach(([K, M, N], i) => {
       const f = randomSylvester(K, M, variant, 10 + i);
-      compare(f, N, 20 + i, (z) => f.forwardFused!(z), (z) => f.forward(z));
+      compare(f, N, 20 + i, (z) => fusedForward(f, z), (z) => f.forward(z));
       f.dispose();
     });
   }
@@ -81,11 +86,11 @@ test('fused Sylvester: D = 3 (M = 1, 2, 3) and the default initialisation', () =
   for (const variant of SYLVESTER_VARIANTS) {
     for (const M of [1, 2, 3]) {
       const f = randomSylvester(4, M, variant, M, 3);
-      compare(f, 40, 5, (z) => f.forwardFused!(z), (z) => f.forward(z));
+      compare(f, 40, 5, (z) => fusedForward(f, z), (z) => f.forward(z));
       f.dispose();
     }
     const f0 = new SylvesterFlow({ K: 8, M: 2, variant, seed: 3 });
-    compare(f0, 100, 6, (z) => f0.forwardFused!(z), (z) => f0.forward(z));
+    compare(f0, 100, 6, (z) => fusedForward(f0, z), (z) => f0.forward(z));
     f0.dispose();
   }
 });
@@ -137,7 +142,7 @@ function fdCheck(N: number, D: number, K: number, M: number): void {
 test('fused Sylvester: orthogonal Q is orthonormal and lastOrthoSteps is set', () => {
   const f = randomSylvester(5, 2, 'orthogonal', 1);
   const z = new Rng(1).normalTensor(10, 2);
-  const out = f.forwardFused!(z);
+  const out = fusedForward(f, z);
   assert.ok(f.lastOrthoSteps > 0 && f.lastOrthoSteps < 100, `steps ${f.lastOrthoSteps}`);
   const { Q } = orthogonalizeJS(f.qParam!.dataSync(), 5, 2, 2);
   for (let k = 0; k < 5; k++) {
@@ -177,7 +182,7 @@ test('fused Sylvester: the tape-free training step gives the tape path\'s loss a
     const N = 300;
     const z0 = new Rng(2).normalTensor(N, 2);
     const beta = 0.7;
-    const direct = fusedTrainingStep(f.fusedKernel, target.fused!, z0.dataSync() as Float32Array, N, 2, beta);
+    const direct = fusedTrainingStep(arrayKernelOf(f)!, targetKernelOf(target)!, z0.dataSync() as Float32Array, N, 2, beta);
     const { value, grads } = tf.variableGrads(() => tf.tidy(() => {
       const { logQ, logP } = freeEnergyTerms(f, target, z0, 'reference');
       return tf.sub(tf.mean(logQ), tf.mul(beta, tf.mean(logP))) as tf.Scalar;

@@ -7,7 +7,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { tf } from '../src/core/backend';
-import { fusedLogProb, fusedTargetKernel } from '../src/kernels/targets';
+import '../src/kernels';
+import { fusedLogProb } from '../src/kernels/ops';
+import { energyKernel } from '../src/kernels/targets';
+import { targetKernelOf } from '../src/targets/kernel';
 import { freeEnergyTerms } from '../src/train/loss';
 import { PlanarFlow } from '../src/flows/planar';
 import { Rng } from '../src/core/random';
@@ -31,7 +34,8 @@ test('fused targets: values and gradients equal the tfjs targets (U1..U4, every 
   for (const name of TARGET_NAMES) {
     for (const domain of DOMAIN_NAMES) {
       const t = getTarget(name, { domain });
-      assert.ok(t.fused, `${t.name} has a kernel`);
+      const kernel = targetKernelOf(t);
+      assert.ok(kernel, `${t.name} has a kernel`);
       const z = tf.tensor2d(pts, [n, 2]);
       const before = tf.memory().numTensors;
       const ref = tf.tidy(() => {
@@ -40,9 +44,9 @@ test('fused targets: values and gradients equal the tfjs targets (U1..U4, every 
         return [t.logProb(z).dataSync().slice(), grads[0]!.dataSync().slice()];
       });
       const fused = tf.tidy(() => {
-        const { value, grads } = tf.valueAndGrads((x: tf.Tensor) => tf.sum(fusedLogProb(t.fused!, x as tf.Tensor2D)))([z]);
+        const { value, grads } = tf.valueAndGrads((x: tf.Tensor) => tf.sum(fusedLogProb(kernel, x as tf.Tensor2D)))([z]);
         value.dispose();
-        return [fusedLogProb(t.fused!, z).dataSync().slice(), grads[0]!.dataSync().slice()];
+        return [fusedLogProb(kernel, z).dataSync().slice(), grads[0]!.dataSync().slice()];
       });
       assert.equal(tf.memory().numTensors, before, `${t.name}: tensors leaked`);
       // Compare near points with a tight, far points with a float32-scale tolerance.
@@ -65,7 +69,7 @@ test('fused targets: value and gradient equal the float64 oracle and its central
     const domain = name === 'U1' ? 'none' : 'window';
     const logp = new Float32Array(n);
     const grad = new Float32Array(2 * n);
-    t.fused!(pts, n, logp, grad);
+    targetKernelOf(t)!(pts, n, logp, grad);
     for (let i = 0; i < n; i++) {
       const a = pts[2 * i]!;
       const b = pts[2 * i + 1]!;
@@ -86,7 +90,7 @@ test('fused targets: value and gradient equal the float64 oracle and its central
 test('fused targets: kernel gradient equals float64 central differences', () => {
   const rng = new Rng(9);
   for (const name of TARGET_NAMES) {
-    const k = fusedTargetKernel(name, name === 'U1' ? 'none' : 'window');
+    const k = energyKernel(name, name === 'U1' ? 'none' : 'window');
     for (let i = 0; i < 20; i++) {
       const z = Float32Array.from([6 * rng.uniform() - 3, 6 * rng.uniform() - 3]);
       const lp = new Float32Array(1);
@@ -145,7 +149,8 @@ test('fused targets: the fused loss path equals the reference path (values and v
 test('fused targets: a user target without a kernel still trains on the fused path', async () => {
   const flow = new PlanarFlow({ K: 2, seed: 1 });
   const user = asTarget((z) => tf.tidy(() => tf.mul(-0.5, tf.sum(tf.square(tf.sub(z, 1)), 1)) as tf.Tensor1D));
-  assert.equal(user.fused, undefined);
+  assert.equal(user.spec, undefined);
+  assert.equal(targetKernelOf(user), undefined);
   const before = tf.memory().numTensors;
   const h = await train(flow, user, { steps: 30, batch: 32, lr: 1e-2, path: 'fused' });
   assert.equal(tf.memory().numTensors, before);

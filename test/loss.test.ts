@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf, annealBeta, reverseKL, freeEnergyTerms, PlanarFlow, getTarget, asTarget, Rng, LOG_2PI } from '../src';
+import { tf, annealBeta, reverseKL, reverseKLTerms, freeEnergyTerms, PlanarFlow, getTarget, asTarget, Rng, LOG_2PI } from '../src';
+import '../src/kernels';
 import { randomizeFlow } from './flows-helpers';
 import { U } from './oracle';
 
@@ -30,6 +31,14 @@ test('free energy is per sample [N] (no [N, N] broadcast) and equals the formula
   const mean = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
   assert.ok(Math.abs(reverseKL(flow, target, z0, 1, 'reference').dataSync()[0]! - mean(want)) < 1e-4);
   assert.ok(Math.abs(reverseKL(flow, target, z0, beta, 'reference').dataSync()[0]! - mean(wantBeta)) < 1e-4);
+  // reverseKLTerms (what train minimises) on both paths: the same F and mean log p̃ = -mean U.
+  const wantLogP = mean(zk.map((z) => -U.U1(z[0]!, z[1]!)));
+  for (const path of ['reference', 'fused'] as const) {
+    const { loss, meanLogP } = reverseKLTerms(flow, target, z0, beta, path);
+    assert.ok(Math.abs(loss.dataSync()[0]! - mean(wantBeta)) < 1e-4, `${path}: loss`);
+    assert.ok(Math.abs(meanLogP.dataSync()[0]! - wantLogP) < 1e-4, `${path}: mean log p̃`);
+    tf.dispose([loss, meanLogP]);
+  }
   flow.dispose();
 });
 

@@ -4,6 +4,7 @@ import {
   tf, train, PlanarFlow, getTarget, evaluate, StopSignal, stopOnInterrupt, learningRate, StandardNormal, M_MARGIN,
   type Flow, type FlowOutput, type GradientInfo, type Target,
 } from '../src';
+import '../src/kernels';
 import { U } from './oracle';
 import { randomizeFlow } from './flows-helpers';
 
@@ -137,6 +138,7 @@ test('onGradients: the first step\'s loss and gradients equal a float64 oracle o
     const seen: GradientInfo[] = [];
     const h = await train(flow, target, { steps: 2, batch, seed, lr, path, onGradients: (g) => seen.push(g) });
     assert.deepEqual(seen.map((g) => g.step), [0, 1]);
+    assert.equal(h.path, path, 'a PlanarFlow trains on the path asked for (its kernel is registered)');
     assert.equal(seen[0]!.loss, h.loss[0]);
     const oracle = planarLossF64(u, w, b, z0);
     assert.ok(Math.abs(seen[0]!.loss - oracle) < 1e-5 * (1 + Math.abs(oracle)), `${path}: loss ${seen[0]!.loss} vs ${oracle}`);

@@ -8,6 +8,7 @@
  */
 import { tf } from '../core/backend';
 import { checkBatch } from '../core/validate';
+import { flowKernelOf } from './kernel';
 
 export interface FlowOutput {
   /** f(z): [N, D] */
@@ -27,8 +28,6 @@ export interface Flow {
   readonly variables: tf.Variable[];
   /** The readable op-by-op forward pass (what the notebooks teach). */
   forward(z: tf.Tensor2D): FlowOutput;
-  /** The same map as one fused op with a hand-derived gradient, when the flow has one. */
-  forwardFused?(z: tf.Tensor2D): FlowOutput;
   /** f⁻¹(y), when the flow can invert (e.g. planar, by a 1-D root find per layer). */
   inverse?(y: tf.Tensor2D): tf.Tensor2D;
   /** Free all variables. */
@@ -50,10 +49,39 @@ export function numParams(flow: Flow): number {
   return flow.variables.reduce((s, v) => s + v.size, 0);
 }
 
-/** Forward through `flow` on the chosen path (falls back to the reference when not fused). */
+/**
+ * Whether `flow` has a fused op: a kernel registered for its class (src/flows/kernel.ts), or,
+ * for a Composition, for every one of its parts.
+ */
+export function hasFusedOp(flow: Flow): boolean {
+  if (flow instanceof Composition) return flow.flows.every(hasFusedOp);
+  return flowKernelOf(flow) !== undefined;
+}
+
+/**
+ * Forward through `flow` on the chosen path: 'fused' takes the registered kernel's op, and
+ * falls back to `flow.forward` (the reference) when the flow has none. A Composition runs its
+ * parts fused only when all of them have a fused op (hasFusedOp), else all on the reference.
+ */
 export function forwardOn(flow: Flow, z: tf.Tensor2D, path: FlowPath = 'fused'): FlowOutput {
-  if (path === 'fused' && flow.forwardFused) return flow.forwardFused(z);
-  return flow.forward(z);
+  if (path === 'reference' || !hasFusedOp(flow)) return flow.forward(z);
+  if (flow instanceof Composition) return chain(flow, z, 'fused');
+  return flowKernelOf(flow)!.op(flow, z);
+}
+
+/** z through the parts of `c` in order, each on `path`; the log-dets add up. */
+function chain(c: Composition, z: tf.Tensor2D, path: FlowPath): FlowOutput {
+  checkBatch('z', z, c.dim);
+  return tf.tidy(() => {
+    let cur = z;
+    let logDetJ = tf.zeros([z.shape[0]]) as tf.Tensor1D;
+    for (const f of c.flows) {
+      const out = forwardOn(f, cur, path);
+      cur = out.z;
+      logDetJ = tf.add(logDetJ, out.logDetJ);
+    }
+    return { z: cur, logDetJ };
+  });
 }
 
 /** f = f_n ∘ … ∘ f_1 is itself a flow; its log-dets add up. */
@@ -73,9 +101,6 @@ export class Composition implements Flow {
     this.flows = flows;
     this.dim = dim;
     this.name = flows.map((f) => f.name).join(' ∘ ');
-    if (flows.every((f) => f.forwardFused)) {
-      this.forwardFused = (z) => this.chain(z, 'fused');
-    }
     if (flows.every((f) => f.inverse)) {
       this.inverse = (y) =>
         tf.tidy(() => [...this.flows].reverse().reduce((acc, f) => f.inverse!(acc), y));
@@ -86,25 +111,11 @@ export class Composition implements Flow {
     return this.flows.flatMap((f) => f.variables);
   }
 
-  forwardFused?: (z: tf.Tensor2D) => FlowOutput;
   inverse?: (y: tf.Tensor2D) => tf.Tensor2D;
 
+  /** The reference forward: every part's own `forward`. */
   forward(z: tf.Tensor2D): FlowOutput {
-    return this.chain(z, 'reference');
-  }
-
-  private chain(z: tf.Tensor2D, path: FlowPath): FlowOutput {
-    checkBatch('z', z, this.dim);
-    return tf.tidy(() => {
-      let cur = z;
-      let logDetJ = tf.zeros([z.shape[0]]) as tf.Tensor1D;
-      for (const f of this.flows) {
-        const out = forwardOn(f, cur, path);
-        cur = out.z;
-        logDetJ = tf.add(logDetJ, out.logDetJ);
-      }
-      return { z: cur, logDetJ };
-    });
+    return chain(this, z, 'reference');
   }
 
   dispose(): void {

@@ -20,8 +20,7 @@
  */
 import { tf } from '../core/backend';
 import { ownedVariable, type Flow, type FlowOutput } from './flow';
-import type { FusedFlowKernel } from '../kernels/ops';
-import { fusedPlanarForward, planarKernel, planarUHatJS } from '../kernels/planar';
+import { softplus } from '../core/numerics';
 import { Rng } from '../core/random';
 import { checkBatch, checkFinite, checkPositiveInt, checkSeed } from '../core/validate';
 
@@ -49,6 +48,11 @@ export interface PlanarOptions {
 /** m(x) = -1 + softplus(x) (+ M_MARGIN): maps R onto (-1, ∞), also in float32. */
 export function mPlanar(x: tf.Tensor): tf.Tensor {
   return tf.add(tf.softplus(x), M_MARGIN - 1);
+}
+
+/** m(x) in float64: the same map as mPlanar, for the typed-array kernels and the inverse. */
+export function mPlanarJS(x: number): number {
+  return softplus(x) - 1 + M_MARGIN;
 }
 
 /**
@@ -79,6 +83,33 @@ export function planarUHat(u: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
   return uHat;
 }
 
+/**
+ * planarUHatPsi in float64 on plain arrays (u, w: [K, D] row-major), for the typed-array kernels
+ * and the inverse: û: [K, D] and ψ_k = w_kᵀû_k = m(w_kᵀu_k): [K]. No correction step is needed
+ * in float64. Rows with w = 0 give û = u and ψ = 0.
+ */
+export function planarUHatJS(u: ArrayLike<number>, w: ArrayLike<number>, K: number, D: number): { uHat: Float64Array; psi: Float64Array } {
+  const uHat = new Float64Array(K * D);
+  const psi = new Float64Array(K);
+  for (let k = 0; k < K; k++) {
+    let s = 0;
+    let n2 = 0;
+    for (let d = 0; d < D; d++) {
+      s += w[k * D + d]! * u[k * D + d]!;
+      n2 += w[k * D + d]! * w[k * D + d]!;
+    }
+    const c = n2 > 0 ? (mPlanarJS(s) - s) / n2 : 0; // w = 0: û = u, ψ = 0
+    let p = 0;
+    for (let d = 0; d < D; d++) {
+      const v = u[k * D + d]! + c * w[k * D + d]!;
+      uHat[k * D + d] = v;
+      p += w[k * D + d]! * v;
+    }
+    psi[k] = p;
+  }
+  return { uHat, psi };
+}
+
 /** Newton steps of the scalar inverse (each layer); converges in < 10 from the bracket. */
 const INVERSE_MAX_ITERS = 60;
 const INVERSE_TOL = 1e-12;
@@ -93,10 +124,6 @@ export class PlanarFlow implements Flow {
   readonly w: tf.Variable<tf.Rank.R2>;
   /** b: [K] */
   readonly b: tf.Variable<tf.Rank.R1>;
-  /** The whole stack as one op with a hand-derived gradient (fused-planar.ts). */
-  forwardFused?: (z: tf.Tensor2D) => FlowOutput;
-  /** The same on plain arrays, for the trainer's tape-free fused step (fused-ops.ts). */
-  readonly fusedKernel: FusedFlowKernel;
 
   constructor(options: PlanarOptions = {}) {
     this.dim = checkPositiveInt('dim', options.dim ?? 2);
@@ -128,8 +155,6 @@ export class PlanarFlow implements Flow {
     this.u = ownedVariable(tf.tensor2d(u, [K, D]));
     this.w = ownedVariable(tf.tensor2d(w, [K, D]));
     this.b = ownedVariable(tf.zeros([K]));
-    this.forwardFused = (z) => fusedPlanarForward(this, z);
-    this.fusedKernel = planarKernel(this);
   }
 
   get variables(): tf.Variable[] {

@@ -10,8 +10,8 @@
  *   log|det J| = Σ_i log|1 + r_ii r̃_ii h'((R̃ Qᵀ z + b)_i)|
  *
  * Invertibility: the authors put the diagonals through tanh, so r_ii r̃_ii ∈ (-1, 1) and with
- * h' ∈ (0, 1] every factor is > 0 (here tanh·DIAG_BOUND, so that it also holds in float32). R̃'s strictly upper entries come from the TRANSPOSED
- * strictly lower triangle of the raw matrix, so R and R̃ never share an entry.
+ * h' ∈ (0, 1] every factor is > 0 (here tanh·DIAG_BOUND, so that it also holds in float32).
+ * R̃'s strictly upper entries come from the TRANSPOSED strictly lower triangle of the raw matrix, so R and R̃ never share an entry.
  *
  * Three ways to get Q (the variants of the paper):
  * - orthogonal: Q ← Q(I + ½(I - QᵀQ)) from Q_raw/‖Q_raw‖_F until ‖QᵀQ - I‖_F ≤ 1e-6 (≤ 100 steps;
@@ -22,8 +22,6 @@
  */
 import { tf } from '../core/backend';
 import { ownedVariable, type Flow, type FlowOutput } from './flow';
-import type { FusedFlowKernel } from '../kernels/ops';
-import { fusedSylvesterForward, sylvesterKernel } from '../kernels/sylvester';
 import { Rng } from '../core/random';
 import { checkBatch, checkFinite, checkOneOf, checkPositiveInt, checkSeed } from '../core/validate';
 
@@ -44,6 +42,11 @@ export const DIAG_BOUND = 1 - 1e-4;
 /** Diagonal entries r_ii = DIAG_BOUND · tanh(raw) ∈ (-1, 1). */
 export function boundedDiag(raw: tf.Tensor): tf.Tensor {
   return tf.mul(tf.tanh(raw), DIAG_BOUND);
+}
+
+/** boundedDiag of one entry in float64, for the typed-array kernels. */
+export function boundedDiagJS(raw: number): number {
+  return DIAG_BOUND * Math.tanh(raw);
 }
 
 export interface SylvesterOptions {
@@ -125,16 +128,24 @@ export function householderQ(v: tf.Tensor3D, M: number): tf.Tensor3D {
   });
 }
 
-/** Q: [K, D, M]: identity columns on even layers, reversed identity on odd layers. */
-export function triangularQ(K: number, D: number, M: number): tf.Tensor3D {
-  const q = new Float32Array(K * D * M);
+/**
+ * The triangular variant's Q: [K, D, M] row-major: identity columns on even layers, reversed
+ * identity on odd layers (for the typed-array kernels; triangularQ is the tensor).
+ */
+export function triangularQValues(K: number, D: number, M: number): Float64Array {
+  const q = new Float64Array(K * D * M);
   for (let k = 0; k < K; k++) {
     for (let j = 0; j < M; j++) {
       const row = k % 2 === 0 ? j : D - 1 - j;
       q[k * D * M + row * M + j] = 1;
     }
   }
-  return tf.tensor3d(q, [K, D, M]);
+  return q;
+}
+
+/** Q: [K, D, M]: identity columns on even layers, reversed identity on odd layers. */
+export function triangularQ(K: number, D: number, M: number): tf.Tensor3D {
+  return tf.tensor3d(Float32Array.from(triangularQValues(K, D, M)), [K, D, M]);
 }
 
 export class SylvesterFlow implements Flow {
@@ -155,10 +166,6 @@ export class SylvesterFlow implements Flow {
   readonly b: tf.Variable<tf.Rank.R2>;
   /** Orthogonalisation steps used in the last forward pass (orthogonal variant). */
   lastOrthoSteps = 0;
-  /** The whole flow (Q, R construction and the K layers) as one op (fused-sylvester.ts). */
-  forwardFused?: (z: tf.Tensor2D) => FlowOutput;
-  /** The same on plain arrays, for the trainer's tape-free fused step (fused-ops.ts). */
-  readonly fusedKernel: FusedFlowKernel;
   private readonly triangularQConst: tf.Tensor3D | null;
   private readonly upperMask: tf.Tensor2D;
 
@@ -199,8 +206,6 @@ export class SylvesterFlow implements Flow {
     this.rTildeDiag = ownedVariable(tf.tensor2d(normal(K * M, 1), [K, M]));
     this.b = ownedVariable(tf.zeros([K, M]));
     this.upperMask = strictUpperMask(M);
-    this.forwardFused = (z) => fusedSylvesterForward(this, z);
-    this.fusedKernel = sylvesterKernel(this);
   }
 
   get variables(): tf.Variable[] {

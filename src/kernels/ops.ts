@@ -2,15 +2,64 @@
  * Small fused helpers shared by the fused flows and the trainer. Each is one tfjs op with a
  * plain-JS gradient, replacing tfjs ops that are slow on the cpu backend for this use:
  * slicing columns (an element-by-element walk) and mean (its gradient broadcasts a [1]-shaped
- * tensor, which takes the cpu backend's per-element index path).
+ * tensor, which takes the cpu backend's per-element index path). Also the loss F on plain
+ * arrays (`fusedTrainingStep`). Registers them as the loss kernel (src/train/kernel.ts).
  */
 import { tf } from '../core/backend';
+import { LOG_2PI } from '../core/numerics';
 import type { FlowOutput } from '../flows/flow';
-import type { FusedTargetKernel } from '../targets/energies';
+import type { ArrayFlowKernel } from '../flows/kernel';
+import type { TargetKernel } from '../targets/kernel';
+import { registerLossKernel, type ArrayStep } from '../train/kernel';
 
 /** Contents of a float32 tensor (no copy on the cpu backend; never write into it). */
 export function values(t: tf.Tensor): Float32Array {
   return t.dataSync() as Float32Array;
+}
+
+/**
+ * Recycled scratch arrays. A tape's two big buffers ([K, N, D] and [K, N]) go back here after
+ * its backward pass, so a training loop stops allocating ~400 KB per step (fewer GC pauses).
+ * A tape whose backward never runs simply lets its buffers be collected.
+ */
+const scratchPool: Float64Array[] = [];
+const SCRATCH_POOL_SIZE = 8;
+
+/** A Float64Array of length n with arbitrary contents (the caller overwrites all of it). */
+export function takeScratch(n: number): Float64Array {
+  const i = scratchPool.findIndex((a) => a.length === n);
+  return i >= 0 ? scratchPool.splice(i, 1)[0]! : new Float64Array(n);
+}
+
+/** Return a scratch array that nothing references any more. */
+export function releaseScratch(a: Float64Array): void {
+  if (scratchPool.length >= SCRATCH_POOL_SIZE) scratchPool.shift();
+  scratchPool.push(a);
+}
+
+/**
+ * The end of a stack's forward: logDet[n] += log|detProd[n]| (the factors not yet folded, see
+ * foldProduct), then out: [N, D + 1] = [z_K | log|det J|] in float32.
+ */
+export function packStackOutput(z: Float64Array, logDet: Float64Array, detProd: Float64Array, N: number, D: number): Float32Array {
+  const out = new Float32Array(N * (D + 1));
+  for (let n = 0; n < N; n++) {
+    logDet[n] = logDet[n]! + Math.log(Math.abs(detProd[n]!));
+    for (let d = 0; d < D; d++) out[n * (D + 1) + d] = z[n * D + d]!;
+    out[n * (D + 1) + D] = logDet[n]!;
+  }
+  return out;
+}
+
+/** Split the upstream gradient dy: [N, D + 1] = [∂L/∂z_K | ∂L/∂logdet] into gz: [N, D], gl: [N]. */
+export function splitUpstream(dy: ArrayLike<number>, N: number, D: number): { gz: Float64Array; gl: Float64Array } {
+  const gz = new Float64Array(N * D);
+  const gl = new Float64Array(N);
+  for (let n = 0; n < N; n++) {
+    for (let d = 0; d < D; d++) gz[n * D + d] = dy[n * (D + 1) + d]!;
+    gl[n] = dy[n * (D + 1) + D]!;
+  }
+  return { gz, gl };
 }
 
 type Op1<I extends tf.Tensor, O extends tf.Tensor> = (x: I) => O;
@@ -72,7 +121,7 @@ export function fusedStandardNormalLogProb(z: tf.Tensor2D): tf.Tensor1D {
   return customGrad1((zt: tf.Tensor2D) => {
     const [N, D] = zt.shape;
     const zv = values(zt);
-    const c = 0.5 * D * Math.log(2 * Math.PI);
+    const c = 0.5 * D * LOG_2PI;
     const out = new Float32Array(N); // [N]
     for (let n = 0; n < N; n++) {
       let s = 0;
@@ -92,21 +141,25 @@ export function fusedStandardNormalLogProb(z: tf.Tensor2D): tf.Tensor1D {
 }
 
 /**
- * A flow's forward and backward on plain arrays, reading its variables' current values. The
- * trainer's tape-free fused step (`fusedTrainingStep`) calls it directly, with no tfjs op.
+ * log p̃(z) through a target's array kernel as one differentiable tfjs op: z: [N, D] -> [N],
+ * with ∂/∂z = dy ⊙ ∇log p̃ (the gradient is computed in the same pass as the value).
  */
-export interface FusedFlowKernel {
-  /**
-   * z0: [N, D] row-major -> z_K: [N, D], log|det J|: [N], and `backward(dy)`, which maps
-   * dy: [N, D + 1] = [∂L/∂z_K | ∂L/∂logdet] to ∂L/∂v for each of the flow's `variables`, in
-   * order (call it at most once).
-   */
-  forward(z0: Float32Array, N: number): { zK: Float64Array; logDet: Float64Array; backward(dy: Float64Array): Float32Array[] };
-}
-
-/** The kernel of a flow that has one (PlanarFlow, SylvesterFlow), else undefined. */
-export function fusedKernelOf(flow: object): FusedFlowKernel | undefined {
-  return (flow as { fusedKernel?: FusedFlowKernel }).fusedKernel;
+export function fusedLogProb(kernel: TargetKernel, z: tf.Tensor2D): tf.Tensor1D {
+  return customGrad1((zt: tf.Tensor2D) => {
+    const [N, D] = zt.shape;
+    const logp = new Float32Array(N);
+    const grad = new Float32Array(N * D);
+    kernel(values(zt), N, logp, grad);
+    return {
+      value: tf.tensor1d(logp),
+      gradFunc: (dy: tf.Tensor1D) => {
+        const g = values(dy); // [N]
+        const dz = new Float32Array(N * D); // dz: [N, D]
+        for (let i = 0; i < N; i++) for (let d = 0; d < D; d++) dz[i * D + d] = grad[i * D + d]! * g[i]!;
+        return [tf.tensor2d(dz, [N, D])];
+      },
+    };
+  })(z);
 }
 
 /**
@@ -119,14 +172,14 @@ export function fusedKernelOf(flow: object): FusedFlowKernel | undefined {
  * path. Returns the loss, mean log p̃ and ∂loss/∂v per flow variable.
  */
 export function fusedTrainingStep(
-  flow: FusedFlowKernel, target: FusedTargetKernel, z0: Float32Array, N: number, D: number, beta: number,
-): { loss: number; meanLogP: number; grads: Float32Array[] } {
+  flow: ArrayFlowKernel, target: TargetKernel, z0: Float32Array, N: number, D: number, beta: number,
+): ArrayStep {
   const { zK, logDet, backward } = flow.forward(z0, N);
   const z32 = new Float32Array(zK); // [N, D]
   const logp = new Float32Array(N); // [N]
   const grad = new Float32Array(N * D); // [N, D]
   target(z32, N, logp, grad);
-  const c = 0.5 * D * Math.log(2 * Math.PI);
+  const c = 0.5 * D * LOG_2PI;
   let sumF = 0;
   let sumLogP = 0;
   const dy = new Float64Array(N * (D + 1)); // [N, D + 1]
@@ -142,3 +195,10 @@ export function fusedTrainingStep(
   }
   return { loss: sumF / N, meanLogP: sumLogP / N, grads: backward(dy) };
 }
+
+registerLossKernel({
+  mean: fusedMean,
+  standardNormalLogProb: fusedStandardNormalLogProb,
+  targetLogProb: fusedLogProb,
+  step: fusedTrainingStep,
+});

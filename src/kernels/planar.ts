@@ -25,44 +25,20 @@
  *   ∂L/∂w += c ḡ_û + (ḡ_ûᵀw)((σ(s) - 1) u/n - 2(m(s) - s) w/n²)
  *
  * Because z0 is an input of the op, gradients also reach whatever produced z0 (compositions).
+ * Registered for PlanarFlow (src/flows/kernel.ts): `forwardOn(flow, z)` and the trainer use it.
  */
 import { tf } from '../core/backend';
+import * as numerics from '../core/numerics';
 import type { FlowOutput } from '../flows/flow';
-import { unpackFlowOutput, values, type FusedFlowKernel } from './ops';
-import { M_MARGIN, type PlanarFlow } from '../flows/planar';
+import { registerFlowKernel, type ArrayFlowKernel } from '../flows/kernel';
+import { mPlanarJS, planarUHatJS, PlanarFlow } from '../flows/planar';
 import { checkBatch } from '../core/validate';
+import { packStackOutput, releaseScratch, splitUpstream, takeScratch, unpackFlowOutput, values } from './ops';
 
-/** softplus(x) = log(1 + eˣ), without overflow. */
-export function softplusJS(x: number): number {
-  return x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x));
-}
-
-/** σ(x) = 1/(1 + e⁻ˣ), without overflow. */
-export function sigmoidJS(x: number): number {
-  if (x >= 0) return 1 / (1 + Math.exp(-x));
-  const e = Math.exp(x);
-  return e / (1 + e);
-}
-
-/**
- * Recycled scratch arrays. A tape's two big buffers ([K, N, D] and [K, N]) go back here after
- * its backward pass, so a training loop stops allocating ~400 KB per step (fewer GC pauses).
- * A tape whose backward never runs simply lets its buffers be collected.
- */
-const scratchPool: Float64Array[] = [];
-const SCRATCH_POOL_SIZE = 8;
-
-/** A Float64Array of length n with arbitrary contents (the caller overwrites all of it). */
-export function takeScratch(n: number): Float64Array {
-  const i = scratchPool.findIndex((a) => a.length === n);
-  return i >= 0 ? scratchPool.splice(i, 1)[0]! : new Float64Array(n);
-}
-
-/** Return a scratch array that nothing references any more. */
-export function releaseScratch(a: Float64Array): void {
-  if (scratchPool.length >= SCRATCH_POOL_SIZE) scratchPool.shift();
-  scratchPool.push(a);
-}
+// Module-level bindings of the hot-loop helpers: under tsx (esbuild's CommonJS output, as `npm
+// run train` runs) every call of an imported function goes through a getter that V8 does not
+// inline in these loops (planar K=32 step: 1.7 ms instead of 0.5); a const binding is inlined.
+const { foldProduct, sigmoid, tanhExp, tanhPrime } = numerics;
 
 /** Forward state kept for the backward pass. */
 export interface PlanarTape {
@@ -82,33 +58,6 @@ export interface PlanarTape {
 }
 
 /**
- * û_k = u_k + (m(w_kᵀu_k) - w_kᵀu_k) w_k/‖w_k‖², m(x) = -1 + softplus(x) + M_MARGIN, for every
- * row; u, w: [K, D] row-major.
- * Returns û: [K, D] and ψ_k = w_kᵀû_k = m(w_kᵀu_k): [K].
- */
-export function planarUHatJS(u: ArrayLike<number>, w: ArrayLike<number>, K: number, D: number): { uHat: Float64Array; psi: Float64Array } {
-  const uHat = new Float64Array(K * D);
-  const psi = new Float64Array(K);
-  for (let k = 0; k < K; k++) {
-    let s = 0;
-    let n2 = 0;
-    for (let d = 0; d < D; d++) {
-      s += w[k * D + d]! * u[k * D + d]!;
-      n2 += w[k * D + d]! * w[k * D + d]!;
-    }
-    const c = n2 > 0 ? (softplusJS(s) - 1 + M_MARGIN - s) / n2 : 0; // w = 0: û = u, ψ = 0
-    let p = 0;
-    for (let d = 0; d < D; d++) {
-      const v = u[k * D + d]! + c * w[k * D + d]!;
-      uHat[k * D + d] = v;
-      p += w[k * D + d]! * v;
-    }
-    psi[k] = p;
-  }
-  return { uHat, psi };
-}
-
-/**
  * Forward through K planar layers. z0: [N, D], u, w: [K, D], b: [K], all row-major.
  * Returns out: [N, D + 1] = [z_K | Σ_k log|det J_k|] (float32), the same in float64 (zK: [N, D],
  * logDet: [N]) and the tape for the backward.
@@ -122,10 +71,7 @@ export function planarStackForward(
   const zIn = takeScratch(K * N * D); // [K, N, D], every entry written below
   const h = takeScratch(K * N); // [K, N], every entry written below
   const logDet = new Float64Array(N); // [N]
-  // Σ_k log|det_k| as log Π_k det_k: one log per sample instead of K (Math.log and Math.tanh
-  // cost ~25-40 ns each, the bulk of this loop); the product is folded into logDet whenever it
-  // leaves [1e-100, 1e100], so it never under- or overflows.
-  const detProd = new Float64Array(N).fill(1); // [N]
+  const detProd = new Float64Array(N).fill(1); // [N]: Π_k det_k, folded into logDet (foldProduct)
   for (let k = 0; k < K; k++) {
     const bk = b[k]!;
     const pk = psi[k]!;
@@ -133,7 +79,9 @@ export function planarStackForward(
     const base = k * N * D;
     zIn.set(z, base);
     if (D === 2) {
-      // The common 2-D case unrolled (same arithmetic as the general loop below).
+      // The common 2-D case unrolled (same arithmetic as the general loop below), here and in
+      // the backward: `npm run train -- --seed 0 --steps 2000` (planar K=32) takes 0.53 ms/step
+      // with both twins, 1.04 without (2 cores, cpu backend).
       const w0 = w[kD]!;
       const w1 = w[kD + 1]!;
       const u0 = uHat[kD]!;
@@ -141,18 +89,11 @@ export function planarStackForward(
       for (let n = 0; n < N; n++) {
         const z0n = z[2 * n]!;
         const z1n = z[2 * n + 1]!;
-        const a = bk + w0 * z0n + w1 * z1n;
-        const t = 1 - 2 / (Math.exp(2 * a) + 1); // tanh(a), ±1 when exp over/underflows
-        const hp = 1 - t * t;
+        const t = tanhExp(bk + w0 * z0n + w1 * z1n);
         h[k * N + n] = t;
         z[2 * n] = z0n + u0 * t;
         z[2 * n + 1] = z1n + u1 * t;
-        let p = detProd[n]! * (1 + hp * pk);
-        if (!(p > 1e-100 && p < 1e100)) {
-          logDet[n] = logDet[n]! + Math.log(Math.abs(p));
-          p = 1;
-        }
-        detProd[n] = p;
+        detProd[n] = foldProduct(detProd[n]! * (1 + tanhPrime(t) * pk), logDet, n);
       }
       continue;
     }
@@ -160,25 +101,13 @@ export function planarStackForward(
       const nD = n * D;
       let a = bk;
       for (let d = 0; d < D; d++) a += w[kD + d]! * z[nD + d]!;
-      // tanh(a) = 1 - 2/(e^{2a} + 1): one exp, no branch (faster than Math.tanh); h' = 1 - tanh².
-      const t = 1 - 2 / (Math.exp(2 * a) + 1);
-      const hp = 1 - t * t;
+      const t = tanhExp(a);
       h[k * N + n] = t;
       for (let d = 0; d < D; d++) z[nD + d] = z[nD + d]! + uHat[kD + d]! * t;
-      let p = detProd[n]! * (1 + hp * pk);
-      if (!(p > 1e-100 && p < 1e100)) {
-        logDet[n] = logDet[n]! + Math.log(Math.abs(p));
-        p = 1;
-      }
-      detProd[n] = p;
+      detProd[n] = foldProduct(detProd[n]! * (1 + tanhPrime(t) * pk), logDet, n);
     }
   }
-  for (let n = 0; n < N; n++) logDet[n] = logDet[n]! + Math.log(Math.abs(detProd[n]!));
-  const out = new Float32Array(N * (D + 1));
-  for (let n = 0; n < N; n++) {
-    for (let d = 0; d < D; d++) out[n * (D + 1) + d] = z[n * D + d]!;
-    out[n * (D + 1) + D] = logDet[n]!;
-  }
+  const out = packStackOutput(z, logDet, detProd, N, D);
   return { out, zK: z, logDet, tape: { N, D, K, u, w, uHat, psi, zIn, h } };
 }
 
@@ -191,12 +120,7 @@ export function planarStackBackward(tape: PlanarTape, dy: ArrayLike<number>, rel
   dz0: Float32Array; du: Float32Array; dw: Float32Array; db: Float32Array;
 } {
   const { N, D, K, u, w, uHat, psi, zIn, h } = tape;
-  const gz = new Float64Array(N * D); // ∂L/∂z_k: [N, D]
-  const gl = new Float64Array(N); // ∂L/∂logdet: [N]
-  for (let n = 0; n < N; n++) {
-    for (let d = 0; d < D; d++) gz[n * D + d] = dy[n * (D + 1) + d]!;
-    gl[n] = dy[n * (D + 1) + D]!;
-  }
+  const { gz, gl } = splitUpstream(dy, N, D); // ∂L/∂z_K: [N, D], ∂L/∂logdet: [N]
   const dUHat = new Float64Array(K * D);
   const dw = new Float64Array(K * D);
   const db = new Float64Array(K);
@@ -218,7 +142,7 @@ export function planarStackBackward(tape: PlanarTape, dy: ArrayLike<number>, rel
       let dw1 = 0;
       for (let n = 0; n < N; n++) {
         const t = h[k * N + n]!;
-        const hp = 1 - t * t;
+        const hp = tanhPrime(t);
         const g = gl[n]! / (1 + hp * pk);
         dPsi += g * hp;
         const g0 = gz[2 * n]!;
@@ -242,7 +166,7 @@ export function planarStackBackward(tape: PlanarTape, dy: ArrayLike<number>, rel
     for (let n = 0; n < N; n++) {
       const nD = n * D;
       const t = h[k * N + n]!;
-      const hp = 1 - t * t;
+      const hp = tanhPrime(t);
       const g = gl[n]! / (1 + hp * pk); // ḡ_l / det
       dPsi += g * hp;
       let dh = -2 * t * pk * g;
@@ -281,10 +205,10 @@ export function planarStackBackward(tape: PlanarTape, dy: ArrayLike<number>, rel
       n2 += w[kD + d]! * w[kD + d]!;
       gw += dUHat[kD + d]! * w[kD + d]!;
     }
-    const ms = softplusJS(s) - 1 + M_MARGIN - s; // m(s) - s
+    const ms = mPlanarJS(s) - s; // m(s) - s
     const wNonZero = n2 > 0; // w = 0: û = u (as in the forward), no gradient through c
     const c = wNonZero ? ms / n2 : 0;
-    const sig1 = wNonZero ? (sigmoidJS(s) - 1) / n2 : 0; // ∂c/∂s
+    const sig1 = wNonZero ? (sigmoid(s) - 1) / n2 : 0; // ∂c/∂s, m' = σ
     for (let d = 0; d < D; d++) {
       const g = dUHat[kD + d]!;
       du[kD + d] = g + gw * sig1 * w[kD + d]!;
@@ -324,7 +248,7 @@ export function fusedPlanarForward(flow: PlanarFlow, z: tf.Tensor2D): FlowOutput
 }
 
 /** The planar stack of `flow` on plain arrays (for the trainer's tape-free step). */
-export function planarKernel(flow: PlanarFlow): FusedFlowKernel {
+export function planarArrays(flow: PlanarFlow): ArrayFlowKernel {
   return {
     forward(z0, N) {
       const { zK, logDet, tape } = planarStackForward(z0, N, flow.dim, flow.K, values(flow.u).slice(), values(flow.w).slice(), values(flow.b));
@@ -339,3 +263,5 @@ export function planarKernel(flow: PlanarFlow): FusedFlowKernel {
     },
   };
 }
+
+registerFlowKernel(PlanarFlow, { op: fusedPlanarForward, arrays: planarArrays });

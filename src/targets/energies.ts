@@ -25,30 +25,11 @@
  *   'none'              the bare, improper energy (no log Z).
  */
 import { tf } from '../core/backend';
-import { fusedTargetKernel } from '../kernels/targets';
-import { checkBatch, checkOneOf, checkPositiveInt, describeValue } from '../core/validate';
+import { checkBatch, checkOneOf } from '../core/validate';
+import type { TargetSpec } from './kernel';
+import type { LogProbFn, Target } from './target';
 
-/** log p̃: z [N, D] -> [N]. */
-export type LogProbFn = (z: tf.Tensor2D) => tf.Tensor1D;
-
-export interface Target {
-  readonly name: string;
-  readonly dim: number;
-  /** log p̃(z) = -U(z), z: [N, D] -> [N]. */
-  logProb: LogProbFn;
-  /** log ∫ p̃(z) dz when known (float64 quadrature), else undefined. */
-  readonly logZ?: number;
-  /** Optional plain-JS value and gradient used by the fused trainer (see fused-targets.ts). */
-  readonly fused?: FusedTargetKernel;
-}
-
-/**
- * Value and gradient of log p̃ in typed-array loops: for z (row-major [N, D]) write
- * logp[n] and grad[n*D + d] = ∂ log p̃(z_n) / ∂ z_nd.
- */
-export interface FusedTargetKernel {
-  (z: Float32Array, n: number, logp: Float32Array, grad: Float32Array | null): void;
-}
+export * from './target';
 
 export const TARGET_NAMES = ['U1', 'U2', 'U3', 'U4'] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
@@ -58,6 +39,13 @@ export const DOMAIN_NAMES = ['window', 'normflows', 'none'] as const;
 export type DomainName = (typeof DOMAIN_NAMES)[number];
 /** The domain getTarget uses unless told otherwise. */
 export const DEFAULT_DOMAIN: DomainName = 'window';
+
+/** The spec of a demo target: src/kernels/targets.ts builds its value-and-gradient kernel. */
+export interface EnergySpec extends TargetSpec {
+  readonly kind: 'energy';
+  readonly key: TargetName;
+  readonly domain: DomainName;
+}
 
 /**
  * log Z by float64 quadrature (midpoint rule on a box holding all the mass, converged to
@@ -78,7 +66,7 @@ export const KNOWN_LOG_Z = {
 } as const;
 
 /** Envelope denominator 8⁴ = (20 · 0.4)⁴ of the normflows Sinusoidal targets. */
-const ENVELOPE_SCALE4 = 4096;
+export const ENVELOPE_SCALE4 = 4096;
 /**
  * Window ½((z1/s)^p + (z2/s)^p): s = 3.3 puts the wall's e-fold point (energy 1) at |z_i| ≈ 3.6,
  * so ≥ 99.4% of the mass lies in the plotted [-4, 4]²; p = 8 is steep enough to keep the wave
@@ -87,7 +75,7 @@ const ENVELOPE_SCALE4 = 4096;
 export const WINDOW_SCALE = 3.3;
 export const WINDOW_POWER = 8;
 /** Keeps ‖z‖ differentiable at z = 0 (√0 has an infinite slope); shifts U1 by < 1e-6 elsewhere. */
-const NORM_EPS = 1e-12;
+export const NORM_EPS = 1e-12;
 
 function columns(z: tf.Tensor2D): [tf.Tensor1D, tf.Tensor1D] {
   const [z1, z2] = tf.unstack(z, 1) as [tf.Tensor1D, tf.Tensor1D];
@@ -179,19 +167,6 @@ export function getTarget(name: string, options: TargetOptions = {}): Target {
     });
   };
   const logZ = key === 'U1' ? KNOWN_LOG_Z.U1 : domain === 'none' ? undefined : KNOWN_LOG_Z[`${key}+${domain}`];
-  return { name: domain === 'none' ? key : `${key}+${domain}`, dim: 2, logProb, logZ, fused: fusedTargetKernel(key, domain) };
-}
-
-/**
- * Wrap a plain function `z -> log p̃(z)` as a Target of dimension `dim`; a Target is checked
- * (logProb a function, dim an integer >= 1) and returned as it is.
- */
-export function asTarget(target: Target | LogProbFn, dim = 2, name = 'custom'): Target {
-  if (typeof target === 'function') return { name, dim: checkPositiveInt('dim', dim), logProb: target };
-  if (typeof target !== 'object' || target === null || typeof target.logProb !== 'function') {
-    const got = target === null ? 'null' : typeof target === 'object' ? 'an object without logProb' : describeValue(target);
-    throw new TypeError(`target must be a function z -> log p̃(z) or an object { name, dim, logProb(z) }, got ${got}`);
-  }
-  checkPositiveInt('target.dim', target.dim);
-  return target;
+  const spec: EnergySpec = { kind: 'energy', key, domain };
+  return { name: domain === 'none' ? key : `${key}+${domain}`, dim: 2, logProb, logZ, spec };
 }

@@ -12,9 +12,13 @@ export interface TargetKernel {
   (z: Float32Array, n: number, logp: Float32Array, grad: Float32Array | null): void;
 }
 
-/** What a kernel is built from: plain data, tagged by `kind`. */
+/**
+ * What a kernel is built from: plain data, tagged by `kind`; the other fields are the kind's
+ * own (e.g. { kind: 'energy', key: 'U1', domain: 'none' }).
+ */
 export interface TargetSpec {
   readonly kind: string;
+  readonly [field: string]: unknown;
 }
 
 const registry = new Map<string, (spec: TargetSpec) => TargetKernel>();

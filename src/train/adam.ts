@@ -10,7 +10,7 @@
  */
 import { tf } from '../core/backend';
 
-export class FusedAdam {
+export class Adam {
   /** Step size; may be changed between steps (schedules). */
   learningRate: number;
   readonly beta1: number;

@@ -13,9 +13,10 @@
  * scored on held-out rows (`gaussianBaseline`).
  */
 import { tf } from '../core/backend';
-import { FusedAdam } from './adam';
+import { Adam } from './adam';
 import { runChunked, type LoopHistory } from './loop';
-import { StandardNormal, LOG_2PI } from '../flows/base';
+import { StandardNormal } from '../flows/base';
+import { LOG_2PI } from '../core/numerics';
 import type { InvertibleFlow } from '../flows/coupling';
 import { Rng } from '../core/random';
 import type { StopSignal } from '../core/stop';
@@ -88,7 +89,7 @@ export async function trainMaxLikelihood(
   if (flow.variables.length === 0) throw new RangeError('flow has no trainable variables');
 
   // The library's Adam (tf.train.adam's update in typed-array loops): ~2x faster steps here.
-  const optimizer = new FusedAdam(flow.variables, lr);
+  const optimizer = new Adam(flow.variables, lr);
   const history: MaxLikelihoodHistory = { step: [], loss: [], msPerStep: NaN, wallMs: 0, stepsDone: 0, stoppedReason: null };
   const xb = new Float32Array(batch * D); // the minibatch, reused: [batch, D]
   try {

@@ -10,14 +10,16 @@
  * The available schedules are functions of the step only.
  */
 import { tf } from '../core/backend';
-import type { Flow, FlowPath } from '../flows/flow';
-import { FusedAdam } from './adam';
-import { fusedKernelOf, fusedMean, fusedTrainingStep } from '../kernels/ops';
-import { annealBeta, freeEnergyTerms } from './loss';
+import { hasFusedOp, type Flow, type FlowPath } from '../flows/flow';
+import { arrayKernelOf } from '../flows/kernel';
+import { Adam } from './adam';
+import { lossKernel } from './kernel';
+import { annealBeta, reverseKLTerms } from './loss';
 import { runChunked, type LoopHistory } from './loop';
 import { Rng } from '../core/random';
 import type { StopSignal } from '../core/stop';
-import { asTarget, type LogProbFn, type Target } from '../targets/energies';
+import { targetKernelOf } from '../targets/kernel';
+import { asTarget, type LogProbFn, type Target } from '../targets/target';
 import { checkInRange, describeValue, checkOneOf, checkPositive, checkPositiveInt, checkSeed } from '../core/validate';
 
 export const LR_SCHEDULES = ['constant', 'cosine'] as const;
@@ -147,18 +149,18 @@ export async function train(flow: Flow, targetIn: Target | LogProbFn, options: T
   if (flow.variables.length === 0) throw new RangeError('flow has no trainable variables');
 
   const rng = new Rng(seed);
-  // Adam with tf.train.adam's exact update, in typed-array loops (fused-adam.ts): tfjs's own
-  // costs ~12 small ops per variable per step, as much as a fused flow's whole forward pass.
-  const optimizer = new FusedAdam(flow.variables, lr);
-  // On the fused path the batch means are one op each too (tf.mean's gradient is slow on cpu).
-  const mean = path === 'fused' ? fusedMean : (x: tf.Tensor) => tf.mean(x) as tf.Scalar;
-  // Fastest: when both the flow and the target have plain-JS kernels, the fused path runs the
-  // step without the tfjs tape at all (fusedTrainingStep: same loss and gradients, no ops).
-  const flowKernel = path === 'fused' && target.fused ? fusedKernelOf(flow) : undefined;
+  // Adam with tf.train.adam's exact update, in typed-array loops (adam.ts): tfjs's own costs
+  // ~12 small ops per variable per step, as much as a fused flow's whole forward pass.
+  const optimizer = new Adam(flow.variables, lr);
+  // Fastest: when the flow and the target both have plain-array kernels registered, the fused
+  // path runs the step without the tfjs tape at all (LossKernel.step: same loss and gradients).
+  const arrayLoss = path === 'fused' ? lossKernel() : undefined;
+  const targetKernel = arrayLoss ? targetKernelOf(target) : undefined;
+  const flowKernel = targetKernel ? arrayKernelOf(flow) : undefined;
   const history: TrainHistory = {
     step: [], loss: [], freeEnergy: [], beta: [], lr: [],
     msPerStep: NaN, wallMs: 0, stepsDone: 0, stoppedReason: null,
-    path: path === 'fused' && !flow.forwardFused ? 'reference' : path,
+    path: path === 'fused' && !hasFusedOp(flow) ? 'reference' : path,
   };
   try {
     return await runChunked(history, {
@@ -171,7 +173,7 @@ export async function train(flow: Flow, targetIn: Target | LogProbFn, options: T
         let lp: number;
         if (flowKernel) {
           const z0 = rng.fillNormal(new Float32Array(batch * flow.dim)); // z0: [batch, D], same draws as below
-          const r = fusedTrainingStep(flowKernel, target.fused!, z0, batch, flow.dim, beta);
+          const r = arrayLoss!.step(flowKernel, targetKernel!, z0, batch, flow.dim, beta);
           options.onGradients?.({ step: t, loss: r.loss, beta, grads: r.grads.map((g) => Float32Array.from(g)) });
           optimizer.applyGradientArrays(r.grads);
           loss = r.loss;
@@ -183,9 +185,9 @@ export async function train(flow: Flow, targetIn: Target | LogProbFn, options: T
             let meanLogP: tf.Scalar | null = null; // kept out of variableGrads' own tidy
             try {
               const { value: cost, grads } = tf.variableGrads(() => {
-                const { logQ, logP } = freeEnergyTerms(flow, target, z0, path);
-                meanLogP = tf.keep(mean(logP));
-                return tf.sub(mean(logQ), tf.mul(beta, meanLogP)) as tf.Scalar;
+                const terms = reverseKLTerms(flow, target, z0, beta, path);
+                meanLogP = tf.keep(terms.meanLogP);
+                return terms.loss;
               }, flow.variables);
               if (options.onGradients) {
                 const copies = flow.variables.map((v) =>

@@ -1,0 +1,10 @@
+/**
+ * The fast path, attached by registration: importing this module registers every kernel (flow
+ * kernels for PlanarFlow and SylvesterFlow, the 'energy' target kernel, the fused loss ops).
+ * Nothing outside src/kernels/ imports a kernel; `forwardOn`, the loss and the trainer look
+ * them up (src/flows/kernel.ts, src/targets/kernel.ts, src/train/kernel.ts).
+ */
+import './ops';
+import './planar';
+import './sylvester';
+import './targets';
