@@ -5,6 +5,9 @@
  * tables and notebook display are the second entry point, `dist/viz` (src/viz/index.ts). The
  * fast-path kernels (src/kernels) and the training loop's internals are not part of the API.
  */
+// The fast path: every kernel registers itself against its flow or target on import.
+import './kernels';
+
 export * from './core/backend';
 export * from './core/random';
 export * from './core/validate';
@@ -17,7 +20,10 @@ export * from './flows/planar';
 export * from './flows/sylvester';
 export * from './flows/coupling';
 export * from './flows/factory';
+export * from './flows/kernel';
+export * from './targets/target';
 export * from './targets/energies';
+export * from './targets/kernel';
 export * from './targets/grid';
 export * from './targets/data';
 export * from './targets/posterior';

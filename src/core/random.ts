@@ -64,3 +64,15 @@ export class Rng {
     return tf.tensor(v, shape);
   }
 }
+
+/**
+ * N(mean, std²) draws of any shape from a seeded `Rng`. Use it instead of
+ * `tf.randomNormal(shape, mean, std, 'float32', seed)`: tfjs takes seed 0 as "no seed" and
+ * draws different numbers on every run.
+ */
+export function randomNormal(shape: number[], seed: number, mean = 0, std = 1): tf.Tensor {
+  shape.forEach((s, i) => checkPositiveInt(`shape[${i}]`, s));
+  const v = new Rng(seed).fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1)));
+  for (let i = 0; i < v.length; i++) v[i] = mean + std * v[i]!;
+  return tf.tensor(v, shape);
+}

@@ -7,6 +7,9 @@
  * - display: show, showTable, liveDisplay in tslab; tables: DataFrames, HTML/text tables, CSV;
  * - interactive: Plotly in the browser; live: trainLive, training with a live output.
  */
+// trainLive trains: register the fast-path kernels even when only dist/viz is imported.
+import '../kernels';
+
 export * from './figure';
 export * from './png';
 export * from './plots';
