@@ -15,6 +15,7 @@ export * from './core/stop';
 export * from './core/checks';
 export * from './core/numerics';
 export * from './flows/flow';
+export * from './flows/compose';
 export * from './flows/base';
 export * from './flows/planar';
 export * from './flows/sylvester';

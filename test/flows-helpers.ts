@@ -1,7 +1,8 @@
 /** Helpers shared by the flow tests: random (non-identity) parameters and float64 read-outs. */
 import assert from 'node:assert/strict';
 import { tf } from '../src/core/backend';
-import { forwardOn, hasFusedOp, type Flow, type FlowOutput } from '../src/flows/flow';
+import { type Flow, type FlowOutput } from '../src/flows/flow';
+import { forwardOn, hasFusedOp } from '../src/flows/compose';
 import { Rng } from '../src/core/random';
 import type { PlanarFlow } from '../src/flows/planar';
 import type { SylvesterFlow } from '../src/flows/sylvester';

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { tf } from '../src/core/backend';
 import { StandardNormal } from '../src/flows/base';
 import '../src/kernels';
-import { compose, forwardOn, hasFusedOp } from '../src/flows/flow';
+import { compose, forwardOn, hasFusedOp } from '../src/flows/compose';
 import type { Flow, FlowOutput } from '../src/flows/flow';
 import { fusedForward } from './flows-helpers';
 import { arrayKernelOf } from '../src/flows/kernel';

@@ -12,7 +12,8 @@
  */
 import { tf } from '../core/backend';
 import { StandardNormal } from '../flows/base';
-import { forwardOn, type Flow, type FlowPath } from '../flows/flow';
+import { type Flow, type FlowPath } from '../flows/flow';
+import { forwardOn } from '../flows/compose';
 import { Rng } from '../core/random';
 import { asTarget, type LogProbFn, type Target } from '../targets/energies';
 import { checkGrid, gridPoints, type DensityField, type Grid2D } from '../targets/grid';

@@ -12,7 +12,8 @@
  */
 import { tf } from '../core/backend';
 import { StandardNormal } from '../flows/base';
-import { forwardOn, type Flow, type FlowPath } from '../flows/flow';
+import { type Flow, type FlowPath } from '../flows/flow';
+import { forwardOn } from '../flows/compose';
 import { targetKernelOf } from '../targets/kernel';
 import type { Target } from '../targets/target';
 import { checkFinite, checkPositive } from '../core/validate';

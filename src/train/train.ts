@@ -10,7 +10,8 @@
  * The available schedules are functions of the step only.
  */
 import { tf } from '../core/backend';
-import { hasFusedOp, type Flow, type FlowPath } from '../flows/flow';
+import { type Flow, type FlowPath } from '../flows/flow';
+import { hasFusedOp } from '../flows/compose';
 import { arrayKernelOf } from '../flows/kernel';
 import { Adam } from './adam';
 import { lossKernel } from './kernel';
