@@ -169,7 +169,7 @@ export interface WeightedMoments {
 
 /**
  * Self-normalised importance-sampling moments of samples θ_i (row-major [n, D]) with log-weights
- * lw_i (e.g. `logWeights` of diagnostics.ts: log p̃ - log q), w_i = exp(lw_i - max lw):
+ * lw_i (e.g. `logWeights` of diagnostics/evaluate.ts: log p̃ - log q), w_i = exp(lw_i - max lw):
  *
  *   mean = Σ w_i θ_i / Σ w_i,  Cov = Σ w_i (θ_i - mean)(θ_i - mean)ᵀ / Σ w_i
  *
