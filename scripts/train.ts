@@ -59,7 +59,7 @@ export const TARGET_DEFAULTS: Readonly<Record<string, { readonly steps: number; 
  */
 export const MLE_DEFAULTS = { K: 4, steps: 500, batch: 128, lr: 5e-3 } as const;
 
-/** Posterior targets on the penguins data (src/posterior.ts). */
+/** Posterior targets on the penguins data (src/targets/penguins.ts). */
 const POSTERIOR_TARGETS = ['penguins-species', 'penguins-sex'] as const;
 const ALL_TARGETS = [...TARGET_NAMES, ...POSTERIOR_TARGETS] as const;
 /** Held-out share of rows in maximum-likelihood mode. */
@@ -416,17 +416,20 @@ async function main(argv: string[]): Promise<number> {
 
 /**
  * The target by name. For the 2-D penguins posterior the true log evidence comes from a float64
- * grid (src/posterior.ts); the 5-D one has none (IS log Z is the estimate).
+ * grid (src/diagnostics/moments.ts); the 5-D one has none (IS log Z is the estimate).
  */
 function resolveTarget(name: (typeof ALL_TARGETS)[number], domain: (typeof DOMAIN_NAMES)[number]): Target {
   if (name === 'penguins-species') {
     const { target } = penguinsSpeciesModel();
     const logZ = gridPosteriorMoments(target, autoGrid(target)).logZ;
-    return { name: 'penguins-species', dim: target.dim, logProb: target.logProb, logZ };
+    // The spec carries the data of the registered fast kernel (src/kernels/logistic.ts).
+    const species = { name: 'penguins-species', dim: target.dim, logProb: target.logProb, logZ, spec: target.spec };
+    return species;
   }
   if (name === 'penguins-sex') {
     const { target } = penguinsSexModel();
-    return { name: 'penguins-sex', dim: target.dim, logProb: target.logProb };
+    const sex = { name: 'penguins-sex', dim: target.dim, logProb: target.logProb, spec: target.spec };
+    return sex;
   }
   return getTarget(name, { domain });
 }

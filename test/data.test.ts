@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { readCSVColumns, standardize, takeRows, trainTestSplit } from '../src/targets/data';
-import { penguinsCSVPath } from '../src/targets/posterior';
+import { penguinsCSVPath } from '../src/targets/penguins';
 
 const dir = mkdtempSync(join(tmpdir(), 'nf-data-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

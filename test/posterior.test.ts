@@ -2,15 +2,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { tf } from '../src/core/backend';
 import { LOG_2PI } from '../src/flows/base';
-import {
-  autoGrid,
-  gridPosteriorMoments,
-  logisticPosterior,
-  penguinsSexModel,
-  penguinsSpeciesModel,
-  posteriorPredictive,
-  weightedMoments,
-} from '../src/targets/posterior';
+import { logisticPosterior } from '../src/targets/logistic';
+import { penguinsSexModel, penguinsSpeciesModel } from '../src/targets/penguins';
+import { autoGrid, gridPosteriorMoments, weightedMoments } from '../src/diagnostics/moments';
+import { posteriorPredictive } from '../src/diagnostics/predictive';
 import { Rng } from '../src/core/random';
 import type { Target } from '../src/targets/energies';
 

@@ -1,6 +1,7 @@
 /**
  * The fast path, attached by registration: importing this module registers every kernel (flow
- * kernels for PlanarFlow and SylvesterFlow, the 'energy' target kernel, the fused loss ops).
+ * kernels for PlanarFlow, SylvesterFlow and AffineFlow, the 'energy' and 'logistic' target
+ * kernels, the fused loss ops).
  * Nothing outside src/kernels/ imports a kernel; `forwardOn`, the loss and the trainer look
  * them up (src/flows/kernel.ts, src/targets/kernel.ts, src/train/kernel.ts).
  */
@@ -8,3 +9,5 @@ import './ops';
 import './planar';
 import './sylvester';
 import './targets';
+import './affine';
+import './logistic';
