@@ -63,8 +63,8 @@ function slides(nb: Notebook): { cells: Cell[]; notes: Cell[] }[] {
   const out: { cells: Cell[]; notes: Cell[] }[] = [];
   for (const c of nb.cells) {
     if (type(c) === 'slide' || type(c) === 'subslide') out.push({ cells: [c], notes: [] });
-    else if (type(c) === 'notes') out[out.length - 1].notes.push(c);
-    else out[out.length - 1].cells.push(c);
+    else if (type(c) === 'notes') out[out.length - 1]!.notes.push(c);
+    else out[out.length - 1]!.cells.push(c);
   }
   return out;
 }
@@ -79,13 +79,13 @@ test('prose goes to the notes; headings, equations and short lists stay on the s
   ]);
   const s = slides(d.deckNotebook(nb));
   assert.equal(s.length, 1);
-  const onSlide = s[0].cells.map(src).join('\n');
+  const onSlide = s[0]!.cells.map(src).join('\n');
   assert.match(onSlide, /# Title/);
   assert.match(onSlide, /f\(z\) = z/);
   assert.match(onSlide, /- one\n- two/);
   assert.match(onSlide, /const x = 1;/, 'short code stays on the slide');
   assert.doesNotMatch(onSlide, /narrative/);
-  assert.match(s[0].notes.map(src).join('\n'), /narrative/);
+  assert.match(s[0]!.notes.map(src).join('\n'), /narrative/);
 });
 
 test('each figure gets its own slide with the title and its caption; long code is left out', async () => {
@@ -103,11 +103,11 @@ test('each figure gets its own slide with the title and its caption; long code i
   for (const f of figureSlides) {
     const figs = f.cells.filter((c) => (c.metadata.tags ?? []).includes('deck-figure'));
     assert.equal(figs.length, 1);
-    assert.equal(figs[0].outputs?.length, 1, 'one figure output per slide');
-    assert.ok(figs[0].metadata.tags?.includes('remove-input'), 'the figure without its code');
-    assert.match(src(f.cells[0]), /3\.1 One layer/, 'the figure slide carries the section title');
+    assert.equal(figs[0]!.outputs?.length, 1, 'one figure output per slide');
+    assert.ok(figs[0]!.metadata.tags?.includes('remove-input'), 'the figure without its code');
+    assert.match(src(f.cells[0]!), /3\.1 One layer/, 'the figure slide carries the section title');
   }
-  assert.match(figureSlides[0].cells.map(src).join('\n'), /The picture: before and after\./, 'caption on the figure slide');
+  assert.match(figureSlides[0]!.cells.map(src).join('\n'), /The picture: before and after\./, 'caption on the figure slide');
   // the text output goes to the notes, the long code is on no slide
   const all = s.flatMap((x) => x.cells);
   assert.ok(!all.some((c) => c.cell_type === 'code' && !(c.metadata.tags ?? []).includes('remove-input')));

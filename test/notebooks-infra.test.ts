@@ -52,11 +52,11 @@ test('a real failed tslab run: the failing cell, its source and its stderr are f
   const nb = readNb('failing.executed.ipynb');
   const failures = k.findFailures(nb);
   assert.equal(failures.length, 1, 'exactly one failing cell (the console.warn in cell 0 is not an error)');
-  const [f] = failures;
+  const f = failures[0]!;
   assert.equal(f.index, 1);
   assert.match(f.source, /nf\.getTarget\('nope'\)/);
-  assert.equal(f.outputs[0].name, 'stderr');
-  assert.match(f.outputs[0].text, /RangeError: target must be one of U1, U2, U3, U4; got "nope"/);
+  assert.equal(f.outputs[0]!.name, 'stderr');
+  assert.match(f.outputs[0]!.text, /RangeError: target must be one of U1, U2, U3, U4; got "nope"/);
   const report = k.formatFailure('test/fixtures/failing.ipynb', f, 'kernel reported an error');
   assert.match(report, /FAILED test\/fixtures\/failing\.ipynb: cell 1 \(kernel reported an error\)/);
   assert.match(report, /^ {2}2 \| nf\.getTarget\('nope'\);$/m);
@@ -94,7 +94,7 @@ test('findFailures: kernel-reported index, raises-exception tag, markdown cells'
     k.findFailures(nb, 4).map((f) => f.index),
     [2, 4],
   );
-  assert.deepEqual(k.findFailures(nb, 4)[1].outputs, []);
+  assert.deepEqual(k.findFailures(nb, 4)[1]!.outputs, []);
   assert.deepEqual(k.findFailures(nbOf([code('1', [])])), []);
 });
 
@@ -108,15 +108,15 @@ test('stripVolatile removes timings and counts, keeps outputs, and serialises li
       slideshow: { slide_type: 'slide' },
     }),
   ]);
-  nb.cells[0].execution_count = 3;
+  nb.cells[0]!.execution_count = 3;
   nb.metadata = { widgets: {}, kernelspec: { name: 'tslab' } };
   const s = k.stripVolatile(nb);
-  assert.deepEqual(s.cells[0].metadata, { slideshow: { slide_type: 'slide' } });
-  assert.equal(s.cells[0].execution_count, null);
-  assert.equal(s.cells[0].outputs?.[0].execution_count, null);
-  assert.deepEqual(s.cells[0].outputs?.[0].data, { 'text/plain': '1' });
+  assert.deepEqual(s.cells[0]!.metadata, { slideshow: { slide_type: 'slide' } });
+  assert.equal(s.cells[0]!.execution_count, null);
+  assert.equal(s.cells[0]!.outputs?.[0]?.execution_count, null);
+  assert.deepEqual(s.cells[0]!.outputs?.[0]?.data, { 'text/plain': '1' });
   assert.deepEqual(s.metadata, { kernelspec: { name: 'tslab' } });
-  assert.equal(nb.cells[0].execution_count, 3, 'input not mutated');
+  assert.equal(nb.cells[0]!.execution_count, 3, 'input not mutated');
   const text = k.serializeNotebook(s);
   assert.ok(text.endsWith('}\n'));
   assert.ok(text.indexOf('"cells"') < text.indexOf('"metadata"') && text.indexOf('"metadata"') < text.indexOf('"nbformat"'));

@@ -70,9 +70,10 @@ export class Rng {
  * `tf.randomNormal(shape, mean, std, 'float32', seed)`: tfjs takes seed 0 as "no seed" and
  * draws different numbers on every run.
  */
-export function randomNormal(shape: number[], seed: number, mean = 0, std = 1): tf.Tensor {
+export function randomNormal<R extends tf.Rank = tf.Rank>(shape: number[], seed: number, mean = 0, std = 1): tf.Tensor<R> {
   shape.forEach((s, i) => checkPositiveInt(`shape[${i}]`, s));
   const v = new Rng(seed).fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1)));
   for (let i = 0; i < v.length; i++) v[i] = mean + std * v[i]!;
-  return tf.tensor(v, shape);
+  const t: tf.Tensor = tf.tensor(v, shape);
+  return t as tf.Tensor<R>;
 }
