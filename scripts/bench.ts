@@ -34,7 +34,8 @@ interface Args {
   peer: boolean;
 }
 
-const USAGE = 'usage: npm run bench -- [--steps N] [--ref-steps N] [--warmup N] [--repeats N] [--backend cpu|wasm] [--json FILE] [--scaling] [--peer]';
+const USAGE =
+  'usage: npm run bench -- [--steps N] [--ref-steps N] [--warmup N] [--repeats N] [--backend cpu|wasm] [--json FILE] [--scaling] [--peer]';
 
 /** Command line through Node's own `util.parseArgs` (unknown options and missing values throw). */
 function parseArgs(argv: string[]): Args {
@@ -70,7 +71,8 @@ function parseArgs(argv: string[]): Args {
   for (const key of ['steps', 'refSteps', 'warmup', 'repeats'] as const) {
     const min = key === 'warmup' ? 0 : 1;
     const flag = key === 'refSteps' ? 'ref-steps' : key;
-    if (!Number.isInteger(a[key]) || a[key] < min) throw new RangeError(`--${flag} must be an integer >= ${min}, got ${String(a[key])}`);
+    if (!Number.isInteger(a[key]) || a[key] < min)
+      throw new RangeError(`--${flag} must be an integer >= ${min}, got ${String(a[key])}`);
   }
   return a;
 }
@@ -82,8 +84,14 @@ function median(xs: number[]): number {
 }
 
 type FlowFactory = () => Flow;
-const planar = (K: number): FlowFactory => () => new PlanarFlow({ K, seed: 0 });
-const sylvester = (K: number, M = 2): FlowFactory => () => new SylvesterFlow({ K, M, variant: 'orthogonal', seed: 0 });
+const planar =
+  (K: number): FlowFactory =>
+  () =>
+    new PlanarFlow({ K, seed: 0 });
+const sylvester =
+  (K: number, M = 2): FlowFactory =>
+  () =>
+    new SylvesterFlow({ K, M, variant: 'orthogonal', seed: 0 });
 
 /** 10th percentile: on a shared, busy machine the fastest steps are the least disturbed ones. */
 function p10(xs: number[]): number {
@@ -95,13 +103,24 @@ function p10(xs: number[]): number {
  * Per-step wall ms of one training run after `warmup` steps, and the process CPU ms per timed
  * step (less sensitive than wall time to other processes on a shared machine).
  */
-async function stepTimes(make: FlowFactory, path: FlowPath, steps: number, warmup: number, batch = 512): Promise<{ times: number[]; cpuMs: number }> {
+async function stepTimes(
+  make: FlowFactory,
+  path: FlowPath,
+  steps: number,
+  warmup: number,
+  batch = 512,
+): Promise<{ times: number[]; cpuMs: number }> {
   const flow = make();
   const times: number[] = [];
   const cpuStart = process.cpuUsage();
   let cpu0: NodeJS.CpuUsage | null = null;
   await train(flow, getTarget('U1'), {
-    steps: warmup + steps, batch, lr: 1e-3, seed: 0, path, chunkSize: 1000,
+    steps: warmup + steps,
+    batch,
+    lr: 1e-3,
+    seed: 0,
+    path,
+    chunkSize: 1000,
     onStep: (s) => {
       if (s.step === warmup - 1) cpu0 = process.cpuUsage();
       if (s.step >= warmup) times.push(s.ms);
@@ -116,7 +135,11 @@ async function stepTimes(make: FlowFactory, path: FlowPath, steps: number, warmu
 /** Median over `repeats` runs of each run's median ms/step (configurations interleave). */
 
 /** Median of per-run medians, and the 10th percentile of all timed steps, per configuration. */
-async function repeatedStats(configs: [FlowFactory, FlowPath, number?][], a: Args, steps = a.steps): Promise<{ median: number; p10: number; cpu: number }[]> {
+async function repeatedStats(
+  configs: [FlowFactory, FlowPath, number?][],
+  a: Args,
+  steps = a.steps,
+): Promise<{ median: number; p10: number; cpu: number }[]> {
   const runs: number[][] = configs.map(() => []);
   const pooled: number[][] = configs.map(() => []);
   const cpu: number[][] = configs.map(() => []);
@@ -143,35 +166,72 @@ function peerMs(flowArgs: string[]): { median: number; p10: number } | null {
     return null;
   }
   if (spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status !== 0) {
-    console.log("peer: /usr/bin/python3 cannot import torch; --peer needs Debian's python3-torch: apt-get install python3-torch. Skipped");
+    console.log(
+      "peer: /usr/bin/python3 cannot import torch; --peer needs Debian's python3-torch: apt-get install python3-torch. Skipped",
+    );
     return null;
   }
   const out = join(mkdtempSync(join(tmpdir(), 'nf-peer-')), 'peer.json');
-  const args = [script, '--target', 'U1', ...flowArgs, '--iters', '600', '--batch', '512', '--lr', '1e-3',
-    '--threads', '1', '--seed', '0', '--eval-samples', '1000', '--json', out];
+  const args = [
+    script,
+    '--target',
+    'U1',
+    ...flowArgs,
+    '--iters',
+    '600',
+    '--batch',
+    '512',
+    '--lr',
+    '1e-3',
+    '--threads',
+    '1',
+    '--seed',
+    '0',
+    '--eval-samples',
+    '1000',
+    '--json',
+    out,
+  ];
   const r = spawnSync('/usr/bin/python3', args, { stdio: ['ignore', 'ignore', 'inherit'] });
   if (r.status !== 0) {
     console.log(`peer: exited with ${r.status}, skipped`);
     return null;
   }
-  const j = JSON.parse(readFileSync(out, 'utf8')) as { time_per_iter_ms?: { median_last90pct?: number; p10_last90pct?: number } };
+  const j = JSON.parse(readFileSync(out, 'utf8')) as {
+    time_per_iter_ms?: { median_last90pct?: number; p10_last90pct?: number };
+  };
   const t = j.time_per_iter_ms;
-  return t?.median_last90pct != null && t.p10_last90pct != null ? { median: t.median_last90pct, p10: t.p10_last90pct } : null;
+  return t?.median_last90pct != null && t.p10_last90pct != null
+    ? { median: t.median_last90pct, p10: t.p10_last90pct }
+    : null;
 }
 
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
   const backend = await initBackend(a.backend);
-  console.log(`backend: ${backend}; U1, batch 512, Adam lr 1e-3; fused: ${a.warmup} warm-up + ${a.steps} timed steps, ` +
-    `reference: 10 + ${a.refSteps}; median of ${a.repeats} runs`);
-  const [pfs, prs, sfs, srs] = await repeatedStats([
-    [planar(32), 'fused'], [planar(32), 'reference'],
-    [sylvester(16), 'fused'], [sylvester(16), 'reference'],
-  ], a);
+  console.log(
+    `backend: ${backend}; U1, batch 512, Adam lr 1e-3; fused: ${a.warmup} warm-up + ${a.steps} timed steps, ` +
+      `reference: 10 + ${a.refSteps}; median of ${a.repeats} runs`,
+  );
+  const [pfs, prs, sfs, srs] = await repeatedStats(
+    [
+      [planar(32), 'fused'],
+      [planar(32), 'reference'],
+      [sylvester(16), 'fused'],
+      [sylvester(16), 'reference'],
+    ],
+    a,
+  );
   const [pf, pr, sf, sr] = [pfs!.median, prs!.median, sfs!.median, srs!.median];
   const result: Record<string, unknown> = {
     planarK32: { fusedMs: pf, referenceMs: pr, fusedP10Ms: pfs!.p10, referenceP10Ms: prs!.p10, fusedCpuMs: pfs!.cpu },
-    sylvesterK16: { fusedMs: sf, referenceMs: sr, fusedP10Ms: sfs!.p10, referenceP10Ms: srs!.p10, fusedCpuMs: sfs!.cpu },
+    sylvesterK16: {
+      fusedMs: sf,
+      referenceMs: sr,
+      fusedP10Ms: sfs!.p10,
+      referenceP10Ms: srs!.p10,
+      fusedCpuMs: sfs!.cpu,
+    },
     backend,
     loadavg: loadavg(),
   };
@@ -190,37 +250,84 @@ async function main(): Promise<void> {
       }
       return { median: median(ms), p10: median(p) };
     };
-    peer = { planar: runs(['--flow', 'planar', '--K', '32']), sylvester: runs(['--flow', 'sylvester', '--K', '16', '--M', '2']) };
-    Object.assign(result.planarK32 as object, { torchMs: peer.planar?.median ?? null, torchP10Ms: peer.planar?.p10 ?? null });
-    Object.assign(result.sylvesterK16 as object, { torchMs: peer.sylvester?.median ?? null, torchP10Ms: peer.sylvester?.p10 ?? null });
+    peer = {
+      planar: runs(['--flow', 'planar', '--K', '32']),
+      sylvester: runs(['--flow', 'sylvester', '--K', '16', '--M', '2']),
+    };
+    Object.assign(result.planarK32 as object, {
+      torchMs: peer.planar?.median ?? null,
+      torchP10Ms: peer.planar?.p10 ?? null,
+    });
+    Object.assign(result.sylvesterK16 as object, {
+      torchMs: peer.sylvester?.median ?? null,
+      torchP10Ms: peer.sylvester?.p10 ?? null,
+    });
   }
   console.log('\nms/step, median (10th percentile):\n');
   console.log('| flow | fused | reference | reference/fused |' + (peer ? ' PyTorch 1 thread | fused/PyTorch |' : ''));
   console.log('|---|---|---|---|' + (peer ? '---|---|' : ''));
   const cell = (m: number, p: number): string => `${fmt(m)} (${fmt(p)})`;
-  const row = (name: string, f: { median: number; p10: number }, r: { median: number; p10: number }, t: Peer | undefined): void => {
-    const extra = peer ? ` ${t ? cell(t.median, t.p10) : '—'} | ${t ? `${(f.median / t.median).toFixed(2)} (${(f.p10 / t.p10).toFixed(2)})` : '—'} |` : '';
-    console.log(`| ${name} | ${cell(f.median, f.p10)} | ${cell(r.median, r.p10)} | ${(r.median / f.median).toFixed(1)}x |${extra}`);
+  const row = (
+    name: string,
+    f: { median: number; p10: number },
+    r: { median: number; p10: number },
+    t: Peer | undefined,
+  ): void => {
+    const extra = peer
+      ? ` ${t ? cell(t.median, t.p10) : '—'} | ${t ? `${(f.median / t.median).toFixed(2)} (${(f.p10 / t.p10).toFixed(2)})` : '—'} |`
+      : '';
+    console.log(
+      `| ${name} | ${cell(f.median, f.p10)} | ${cell(r.median, r.p10)} | ${(r.median / f.median).toFixed(1)}x |${extra}`,
+    );
   };
   row('planar K=32', pfs!, prs!, peer?.planar);
   row('orthogonal Sylvester K=16 M=2', sfs!, srs!, peer?.sylvester);
-  console.log(`\nload average at the end: ${loadavg().map((x) => x.toFixed(1)).join(', ')} (${cpus().length} cores)`);
+  console.log(
+    `\nload average at the end: ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(', ')} (${cpus().length} cores)`,
+  );
 
   if (a.scaling) {
     const Ks = [1, 2, 4, 8, 16, 32, 64];
     const steps = Math.max(50, Math.floor(a.steps / 2));
-    const kp = await repeatedStats(Ks.map((K) => [planar(K), 'fused'] as [FlowFactory, FlowPath]), a, steps);
-    const ks = await repeatedStats(Ks.map((K) => [sylvester(K), 'fused'] as [FlowFactory, FlowPath]), a, steps);
+    const kp = await repeatedStats(
+      Ks.map((K) => [planar(K), 'fused'] as [FlowFactory, FlowPath]),
+      a,
+      steps,
+    );
+    const ks = await repeatedStats(
+      Ks.map((K) => [sylvester(K), 'fused'] as [FlowFactory, FlowPath]),
+      a,
+      steps,
+    );
     const c = (x: { median: number; cpu: number }): string => `${fmt(x.median)} (${fmt(x.cpu)})`;
-    console.log('\nFused ms/step vs K (batch 512), wall median (CPU ms/step):\n\n| K | planar | orthogonal Sylvester M=2 |\n|---|---|---|');
+    console.log(
+      '\nFused ms/step vs K (batch 512), wall median (CPU ms/step):\n\n| K | planar | orthogonal Sylvester M=2 |\n|---|---|---|',
+    );
     Ks.forEach((K, i) => console.log(`| ${K} | ${c(kp[i]!)} | ${c(ks[i]!)} |`));
     const Ns = [64, 128, 256, 512, 1024, 2048, 4096, 8192];
-    const np = await repeatedStats(Ns.map((N) => [planar(32), 'fused', N] as [FlowFactory, FlowPath, number]), a, steps);
-    const ns = await repeatedStats(Ns.map((N) => [sylvester(16), 'fused', N] as [FlowFactory, FlowPath, number]), a, steps);
-    console.log('\nFused ms/step vs batch, wall median (CPU ms/step):\n\n| batch | planar K=32 | orthogonal Sylvester K=16 M=2 |\n|---|---|---|');
+    const np = await repeatedStats(
+      Ns.map((N) => [planar(32), 'fused', N] as [FlowFactory, FlowPath, number]),
+      a,
+      steps,
+    );
+    const ns = await repeatedStats(
+      Ns.map((N) => [sylvester(16), 'fused', N] as [FlowFactory, FlowPath, number]),
+      a,
+      steps,
+    );
+    console.log(
+      '\nFused ms/step vs batch, wall median (CPU ms/step):\n\n| batch | planar K=32 | orthogonal Sylvester K=16 M=2 |\n|---|---|---|',
+    );
     Ns.forEach((N, i) => console.log(`| ${N} | ${c(np[i]!)} | ${c(ns[i]!)} |`));
     result.scaling = {
-      K: Ks, planarByK: kp, sylvesterByK: ks, batch: Ns, planarByBatch: np, sylvesterByBatch: ns,
+      K: Ks,
+      planarByK: kp,
+      sylvesterByK: ks,
+      batch: Ns,
+      planarByBatch: np,
+      sylvesterByBatch: ns,
     };
   }
   if (a.json) {

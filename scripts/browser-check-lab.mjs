@@ -83,7 +83,10 @@ function cellName(nb, i) {
     const c = nb.cells[j];
     if (c.cell_type === 'markdown') heading = (text(c.source).match(/^#+ .*$/m) ?? [''])[0];
   }
-  const first = text(nb.cells[i].source).split('\n').find((l) => /[A-Za-z]/.test(l)) ?? '';
+  const first =
+    text(nb.cells[i].source)
+      .split('\n')
+      .find((l) => /[A-Za-z]/.test(l)) ?? '';
   return `cell ${i}${heading ? ` (under "${heading.replace(/^#+ /, '')}")` : ''}: ${first.slice(0, 90)}`;
 }
 
@@ -145,7 +148,16 @@ export async function runLabCheck(argv) {
   const t0 = performance.now();
   server = spawnServer(
     py,
-    [LAB_SERVE, '--allow-root', '--no-browser', '--ip=127.0.0.1', `--port=${port}`, '--port-retries=0', `--ServerApp.token=${token}`, `--ServerApp.root_dir=${ROOT}`],
+    [
+      LAB_SERVE,
+      '--allow-root',
+      '--no-browser',
+      '--ip=127.0.0.1',
+      `--port=${port}`,
+      '--port-retries=0',
+      `--ServerApp.token=${token}`,
+      `--ServerApp.root_dir=${ROOT}`,
+    ],
     { cwd: ROOT, env: jupyterEnv({ JUPYTER_DATA_DIR: join(JUPYTER_DIR, 'browser-check-lab') }) },
   );
   await waitForServer(server, `http://127.0.0.1:${port}/api/status?token=${token}`, 60_000, 'jupyterlab_server');
@@ -157,7 +169,8 @@ export async function runLabCheck(argv) {
   page.on('pageerror', (e) => consoleErrors.push(String(e)));
   page.on('console', (m) => {
     // Harmless in this set-up: jupyter_server 1.23 has no /api/me; MathJax 2 probes a font at about:blank.
-    if (m.type() === 'error' && !/404|about:blank|ERR_FAILED/.test(m.text())) consoleErrors.push(m.text().split('\n')[0]);
+    if (m.type() === 'error' && !/404|about:blank|ERR_FAILED/.test(m.text()))
+      consoleErrors.push(m.text().split('\n')[0]);
   });
 
   const shot = async (name) => {
@@ -172,19 +185,34 @@ export async function runLabCheck(argv) {
       const panel = window.jupyterapp.shell.currentWidget;
       const cell = panel.content.widgets[k];
       const prompt = cell.node.querySelector('.jp-InputPrompt')?.textContent ?? '';
-      const imgs = Array.from(cell.node.querySelectorAll('.jp-OutputArea-output img')).filter((img) => /^(data:image\/(png|svg)|blob:)/.test(img.src));
+      const imgs = Array.from(cell.node.querySelectorAll('.jp-OutputArea-output img')).filter((img) =>
+        /^(data:image\/(png|svg)|blob:)/.test(img.src),
+      );
       return {
         type: cell.model.type,
         count: cell.model.type === 'code' ? cell.model.executionCount : null,
         running: prompt.includes('*'),
         // Image payloads stay in the page (this is polled while cells run): '[image]' marks them.
         outputs: (cell.model.type === 'code' ? cell.model.outputs.toJSON() : []).map((o) =>
-          o.data ? { ...o, data: Object.fromEntries(Object.entries(o.data).map(([m, v]) => [m, m.startsWith('image/') ? '[image]' : v])) } : o,
+          o.data
+            ? {
+                ...o,
+                data: Object.fromEntries(
+                  Object.entries(o.data).map(([m, v]) => [m, m.startsWith('image/') ? '[image]' : v]),
+                ),
+              }
+            : o,
         ),
         imgs: imgs.length,
         visibleImgs: imgs.filter((img) => {
           const r = img.getBoundingClientRect();
-          return img.complete && img.naturalWidth > 0 && r.width > 0 && r.height > 0 && getComputedStyle(img).visibility !== 'hidden';
+          return (
+            img.complete &&
+            img.naturalWidth > 0 &&
+            r.width > 0 &&
+            r.height > 0 &&
+            getComputedStyle(img).visibility !== 'hidden'
+          );
         }).length,
         kernel: panel.sessionContext.session?.kernel?.status ?? 'none',
         ncells: panel.content.widgets.length,
@@ -220,7 +248,8 @@ export async function runLabCheck(argv) {
         }
         return { ...(await cellInfo(i)), seconds: (performance.now() - t) / 1000 };
       }
-      if (Date.now() > deadline) throw new Error(`${cellName(nb, i)} did not finish within ${cellTimeout / 1000} s (kernel ${s.kernel})`);
+      if (Date.now() > deadline)
+        throw new Error(`${cellName(nb, i)} did not finish within ${cellTimeout / 1000} s (kernel ${s.kernel})`);
       await sleep(200);
     }
   };
@@ -229,11 +258,15 @@ export async function runLabCheck(argv) {
   const expectClean = (i, s, { allow = null } = {}) => {
     const bad = s.outputs.filter((o) => isErrorOutput(o) && !(allow && allow.test(text(o.text ?? o.evalue ?? ''))));
     if (bad.length) {
-      const shown = bad.map((o) => (o.output_type === 'error' ? `${o.ename}: ${o.evalue}` : text(o.text))).join('\n').slice(0, 1500);
+      const shown = bad
+        .map((o) => (o.output_type === 'error' ? `${o.ename}: ${o.evalue}` : text(o.text)))
+        .join('\n')
+        .slice(0, 1500);
       throw new Error(`${cellName(nb, i)} failed:\n${shown}`);
     }
     const images = s.outputs.filter((o) => o.data?.['image/png'] || o.data?.['image/svg+xml']).length;
-    if (s.visibleImgs < images) throw new Error(`${cellName(nb, i)}: ${images} figure output(s) but ${s.visibleImgs} visible <img>`);
+    if (s.visibleImgs < images)
+      throw new Error(`${cellName(nb, i)}: ${images} figure output(s) but ${s.visibleImgs} visible <img>`);
     return images;
   };
 
@@ -254,7 +287,10 @@ export async function runLabCheck(argv) {
   // ---- 0. open ----
   await step('open', async () => {
     const rel = relative(ROOT, copy).split('/').map(encodeURIComponent).join('/');
-    await page.goto(`http://127.0.0.1:${port}/lab/tree/${rel}?reset&token=${token}`, { waitUntil: 'load', timeout: 60_000 });
+    await page.goto(`http://127.0.0.1:${port}/lab/tree/${rel}?reset&token=${token}`, {
+      waitUntil: 'load',
+      timeout: 60_000,
+    });
     await page.waitForSelector('body[data-nf-lab-ready]', { state: 'attached', timeout: 90_000 });
     await page.waitForFunction(
       () => {
@@ -270,12 +306,14 @@ export async function runLabCheck(argv) {
     if (n !== nb.cells.length) throw new Error(`JupyterLab shows ${n} cells, the notebook has ${nb.cells.length}`);
     // What a student needs: stop and restart in the toolbar, Run All in the Run menu.
     for (const title of ['Interrupt the kernel', 'Restart the kernel']) {
-      if ((await page.locator(`.jp-NotebookPanel-toolbar [title^="${title}"]`).count()) === 0) throw new Error(`no toolbar button "${title}"`);
+      if ((await page.locator(`.jp-NotebookPanel-toolbar [title^="${title}"]`).count()) === 0)
+        throw new Error(`no toolbar button "${title}"`);
     }
     await page.locator('.lm-MenuBar-item', { hasText: /^Run$/ }).click();
     const runMenu = await page.locator('.lm-Menu-itemLabel').allTextContents();
     await page.keyboard.press('Escape');
-    if (!runMenu.includes('Run All Cells')) throw new Error(`the Run menu has no "Run All Cells" (${runMenu.join(', ')})`);
+    if (!runMenu.includes('Run All Cells'))
+      throw new Error(`the Run menu has no "Run All Cells" (${runMenu.join(', ')})`);
     return `kernel ${kernel}, ${n} cells, toolbar stop/restart, Run > Run All Cells`;
   });
 
@@ -309,7 +347,9 @@ export async function runLabCheck(argv) {
     // loop sees the stop flag at its next chunk and files the stopped run under runs.main.
     const out = s.outputs.map((o) => text(o.text ?? o.data?.['text/plain'] ?? '')).join('\n');
     if (!INTERRUPTED.test(out) && !/stopped early/.test(out)) {
-      throw new Error(`the training cell shows neither "Interrupted asynchronously" nor "stopped early" after the stop button:\n${out.slice(0, 800)}`);
+      throw new Error(
+        `the training cell shows neither "Interrupted asynchronously" nor "stopped early" after the stop button:\n${out.slice(0, 800)}`,
+      );
     }
     expectClean(iTrain, s, { allow: INTERRUPTED });
     const stopS = (performance.now() - pressedAt) / 1000;
@@ -317,8 +357,16 @@ export async function runLabCheck(argv) {
     const p = await runCell(iPlot);
     const shown = expectClean(iPlot, p);
     if (shown === 0) throw new Error(`${cellName(nb, iPlot)} shows no figure of the stopped run`);
-    const done = Number((p.outputs.map((o) => text(o.text ?? '')).join('').match(/(\d+) steps in/) ?? [])[1]);
-    if (!(done > 0 && done < stepsFull)) throw new Error(`${cellName(nb, iPlot)}: the run was not stopped early (steps done: ${done}, STEPS = ${stepsFull})`);
+    const done = Number(
+      (p.outputs
+        .map((o) => text(o.text ?? ''))
+        .join('')
+        .match(/(\d+) steps in/) ?? [])[1],
+    );
+    if (!(done > 0 && done < stepsFull))
+      throw new Error(
+        `${cellName(nb, iPlot)}: the run was not stopped early (steps done: ${done}, STEPS = ${stepsFull})`,
+      );
     // A new cell below with a fresh tfjs computation: the engine must be intact.
     await select(iPlot);
     await page.keyboard.press('b');
@@ -327,7 +375,10 @@ export async function runLabCheck(argv) {
     await page.keyboard.press('Escape');
     const f = await runCell(iPlot + 1, 'Control+Enter');
     expectClean(iPlot + 1, f);
-    const value = f.outputs.map((o) => text(o.data?.['text/plain'] ?? o.text ?? '')).join('').trim();
+    const value = f.outputs
+      .map((o) => text(o.data?.['text/plain'] ?? o.text ?? ''))
+      .join('')
+      .trim();
     if (value !== '12') throw new Error(`fresh tfjs cell after the stop printed ${JSON.stringify(value)}, expected 12`);
     await page.keyboard.press('d');
     await page.keyboard.press('d');
@@ -343,7 +394,10 @@ export async function runLabCheck(argv) {
     await page.keyboard.press('Control+A');
     await page.keyboard.insertText(hyperSmall);
     await page.keyboard.press('Escape');
-    const typed = await page.evaluate((k) => window.jupyterapp.shell.currentWidget.content.widgets[k].model.value.text, iHyper);
+    const typed = await page.evaluate(
+      (k) => window.jupyterapp.shell.currentWidget.content.widgets[k].model.value.text,
+      iHyper,
+    );
     if (typed !== hyperSmall) throw new Error('the edited hyper-parameter cell does not hold the new text');
     // Re-run the edited cell, then from the main training cell on: the cells in between (§3.1-3.4)
     // use no budget and ran in step 1.
@@ -369,7 +423,10 @@ export async function runLabCheck(argv) {
       }
     }
     figures = shown;
-    await page.evaluate((k) => window.jupyterapp.shell.currentWidget.content.widgets[k].node.scrollIntoView(), lastFigure);
+    await page.evaluate(
+      (k) => window.jupyterapp.shell.currentWidget.content.widgets[k].node.scrollIntoView(),
+      lastFigure,
+    );
     return `STEPS* = ${smallSteps}: hyper-parameter cell + ${nb.cells.length - iTrain} cells, ${shown} figure(s) visible`;
   });
 
@@ -379,7 +436,8 @@ export async function runLabCheck(argv) {
     const b = await runCell(iPlot, 'Control+Enter');
     const na = expectClean(iPlot, a);
     const nb2 = expectClean(iPlot, b);
-    if (na !== nb2 || a.outputs.length !== b.outputs.length) throw new Error(`outputs differ between the two runs: ${a.outputs.length} vs ${b.outputs.length}`);
+    if (na !== nb2 || a.outputs.length !== b.outputs.length)
+      throw new Error(`outputs differ between the two runs: ${a.outputs.length} vs ${b.outputs.length}`);
     if (b.count <= a.count) throw new Error(`execution count did not advance (${a.count} -> ${b.count})`);
     await page.evaluate((k) => window.jupyterapp.shell.currentWidget.content.widgets[k].node.scrollIntoView(), iPlot);
     return `cell ${iPlot} twice: ${nb2} figure(s), execution count ${a.count} -> ${b.count}`;

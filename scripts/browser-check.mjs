@@ -22,7 +22,16 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { basename, join, relative, resolve } from 'node:path';
 import { freePort, sleep, CHROMIUM, chromiumArgs } from './browser-common.mjs';
-import { ROOT, JUPYTER_DIR, jupyterEnv, registerKernel, requirePython, parseArgs, STDERR_ERROR_PATTERNS, text } from './kernel.mjs';
+import {
+  ROOT,
+  JUPYTER_DIR,
+  jupyterEnv,
+  registerKernel,
+  requirePython,
+  parseArgs,
+  STDERR_ERROR_PATTERNS,
+  text,
+} from './kernel.mjs';
 
 const DEFAULT_NOTEBOOK = join(ROOT, 'notebooks', '03-planar-flows.ipynb');
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'smoke.ipynb');
@@ -148,7 +157,12 @@ async function run() {
       // keep checkpoints out of the notebook's folder
       `--FileCheckpoints.checkpoint_dir=${join(JUPYTER_DIR, 'browser-check-checkpoints')}`,
     ],
-    { cwd: ROOT, env: jupyterEnv({ JUPYTER_CONFIG_DIR: configDir }), detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      cwd: ROOT,
+      env: jupyterEnv({ JUPYTER_CONFIG_DIR: configDir }),
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   for (const s of [server.stdout, server.stderr]) s.on('data', (d) => serverLog.push(String(d)));
   await waitForServer(port, 60_000);
@@ -175,11 +189,15 @@ async function run() {
   await page.goto(url, { waitUntil: 'load', timeout: 60_000 });
   const t1 = performance.now();
   await page.waitForFunction(
-    () => window.Jupyter?.notebook?.kernel?.is_connected?.() && document.querySelector('#kernel_indicator_icon.kernel_idle_icon'),
+    () =>
+      window.Jupyter?.notebook?.kernel?.is_connected?.() &&
+      document.querySelector('#kernel_indicator_icon.kernel_idle_icon'),
     null,
     { timeout: 120_000 },
   );
-  log(`notebook open, kernel "${await page.evaluate(() => window.Jupyter.notebook.kernel.name)}" idle in ${((performance.now() - t1) / 1000).toFixed(1)} s`);
+  log(
+    `notebook open, kernel "${await page.evaluate(() => window.Jupyter.notebook.kernel.name)}" idle in ${((performance.now() - t1) / 1000).toFixed(1)} s`,
+  );
   await page.evaluate(() => {
     // Show PNG before SVG, as for a reader who opens the committed (untrusted) notebook, where an
     // SVG output is not shown at all; the bundle {svg, png, text} then renders as a PNG <img>.
@@ -234,7 +252,9 @@ async function run() {
         .split('\n')
         .map((l, j) => `${String(j + 1).padStart(3)} | ${l}`)
         .join('\n');
-      throw new Error(`cell ${i} failed in the browser\n--- source ---\n${src}\n--- output ---\n${[...info.errors, ...badStderr].join('\n')}`);
+      throw new Error(
+        `cell ${i} failed in the browser\n--- source ---\n${src}\n--- output ---\n${[...info.errors, ...badStderr].join('\n')}`,
+      );
     }
   }
   log(`ran ${nCells} cells in ${((performance.now() - tRun) / 1000).toFixed(1)} s`);
@@ -246,17 +266,26 @@ async function run() {
       .map((img) => {
         const r = img.getBoundingClientRect();
         const style = getComputedStyle(img);
-        return { w: r.width, h: r.height, nw: img.naturalWidth, visible: style.visibility !== 'hidden' && style.display !== 'none' };
+        return {
+          w: r.width,
+          h: r.height,
+          nw: img.naturalWidth,
+          visible: style.visibility !== 'hidden' && style.display !== 'none',
+        };
       }),
   );
   const visible = figures.filter((f) => f.visible && f.w > 0 && f.h > 0 && f.nw > 0);
   const shots = await shoot(page, file);
   log(`screenshots: ${shots.map((s) => relative(ROOT, s)).join(', ')}`);
   if (visible.length < minFigures) {
-    throw new Error(`expected at least ${minFigures} visible PNG figure(s), found ${visible.length} (of ${figures.length} PNG <img>)`);
+    throw new Error(
+      `expected at least ${minFigures} visible PNG figure(s), found ${visible.length} (of ${figures.length} PNG <img>)`,
+    );
   }
   if (pageErrors.length) log(`page errors (not fatal): ${pageErrors.slice(0, 3).join(' | ')}`);
-  log(`OK ${rel}: ${nCells} cells, ${visible.length} visible PNG figure(s), total ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  log(
+    `OK ${rel}: ${nCells} cells, ${visible.length} visible PNG figure(s), total ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
   return serverLog;
 }
 

@@ -35,7 +35,8 @@ export function spawnServer(cmd, args, opts) {
 export async function waitForServer(child, url, ms, what = 'jupyter') {
   const t0 = Date.now();
   while (Date.now() - t0 < ms) {
-    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}:\n${child.logLines.join('').slice(-3000)}`);
+    if (child.exitCode !== null)
+      throw new Error(`${what} exited with ${child.exitCode}:\n${child.logLines.join('').slice(-3000)}`);
     try {
       const r = await fetch(url);
       if (r.ok) return;

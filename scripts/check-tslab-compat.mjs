@@ -30,7 +30,11 @@ const diags = ts.getPreEmitDiagnostics(program);
 if (diags.length > 0) {
   const host = { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => '\n' };
   process.stderr.write(ts.formatDiagnosticsWithColorAndContext(diags, host));
-  console.error(`tslab compatibility: ${diags.length} error(s) under TypeScript ${ts.version} (lib es2022, non-strict)`);
+  console.error(
+    `tslab compatibility: ${diags.length} error(s) under TypeScript ${ts.version} (lib es2022, non-strict)`,
+  );
   process.exit(1);
 }
-console.log(`tslab compatibility: src/ (${files.length} files) compiles under TypeScript ${ts.version}, lib es2022, non-strict`);
+console.log(
+  `tslab compatibility: src/ (${files.length} files) compiles under TypeScript ${ts.version}, lib es2022, non-strict`,
+);

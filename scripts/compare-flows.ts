@@ -18,8 +18,15 @@ import { dirname } from 'node:path';
 import { execSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import {
-  initBackend, getTarget, train, evaluate, numParams, PlanarFlow, SylvesterFlow,
-  type Flow, type SylvesterVariant,
+  initBackend,
+  getTarget,
+  train,
+  evaluate,
+  numParams,
+  PlanarFlow,
+  SylvesterFlow,
+  type Flow,
+  type SylvesterVariant,
 } from '../src';
 
 /** One family of the comparison: D = 2, K chosen so that the honest count is about 144. */
@@ -67,10 +74,22 @@ export function honestParams(f: Flow): number {
 }
 
 /** Budget and evaluation of one run. */
-interface RunOptions { steps: number; batch: number; every: number; evalSamples: number; evalSeed: number }
+interface RunOptions {
+  steps: number;
+  batch: number;
+  every: number;
+  evalSamples: number;
+  evalSeed: number;
+}
 
 /** The KL gap curve of one run, its speed and its parameter counts. */
-interface RunResult { steps: number[]; gaps: number[]; msPerStep: number; rawParams: number; honestParams: number }
+interface RunResult {
+  steps: number[];
+  gaps: number[];
+  msPerStep: number;
+  rawParams: number;
+  honestParams: number;
+}
 
 /** Train one family at one lr and seed; the KL gap (`evalSamples` flow samples) every `every` steps. */
 async function run(c: Config, lr: number, seed: number, o: RunOptions): Promise<RunResult> {
@@ -80,8 +99,17 @@ async function run(c: Config, lr: number, seed: number, o: RunOptions): Promise<
   const steps: number[] = [0];
   const gaps: number[] = [gap()];
   const hist = await train(flow, target, {
-    steps: o.steps, batch: o.batch, lr, seed, lrSchedule: 'cosine', anneal: false, chunkSize: o.every,
-    onChunk: (ch) => { steps.push(ch.step); gaps.push(gap()); },
+    steps: o.steps,
+    batch: o.batch,
+    lr,
+    seed,
+    lrSchedule: 'cosine',
+    anneal: false,
+    chunkSize: o.every,
+    onChunk: (ch) => {
+      steps.push(ch.step);
+      gaps.push(gap());
+    },
   });
   const out = { steps, gaps, msPerStep: hist.msPerStep, rawParams: numParams(flow), honestParams: honestParams(flow) };
   flow.dispose();
@@ -101,7 +129,13 @@ async function main(): Promise<void> {
       out: { type: 'string', default: 'docs/compare-flows.json' },
     },
   });
-  const o = { steps: Number(values.steps), batch: Number(values.batch), every: Number(values.every), evalSamples: Number(values['eval-samples']), evalSeed: 12345 };
+  const o = {
+    steps: Number(values.steps),
+    batch: Number(values.batch),
+    every: Number(values.every),
+    evalSamples: Number(values['eval-samples']),
+    evalSeed: 12345,
+  };
   const lrs = values.lrs!.split(',').map(Number);
   const seeds = values.seeds!.split(',').map(Number);
   const wanted = values.families ? values.families.split(',') : null;
@@ -118,15 +152,24 @@ async function main(): Promise<void> {
       const finals = runs.map((r) => r.gaps[r.gaps.length - 1]!);
       const mean = finals.reduce((s, x) => s + x, 0) / finals.length;
       const row = {
-        family: c.family, K: c.K, rawParams: runs[0]!.rawParams, honestParams: runs[0]!.honestParams, lr,
-        finalKLGap: finals.map((x) => Number(x.toFixed(4))), meanFinalKLGap: Number(mean.toFixed(4)),
+        family: c.family,
+        K: c.K,
+        rawParams: runs[0]!.rawParams,
+        honestParams: runs[0]!.honestParams,
+        lr,
+        finalKLGap: finals.map((x) => Number(x.toFixed(4))),
+        meanFinalKLGap: Number(mean.toFixed(4)),
         msPerStep: Number((runs.reduce((s, r) => s + r.msPerStep, 0) / runs.length).toFixed(3)),
         curveSteps: runs[0]!.steps,
-        meanCurve: runs[0]!.gaps.map((_, i) => Number((runs.reduce((s, r) => s + r.gaps[i]!, 0) / runs.length).toFixed(4))),
+        meanCurve: runs[0]!.gaps.map((_, i) =>
+          Number((runs.reduce((s, r) => s + r.gaps[i]!, 0) / runs.length).toFixed(4)),
+        ),
       };
       results.push(row);
-      console.log(`${c.family.padEnd(16)} K=${String(c.K).padStart(2)} params ${row.honestParams} (raw ${row.rawParams}) lr ${lr.toExponential(0)}: ` +
-        `KL gap ${finals.map((x) => x.toFixed(3)).join(' ')} mean ${mean.toFixed(3)}, ${row.msPerStep.toFixed(2)} ms/step`);
+      console.log(
+        `${c.family.padEnd(16)} K=${String(c.K).padStart(2)} params ${row.honestParams} (raw ${row.rawParams}) lr ${lr.toExponential(0)}: ` +
+          `KL gap ${finals.map((x) => x.toFixed(3)).join(' ')} mean ${mean.toFixed(3)}, ${row.msPerStep.toFixed(2)} ms/step`,
+      );
       if (Number.isFinite(mean) && mean < best.gap) best = { lr, gap: mean };
     }
     chosen[c.family] = best.lr;
@@ -136,8 +179,18 @@ async function main(): Promise<void> {
     command: `node --import tsx scripts/compare-flows.ts ${process.argv.slice(2).join(' ')}`.trim(),
     commit: execSync('git rev-parse --short HEAD').toString().trim(),
     date: new Date().toISOString(),
-    machine: `${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} at the end`,
-    target: 'U1', settings: { ...o, lrs, seeds, lrSchedule: 'cosine', anneal: false, selection: 'lowest mean KL gap at the last step' },
+    machine: `${cpus().length} cores, load average ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')} at the end`,
+    target: 'U1',
+    settings: {
+      ...o,
+      lrs,
+      seeds,
+      lrSchedule: 'cosine',
+      anneal: false,
+      selection: 'lowest mean KL gap at the last step',
+    },
     wallSeconds: Math.round((Date.now() - t0) / 1000),
     chosenLr: chosen,
     results,
@@ -147,4 +200,7 @@ async function main(): Promise<void> {
   console.log(`wrote ${values.out} (${report.wallSeconds} s)`);
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -196,7 +196,9 @@ export function blockHeight(block) {
 const isImage = (o) => Boolean(o.data && (o.data['image/png'] || o.data['image/svg+xml']));
 const isHtml = (o) => Boolean(o.data && o.data['text/html'] && !isImage(o));
 const outputLines = (o) =>
-  o.output_type === 'stream' ? text(o.text).replace(/\n$/, '').split('\n').length : text(o.data?.['text/plain']).split('\n').length;
+  o.output_type === 'stream'
+    ? text(o.text).replace(/\n$/, '').split('\n').length
+    : text(o.data?.['text/plain']).split('\n').length;
 
 /** Does a code cell's source fit on a slide? */
 export function codeFits(source) {
@@ -218,7 +220,12 @@ export function deckNotebook(nb, { talk = false } = {}) {
   let title = '';
   let idn = 0;
   const id = () => `d${String(idn++).padStart(4, '0')}`;
-  const md = (src, tags = []) => ({ cell_type: 'markdown', id: id(), metadata: tags.length ? { tags } : {}, source: toLines(src) });
+  const md = (src, tags = []) => ({
+    cell_type: 'markdown',
+    id: id(),
+    metadata: tags.length ? { tags } : {},
+    source: toLines(src),
+  });
   const codeCopy = (cell, outputs, tags = []) => ({
     ...cell,
     id: id(),
@@ -254,7 +261,10 @@ export function deckNotebook(nb, { talk = false } = {}) {
     const src = text(cell.source);
     if (!src.trim()) continue;
     if (type === 'notes') {
-      notesTo(current(), cell.cell_type === 'markdown' ? md(src) : codeCopy(cell, cell.outputs ?? [], ['remove-input']));
+      notesTo(
+        current(),
+        cell.cell_type === 'markdown' ? md(src) : codeCopy(cell, cell.outputs ?? [], ['remove-input']),
+      );
       continue;
     }
     if (cell.cell_type === 'markdown') {
@@ -368,7 +378,8 @@ export function deckNotebook(nb, { talk = false } = {}) {
       kept[kept.length - 1].notes.push(...s.items.filter((it) => it.caption).map((it) => it.cell), ...s.notes);
       continue;
     }
-    if (empty && kept.length) kept[kept.length - 1].notes.push(...s.items.filter((it) => it.isHeading).map((it) => it.cell), ...s.notes);
+    if (empty && kept.length)
+      kept[kept.length - 1].notes.push(...s.items.filter((it) => it.isHeading).map((it) => it.cell), ...s.notes);
     else if (s.items.length > 0 || s.notes.length > 0) kept.push(s);
   }
   // Emit cells: the first cell of each slide carries slide/subslide, its notes follow.
@@ -379,7 +390,8 @@ export function deckNotebook(nb, { talk = false } = {}) {
       const type = j > 0 ? '-' : s.horizontal || i === 0 ? 'slide' : 'subslide';
       cells.push({ ...it.cell, metadata: { ...(it.cell.metadata ?? {}), slideshow: { slide_type: type } } });
     });
-    for (const n of s.notes) cells.push({ ...n, metadata: { ...(n.metadata ?? {}), slideshow: { slide_type: 'notes' } } });
+    for (const n of s.notes)
+      cells.push({ ...n, metadata: { ...(n.metadata ?? {}), slideshow: { slide_type: 'notes' } } });
   });
   return { ...nb, cells };
 }
@@ -391,9 +403,15 @@ export function deckNotebook(nb, { talk = false } = {}) {
 export function talkNotebook(nbs, { titleMd, closingMd } = {}) {
   const cells = [];
   let n = 0;
-  const md = (src, slide) => ({ cell_type: 'markdown', id: `t${n++}`, metadata: { slideshow: { slide_type: slide }, tags: ['talk'] }, source: toLines(src) });
+  const md = (src, slide) => ({
+    cell_type: 'markdown',
+    id: `t${n++}`,
+    metadata: { slideshow: { slide_type: slide }, tags: ['talk'] },
+    source: toLines(src),
+  });
   if (titleMd) cells.push(md(titleMd, 'slide'));
-  for (const nb of nbs) for (const c of nb.cells) if ((c.metadata?.tags ?? []).includes('talk')) cells.push({ ...c, id: `t${n++}` });
+  for (const nb of nbs)
+    for (const c of nb.cells) if ((c.metadata?.tags ?? []).includes('talk')) cells.push({ ...c, id: `t${n++}` });
   if (closingMd) cells.push(md(closingMd, 'slide'));
   return { ...nbs[0], cells, metadata: { ...nbs[0].metadata, title: 'Normalizing flows' } };
 }

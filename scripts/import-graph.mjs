@@ -33,7 +33,11 @@ export function lineCount(text) {
  * tried as written, then with .ts, then as a folder's index.ts; null when it names nothing.
  * `isFile` is injectable for the tests.
  */
-export function resolveImport(fromFile, spec, isFile = (p) => existsSync(join(ROOT, p)) && statSync(join(ROOT, p)).isFile()) {
+export function resolveImport(
+  fromFile,
+  spec,
+  isFile = (p) => existsSync(join(ROOT, p)) && statSync(join(ROOT, p)).isFile(),
+) {
   const base = posix.normalize(posix.join(posix.dirname(fromFile), spec));
   for (const candidate of [base, `${base}.ts`, `${base}/index.ts`]) if (isFile(candidate)) return candidate;
   return null;
@@ -182,9 +186,13 @@ function main() {
       .slice(0, 3)
       .map((x) => `${posix.basename(x.file)} ${x.lines}`)
       .join(', ');
-    console.log(`  ${folder.padEnd(12)} ${String(e.files).padStart(3)} files ${String(e.lines).padStart(6)} lines   ${top}`);
+    console.log(
+      `  ${folder.padEnd(12)} ${String(e.files).padStart(3)} files ${String(e.lines).padStart(6)} lines   ${top}`,
+    );
   }
-  console.log(`  ${'total'.padEnd(12)} ${String(graph.files.length).padStart(3)} files ${String(total).padStart(6)} lines`);
+  console.log(
+    `  ${'total'.padEnd(12)} ${String(graph.files.length).padStart(3)} files ${String(total).padStart(6)} lines`,
+  );
 
   if (showFiles) {
     console.log('\nImports across folders:');

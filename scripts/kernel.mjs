@@ -8,7 +8,16 @@
 // The pure functions (findFailures, stripVolatile, slidesArgs, ...) are unit-tested in
 // test/notebooks-infra.test.ts without Jupyter.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, accessSync, constants } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  accessSync,
+  constants,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, delimiter } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -125,7 +134,8 @@ export function registerKernel({ force = false, quiet = false } = {}) {
     console.error('tslab install failed');
     process.exit(r.status || 1);
   }
-  if (!quiet) console.log(`Registered kernelspec "${KERNEL_NAME}" in ${join(JUPYTER_DIR, 'share', 'jupyter', 'kernels')}`);
+  if (!quiet)
+    console.log(`Registered kernelspec "${KERNEL_NAME}" in ${join(JUPYTER_DIR, 'share', 'jupyter', 'kernels')}`);
   return (performance.now() - t0) / 1000;
 }
 
@@ -158,7 +168,8 @@ export function userKernelSpec() {
 export function userJupyterEnv(base = process.env) {
   const env = { ...base };
   for (const [k, v] of Object.entries(env)) {
-    if ((k.startsWith('JUPYTER_') || k === 'IPYTHONDIR') && typeof v === 'string' && v.startsWith(JUPYTER_DIR)) delete env[k];
+    if ((k.startsWith('JUPYTER_') || k === 'IPYTHONDIR') && typeof v === 'string' && v.startsWith(JUPYTER_DIR))
+      delete env[k];
   }
   return env;
 }

@@ -60,13 +60,26 @@ export function buildLab({ force = false } = {}) {
   const t0 = performance.now();
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   const installed = join(LAB_DIR, 'node_modules', '.package-lock.json');
-  if (force || !existsSync(installed) || statSync(installed).mtimeMs < statSync(join(LAB_DIR, 'package-lock.json')).mtimeMs) {
+  if (
+    force ||
+    !existsSync(installed) ||
+    statSync(installed).mtimeMs < statSync(join(LAB_DIR, 'package-lock.json')).mtimeMs
+  ) {
     log('installing the JupyterLab 3.6 packages (tools/jupyterlab: npm ci)');
     run(npm, ['ci', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], LAB_DIR);
   }
   log('building the JupyterLab frontend (webpack)');
   rmSync(LAB_BUILD, { recursive: true, force: true });
-  run(process.execPath, [join(LAB_DIR, 'node_modules', 'webpack', 'bin', 'webpack.js'), '--config', 'webpack.config.js', '--stats=errors-warnings'], LAB_DIR);
+  run(
+    process.execPath,
+    [
+      join(LAB_DIR, 'node_modules', 'webpack', 'bin', 'webpack.js'),
+      '--config',
+      'webpack.config.js',
+      '--stats=errors-warnings',
+    ],
+    LAB_DIR,
+  );
   writeFileSync(STAMP, inputsHash() + '\n');
   const s = (performance.now() - t0) / 1000;
   log(`built ${LAB_BUILD} in ${s.toFixed(1)} s`);

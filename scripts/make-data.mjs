@@ -46,4 +46,6 @@ for (const r of rows) {
 }
 mkdirSync(join(root, 'data'), { recursive: true });
 writeFileSync(join(root, 'data', 'penguins.csv'), lines.join('\n') + '\n');
-console.log(`vega-datasets ${version}: ${rows.length} rows, dropped ${dropped} with missing values, wrote ${lines.length - 1} to data/penguins.csv`);
+console.log(
+  `vega-datasets ${version}: ${rows.length} rows, dropped ${dropped} with missing values, wrote ${lines.length - 1} to data/penguins.csv`,
+);

@@ -75,7 +75,12 @@ export function parseSource(text) {
       i++;
       while (i < lines.length && !/^```\s*$/.test(lines[i])) code.push(lines[i++]);
       if (i >= lines.length) throw new Error(`unclosed code block starting at line ${i + 1}`);
-      cells.push({ type: 'code', source: code.join('\n'), slide: pendingSlide, tags: fence[1] ? fence[1].split(',') : [] });
+      cells.push({
+        type: 'code',
+        source: code.join('\n'),
+        slide: pendingSlide,
+        tags: fence[1] ? fence[1].split(',') : [],
+      });
       pendingSlide = null;
       pendingTags = [];
       continue;
@@ -103,7 +108,13 @@ export function toNotebook(cells) {
     }),
     metadata: {
       kernelspec: { display_name: 'TypeScript', language: 'typescript', name: 'tslab' },
-      language_info: { codemirror_mode: { mode: 'typescript', name: 'javascript', typescript: true }, file_extension: '.ts', mimetype: 'text/typescript', name: 'typescript', version: '3.7.2' },
+      language_info: {
+        codemirror_mode: { mode: 'typescript', name: 'javascript', typescript: true },
+        file_extension: '.ts',
+        mimetype: 'text/typescript',
+        name: 'typescript',
+        version: '3.7.2',
+      },
     },
     nbformat: 4,
     nbformat_minor: 5,
@@ -128,7 +139,8 @@ function main(args) {
     let n = 0;
     for (const f of files) {
       const long = longCodeLines(parseSource(readFileSync(join(srcDir, relSource(f)), 'utf8')));
-      for (const l of long) console.log(`${f}: cell ${l.cell} line ${l.line}: ${l.columns} columns > ${MAX_CODE_COLUMNS}`);
+      for (const l of long)
+        console.log(`${f}: cell ${l.cell} line ${l.line}: ${l.columns} columns > ${MAX_CODE_COLUMNS}`);
       n += long.length;
     }
     console.log(`${n} code line(s) over ${MAX_CODE_COLUMNS} columns`);

@@ -55,7 +55,8 @@ export function findLongOutputs(nb, maxLines = MAX_OUTPUT_LINES) {
     for (const o of cell.outputs ?? []) {
       let t = null;
       if (o.output_type === 'stream') t = joinText(o.text);
-      else if (o.data && !o.data['image/png'] && !o.data['image/svg+xml'] && !o.data['text/html']) t = joinText(o.data['text/plain']);
+      else if (o.data && !o.data['image/png'] && !o.data['image/svg+xml'] && !o.data['text/html'])
+        t = joinText(o.data['text/plain']);
       if (t === null) continue;
       const lines = t.replace(/\n$/, '').split('\n').length;
       if (lines > maxLines) {
@@ -148,7 +149,17 @@ function executeOne(py, file, opts) {
   const t0 = performance.now();
   const r = spawnSync(
     py,
-    ['-c', RUNNER, file, raw, dirname(file), KERNEL_NAME, String(opts.timeout), String(opts.startupTimeout), opts.verbose ? '1' : '0'],
+    [
+      '-c',
+      RUNNER,
+      file,
+      raw,
+      dirname(file),
+      KERNEL_NAME,
+      String(opts.timeout),
+      String(opts.startupTimeout),
+      opts.verbose ? '1' : '0',
+    ],
     { cwd: dirname(file), env: jupyterEnv({ NF_SEED: String(opts.seed) }), stdio: ['ignore', 'inherit', 'inherit'] },
   );
   const wall = (performance.now() - t0) / 1000;
@@ -229,7 +240,9 @@ function main() {
     results.push(res);
     const where = res.savedTo ? ` -> ${relative(ROOT, res.savedTo)}` : '';
     const ks = res.kernelStart != null ? `, kernel start ${res.kernelStart.toFixed(1)} s` : '';
-    console.log(`  ${res.ok ? 'ok    ' : 'FAILED'} ${res.name} ${res.wall.toFixed(1)} s (${res.cells ?? 0} code cells${ks})${where}`);
+    console.log(
+      `  ${res.ok ? 'ok    ' : 'FAILED'} ${res.name} ${res.wall.toFixed(1)} s (${res.cells ?? 0} code cells${ks})${where}`,
+    );
     if (!res.ok) console.log(res.message.replace(/^/gm, '    '));
   }
   const failed = results.filter((r) => !r.ok);

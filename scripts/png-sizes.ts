@@ -7,13 +7,21 @@ import { join } from 'path';
 import { encodePng } from '../src/viz/png';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { PNG } = require('pngjs') as { PNG: { sync: { read(buf: Buffer): { width: number; height: number; data: Buffer } } } };
+const { PNG } = require('pngjs') as {
+  PNG: { sync: { read(buf: Buffer): { width: number; height: number; data: Buffer } } };
+};
 
 interface Output {
   data?: Record<string, string | string[]>;
 }
 const dir = join(__dirname, '..', 'notebooks');
-const files = process.argv.length > 2 ? process.argv.slice(2) : readdirSync(dir).filter((f) => f.endsWith('.ipynb')).sort().map((f) => join(dir, f));
+const files =
+  process.argv.length > 2
+    ? process.argv.slice(2)
+    : readdirSync(dir)
+        .filter((f) => f.endsWith('.ipynb'))
+        .sort()
+        .map((f) => join(dir, f));
 let totalOld = 0;
 let totalNew = 0;
 let count = 0;
@@ -41,5 +49,7 @@ for (const file of files) {
   console.log(`${file.split('/').pop()}: ${oldBytes} -> ${newBytes} bytes`);
 }
 const ratio = totalOld > 0 ? totalNew / totalOld : 1;
-console.log(`total: ${count} PNGs, ${totalOld} -> ${totalNew} bytes (${((ratio - 1) * 100).toFixed(1)}%), encode ${(ms / Math.max(1, count)).toFixed(0)} ms per PNG`);
+console.log(
+  `total: ${count} PNGs, ${totalOld} -> ${totalNew} bytes (${((ratio - 1) * 100).toFixed(1)}%), encode ${(ms / Math.max(1, count)).toFixed(0)} ms per PNG`,
+);
 process.exit(totalNew > totalOld ? 1 : 0);

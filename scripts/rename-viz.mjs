@@ -32,7 +32,9 @@ const NF_IMPORT = /^import \* as nf from '((?:\.\.\/)+)dist(?:\/index)?';$/m;
 const counts = new Map();
 const dirs = [join(ROOT, 'notebooks', 'src'), join(ROOT, 'notebooks', 'src', 'solutions')];
 for (const dir of dirs) {
-  for (const f of readdirSync(dir).filter((n) => n.endsWith('.md')).sort()) {
+  for (const f of readdirSync(dir)
+    .filter((n) => n.endsWith('.md'))
+    .sort()) {
     const file = join(dir, f);
     const before = readFileSync(file, 'utf8');
     let text = before.replace(/\bnf\.([A-Za-z_$][\w$]*)\b/g, (all, name) => {
@@ -52,14 +54,30 @@ for (const dir of dirs) {
     }
   }
 }
-console.log(`renamed nf.X -> viz.X: ${[...counts].sort().map(([n, c]) => `${n} (${c})`).join(', ') || 'none'}`);
+console.log(
+  `renamed nf.X -> viz.X: ${
+    [...counts]
+      .sort()
+      .map(([n, c]) => `${n} (${c})`)
+      .join(', ') || 'none'
+  }`,
+);
 
 // Named imports of viz names from the maths barrel in tests and scripts.
 for (const dir of ['test', 'scripts']) {
   for (const f of readdirSync(join(ROOT, dir)).filter((n) => n.endsWith('.ts'))) {
     const src = readFileSync(join(ROOT, dir, f), 'utf8');
     for (const m of src.matchAll(/import\s*(?:type\s*)?\{([^}]*)\}\s*from\s*'\.\.\/src(?:\/index)?'/g)) {
-      const bad = m[1].split(',').map((s) => s.trim().replace(/^type\s+/, '').split(/\s+as\s+/)[0]).filter((n) => names.has(n));
+      const bad = m[1]
+        .split(',')
+        .map(
+          (s) =>
+            s
+              .trim()
+              .replace(/^type\s+/, '')
+              .split(/\s+as\s+/)[0],
+        )
+        .filter((n) => names.has(n));
       if (bad.length) console.log(`${dir}/${f}: imports viz names from '../src': ${bad.join(', ')}`);
     }
   }

@@ -11,7 +11,13 @@
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
-  registerKernel, installUserKernel, removeUserKernel, parseArgs, KERNEL_NAME, KERNELSPEC_FILE, kernelRegistered,
+  registerKernel,
+  installUserKernel,
+  removeUserKernel,
+  parseArgs,
+  KERNEL_NAME,
+  KERNELSPEC_FILE,
+  kernelRegistered,
 } from './kernel.mjs';
 
 let opts;
@@ -22,17 +28,23 @@ try {
   process.exit(2);
 }
 if (opts.help) {
-  console.log('Usage: npm run setup-kernel -- [--user] [--remove] [--force]\n' +
-    '  (no option)  project-local kernel for npm start and the tests\n' +
-    '  --user       kernel "tslab" for your own Jupyter, pointing at this checkout\n' +
-    '  --remove     remove it again (with --user: from your own Jupyter)');
+  console.log(
+    'Usage: npm run setup-kernel -- [--user] [--remove] [--force]\n' +
+      '  (no option)  project-local kernel for npm start and the tests\n' +
+      '  --user       kernel "tslab" for your own Jupyter, pointing at this checkout\n' +
+      '  --remove     remove it again (with --user: from your own Jupyter)',
+  );
   process.exit(0);
 }
 
 try {
   if (opts.user && opts.remove) {
     const dir = removeUserKernel();
-    console.log(dir ? `Removed kernel "${KERNEL_NAME}" (${dir}) from your Jupyter.` : `No kernel "${KERNEL_NAME}" in your Jupyter; nothing to remove.`);
+    console.log(
+      dir
+        ? `Removed kernel "${KERNEL_NAME}" (${dir}) from your Jupyter.`
+        : `No kernel "${KERNEL_NAME}" in your Jupyter; nothing to remove.`,
+    );
   } else if (opts.user) {
     const dir = installUserKernel();
     console.log(`Registered kernel "${KERNEL_NAME}" (TypeScript) for your own Jupyter: ${dir}`);

@@ -58,24 +58,34 @@ function measureSlide(limits) {
   if (heading) {
     const h = heading.cloneNode(true);
     for (const sc of h.querySelectorAll('script[type^="math/tex"]')) sc.replaceWith(`$${sc.textContent}$`);
-    for (const x of h.querySelectorAll('.MathJax, .MathJax_Preview, .MJX_Assistive_MathML, .MathJax_CHTML, a.anchor-link')) x.remove();
+    for (const x of h.querySelectorAll(
+      '.MathJax, .MathJax_Preview, .MJX_Assistive_MathML, .MathJax_CHTML, a.anchor-link',
+    ))
+      x.remove();
     title = h.textContent.replace(/¶/g, '').replace(/\s+/g, ' ').trim().slice(0, 60);
   }
   // The content's height: the lowest child's bottom edge below the section's top, in slide px
   // (sections have a min-height, so scrollHeight alone never reports a short slide).
   const top = slide.getBoundingClientRect().top;
   let bottom = top;
-  for (const c of slide.children) if (!c.matches('aside.notes')) bottom = Math.max(bottom, c.getBoundingClientRect().bottom);
-  const height = Math.max(Math.round((bottom - top) / scale), slide.scrollHeight > cfg.height + limits.slack ? slide.scrollHeight : 0);
+  for (const c of slide.children)
+    if (!c.matches('aside.notes')) bottom = Math.max(bottom, c.getBoundingClientRect().bottom);
+  const height = Math.max(
+    Math.round((bottom - top) / scale),
+    slide.scrollHeight > cfg.height + limits.slack ? slide.scrollHeight : 0,
+  );
   if (height > cfg.height + limits.slack) problems.push(`taller than the screen: ${height} px > ${cfg.height} px`);
-  if (slide.scrollWidth > cfg.width + limits.slack) problems.push(`wider than the screen: ${slide.scrollWidth} px > ${cfg.width} px`);
+  if (slide.scrollWidth > cfg.width + limits.slack)
+    problems.push(`wider than the screen: ${slide.scrollWidth} px > ${cfg.width} px`);
   // Content beyond the right edge (a long formula, a wide table or figure)
   const right = slide.getBoundingClientRect().right;
   for (const el of slide.querySelectorAll('.MathJax, .MathJax_CHTML, p, li, table, img, h1, h2, h3, h4, pre')) {
-    if (!visible(el) || el.closest('pre') !== el && el.closest('pre')) continue;
+    if (!visible(el) || (el.closest('pre') !== el && el.closest('pre'))) continue;
     const over = el.getBoundingClientRect().right - right;
     if (over > limits.slack * scale) {
-      problems.push(`<${el.tagName.toLowerCase()}> runs ${Math.round(over / scale)} px past the right edge: "${el.textContent.trim().slice(0, 40)}"`);
+      problems.push(
+        `<${el.tagName.toLowerCase()}> runs ${Math.round(over / scale)} px past the right edge: "${el.textContent.trim().slice(0, 40)}"`,
+      );
       break;
     }
   }
@@ -91,9 +101,11 @@ function measureSlide(limits) {
       problems.push(`${kind} block clipped on the right (${pre.scrollWidth} > ${pre.clientWidth} px): "${first}"`);
     }
     const lines = pre.textContent.replace(/\n$/, '').split('\n');
-    if (isInput && lines.length > limits.maxCodeLines) problems.push(`code block of ${lines.length} lines > ${limits.maxCodeLines}: "${first}"`);
+    if (isInput && lines.length > limits.maxCodeLines)
+      problems.push(`code block of ${lines.length} lines > ${limits.maxCodeLines}: "${first}"`);
     const wide = Math.max(...lines.map((l) => l.length));
-    if (isInput && wide > limits.maxCodeColumns) problems.push(`code line of ${wide} columns > ${limits.maxCodeColumns}: "${first}"`);
+    if (isInput && wide > limits.maxCodeColumns)
+      problems.push(`code line of ${wide} columns > ${limits.maxCodeColumns}: "${first}"`);
   }
   // Fonts: elements with their own text, and MathJax formulas as a whole.
   const small = new Map();
@@ -116,15 +128,26 @@ function measureSlide(limits) {
   const rawWalker = document.createTreeWalker(slide, NodeFilter.SHOW_TEXT);
   for (let n = rawWalker.nextNode(); n; n = rawWalker.nextNode()) {
     const el = n.parentElement;
-    if (!el || el.closest('pre, code, script, style, aside.notes, .MathJax, .MathJax_Preview, .MJX_Assistive_MathML, .jp-OutputArea')) continue;
+    if (
+      !el ||
+      el.closest(
+        'pre, code, script, style, aside.notes, .MathJax, .MathJax_Preview, .MJX_Assistive_MathML, .jp-OutputArea',
+      )
+    )
+      continue;
     const t = n.nodeValue;
-    const raw = /\|\s*:?-{3,}/.test(t) ? 'markdown table' : /\$[^$\s][^$]*\$|\\(mathrm|frac|det|log|sum|hat|tilde|lvert|Vert)\b/.test(t) ? 'TeX' : null;
+    const raw = /\|\s*:?-{3,}/.test(t)
+      ? 'markdown table'
+      : /\$[^$\s][^$]*\$|\\(mathrm|frac|det|log|sum|hat|tilde|lvert|Vert)\b/.test(t)
+        ? 'TeX'
+        : null;
     if (raw && visible(el)) {
       problems.push(`raw ${raw} on the slide: "${t.trim().slice(0, 50)}"`);
       break;
     }
   }
-  for (const [key, { px, text }] of small) problems.push(`text ${px.toFixed(1)} px < ${limits.minTextPx} px in <${key}>${text ? `: "${text}"` : ''}`);
+  for (const [key, { px, text }] of small)
+    problems.push(`text ${px.toFixed(1)} px < ${limits.minTextPx} px in <${key}>${text ? `: "${text}"` : ''}`);
   // Figures
   const figures = [];
   for (const img of slide.querySelectorAll('img')) {
@@ -138,7 +161,9 @@ function measureSlide(limits) {
     const tickPx = (limits.plotFontPx * r.width) / cssW;
     figures.push({ w: Math.round(r.width), h: Math.round(r.height), tickPx });
     if (fw < limits.minFigure && fh < limits.minFigure) {
-      problems.push(`figure ${Math.round(r.width)}×${Math.round(r.height)} px is under half the slide's width and height`);
+      problems.push(
+        `figure ${Math.round(r.width)}×${Math.round(r.height)} px is under half the slide's width and height`,
+      );
     }
   }
   return { title, height, codeBlocks, figures, problems, scale, width: cfg.width, cfgHeight: cfg.height };
@@ -148,7 +173,10 @@ function measureSlide(limits) {
  * Check decks; returns {decks: [{deck, slides, tallest, problems}], problems: string[]}.
  * `shots`: folder for screenshots; `shotSlides`: (deck, index, info) => boolean.
  */
-export async function checkDecks(files, { width = 1280, height = 720, shots = null, shotSlides = null, log = console.log } = {}) {
+export async function checkDecks(
+  files,
+  { width = 1280, height = 720, shots = null, shotSlides = null, log = console.log } = {},
+) {
   const { chromium } = await import('playwright-core');
   const profileDir = mkdtempSync(join(tmpdir(), 'nf-slides-'));
   const context = await chromium.launchPersistentContext(profileDir, {
@@ -167,7 +195,9 @@ export async function checkDecks(files, { width = 1280, height = 720, shots = nu
   };
   const report = { decks: [], problems: [] };
   try {
-    await context.route('**/*', (route) => (/^(file|data|blob):/.test(route.request().url()) ? route.continue() : route.abort()));
+    await context.route('**/*', (route) =>
+      /^(file|data|blob):/.test(route.request().url()) ? route.continue() : route.abort(),
+    );
     const page = context.pages()[0] ?? (await context.newPage());
     const pageErrors = [];
     page.on('pageerror', (e) => pageErrors.push(String(e)));
@@ -209,7 +239,15 @@ export async function checkDecks(files, { width = 1280, height = 720, shots = nu
         asides: document.querySelectorAll('.reveal aside.notes').length,
       }));
       if (!notes.plugin) report.problems.push(`${deck}: the notes plugin is not loaded (no speaker view)`);
-      const info = { deck, slides: n, notes: notes.asides, tallest: { index: -1, height: 0, title: '' }, figures: 0, smallestTick: null, problems: [] };
+      const info = {
+        deck,
+        slides: n,
+        notes: notes.asides,
+        tallest: { index: -1, height: 0, title: '' },
+        figures: 0,
+        smallestTick: null,
+        problems: [],
+      };
       for (let i = 0; i < n; i++) {
         await page.evaluate((i) => {
           const s = window.Reveal.getSlides()[i];
@@ -222,7 +260,8 @@ export async function checkDecks(files, { width = 1280, height = 720, shots = nu
         const where = `${deck} #${i} (${idx.h}.${idx.v ?? 0})${m.title ? ` "${m.title}"` : ''}`;
         if (m.height > info.tallest.height) info.tallest = { index: i, height: m.height, title: m.title };
         // figure slides fill the screen by design; the tallest slide without one shows the headroom
-        if (!m.figures.length && m.height > (info.tallestText?.height ?? 0)) info.tallestText = { index: i, height: m.height };
+        if (!m.figures.length && m.height > (info.tallestText?.height ?? 0))
+          info.tallestText = { index: i, height: m.height };
         for (const f of m.figures) {
           info.figures++;
           if (!info.smallestTick || f.tickPx < info.smallestTick.px) info.smallestTick = { index: i, px: f.tickPx };
@@ -260,16 +299,26 @@ export async function checkDecks(files, { width = 1280, height = 720, shots = nu
  * Returns a list of mismatches (empty when the check sees what it should).
  */
 export async function selfTest(dir = join(ROOT, 'out', 'slides')) {
-  const dot = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
+  const dot =
+    'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
   const slides = [
-    '<h2>A clean slide</h2><p>One idea.</p><img src="' + dot + '" width="800" height="400" style="width:800px;height:400px">',
+    '<h2>A clean slide</h2><p>One idea.</p><img src="' +
+      dot +
+      '" width="800" height="400" style="width:800px;height:400px">',
     '<h2>Too tall</h2><div style="height:1500px">tall</div>',
     '<h2>Clipped code</h2><div class="jp-InputArea"><pre style="overflow-x:auto">' + 'x'.repeat(200) + '</pre></div>',
     '<h2>Tiny text</h2><p style="font-size:8px">tiny</p>',
     '<h2>Small figure</h2><img src="' + dot + '" width="100" height="100" style="width:100px;height:100px">',
     '<h2>Raw TeX</h2><p>the loss $\\mathrm{KL}(q|p)$ shown raw</p>',
   ];
-  const expected = [null, /taller than the screen/, /clipped on the right/, /text .* px < /, /figure .* under half/, /raw TeX/];
+  const expected = [
+    null,
+    /taller than the screen/,
+    /clipped on the right/,
+    /text .* px < /,
+    /figure .* under half/,
+    /raw TeX/,
+  ];
   const html = `<!DOCTYPE html><html><head><meta charset="utf-8">
 <link rel="stylesheet" href="../lib/reveal.js/dist/reveal.css"></head><body>
 <div class="reveal"><div class="slides">${slides.map((x) => `<section>${x}</section>`).join('\n')}</div></div>
@@ -284,7 +333,8 @@ export async function selfTest(dir = join(ROOT, 'out', 'slides')) {
   expected.forEach((re, i) => {
     const mine = report.problems.filter((p) => new RegExp(`#${i} `).test(p));
     if (re === null && mine.length) mismatches.push(`slide ${i} should pass: ${mine.join('; ')}`);
-    if (re !== null && !mine.some((p) => re.test(p))) mismatches.push(`slide ${i}: expected ${re}, got ${mine.join('; ') || 'nothing'}`);
+    if (re !== null && !mine.some((p) => re.test(p)))
+      mismatches.push(`slide ${i}: expected ${re}, got ${mine.join('; ') || 'nothing'}`);
   });
   for (const p of report.problems) if (!/#\d+ /.test(p) && !/notes plugin/.test(p)) mismatches.push(`unexpected: ${p}`);
   return mismatches;

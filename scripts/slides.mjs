@@ -112,7 +112,11 @@ async function main() {
     booleans: ['from-out', 'talk', 'check'],
     strings: ['shots', 'dir'],
   });
-  const dir = opts.dir ? resolve(opts.dir) : opts['from-out'] ? join(ROOT, 'out', 'notebooks') : join(ROOT, 'notebooks');
+  const dir = opts.dir
+    ? resolve(opts.dir)
+    : opts['from-out']
+      ? join(ROOT, 'out', 'notebooks')
+      : join(ROOT, 'notebooks');
   let files;
   try {
     files = selectNotebooks(opts.talk ? [] : positional, dir);
@@ -166,7 +170,9 @@ async function main() {
     // The talk is 45 minutes: TALK_SLIDES slides (its cells are tagged `talk` in notebooks/src).
     const talk = report.decks.find((d) => d.deck === 'talk');
     if (talk && (talk.slides < TALK_SLIDES[0] || talk.slides > TALK_SLIDES[1])) {
-      report.problems.push(`talk: ${talk.slides} slides, not ${TALK_SLIDES[0]}–${TALK_SLIDES[1]} (tag cells \`talk\` or untag some)`);
+      report.problems.push(
+        `talk: ${talk.slides} slides, not ${TALK_SLIDES[0]}–${TALK_SLIDES[1]} (tag cells \`talk\` or untag some)`,
+      );
     }
     process.exit(reportProblems(report, t1));
   }

@@ -39,7 +39,11 @@ function choose() {
   const lab = which('jupyter-lab');
   if (lab || has('jupyterlab')) {
     const cmd = lab ? [lab, []] : [py, ['-m', 'jupyterlab']];
-    return ['your JupyterLab (jupyter lab)', cmd[0], [...cmd[1], `--notebook-dir=${NOTEBOOKS}`, ...asRoot, ...extra, ...(notebook ? [notebook] : [])]];
+    return [
+      'your JupyterLab (jupyter lab)',
+      cmd[0],
+      [...cmd[1], `--notebook-dir=${NOTEBOOKS}`, ...asRoot, ...extra, ...(notebook ? [notebook] : [])],
+    ];
   }
   // 2. the repo's JupyterLab on Debian's jupyterlab_server
   const labPy = findLabServerPython();
@@ -49,7 +53,14 @@ function choose() {
       return [
         "this repo's JupyterLab 3.6 (tools/jupyterlab) on Debian's jupyterlab_server",
         labPy,
-        [LAB_SERVE, `--ServerApp.root_dir=${NOTEBOOKS}`, '--ip=127.0.0.1', ...asRoot, ...(notebook ? [`--open=${notebook}`] : []), ...extra],
+        [
+          LAB_SERVE,
+          `--ServerApp.root_dir=${NOTEBOOKS}`,
+          '--ip=127.0.0.1',
+          ...asRoot,
+          ...(notebook ? [`--open=${notebook}`] : []),
+          ...extra,
+        ],
       ];
     } catch (e) {
       console.error(`npm start: could not build tools/jupyterlab (${e.message}); trying the classic Notebook`);
@@ -59,7 +70,11 @@ function choose() {
   const classic = which('jupyter-notebook');
   if (classic || has('notebook')) {
     const cmd = classic ? [classic, []] : [py, ['-m', 'notebook']];
-    return ['the classic Jupyter Notebook', cmd[0], [...cmd[1], `--notebook-dir=${NOTEBOOKS}`, ...asRoot, ...extra, ...(notebook ? [notebook] : [])]];
+    return [
+      'the classic Jupyter Notebook',
+      cmd[0],
+      [...cmd[1], `--notebook-dir=${NOTEBOOKS}`, ...asRoot, ...extra, ...(notebook ? [notebook] : [])],
+    ];
   }
   return null;
 }

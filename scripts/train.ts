@@ -10,15 +10,51 @@ import { parseArgs } from 'node:util';
 import { closeSync, existsSync, mkdirSync, openSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
-  initBackend, getTarget, makeFlow, train, evaluate, stopOnInterrupt, numParams, sampleFlow, logProbOnGrid,
-  TARGET_NAMES, DOMAIN_NAMES, FLOW_NAMES, SYLVESTER_VARIANTS, LR_SCHEDULES, checkOneOf, checkPositiveInt, checkPositive, checkSeed, MAX_SEED,
-  penguinsSpeciesModel, penguinsSexModel, gridPosteriorMoments, autoGrid, readCSVColumns, standardize, trainTestSplit, takeRows,
-  checkDistinct, checkColumnsForFitting,
-  CouplingFlow, trainMaxLikelihood, logLikelihood, gaussianBaseline,
-  type TrainHistory, type Target,
+  initBackend,
+  getTarget,
+  makeFlow,
+  train,
+  evaluate,
+  stopOnInterrupt,
+  numParams,
+  sampleFlow,
+  logProbOnGrid,
+  TARGET_NAMES,
+  DOMAIN_NAMES,
+  FLOW_NAMES,
+  SYLVESTER_VARIANTS,
+  LR_SCHEDULES,
+  checkOneOf,
+  checkPositiveInt,
+  checkPositive,
+  checkSeed,
+  MAX_SEED,
+  penguinsSpeciesModel,
+  penguinsSexModel,
+  gridPosteriorMoments,
+  autoGrid,
+  readCSVColumns,
+  standardize,
+  trainTestSplit,
+  takeRows,
+  checkDistinct,
+  checkColumnsForFitting,
+  CouplingFlow,
+  trainMaxLikelihood,
+  logLikelihood,
+  gaussianBaseline,
+  type TrainHistory,
+  type Target,
 } from '../src';
 import {
-  samplesPlot, lossPlot, smallMultiples, saveFigure, interactivePlot, historyTraces, samplesTraces, densityTraces,
+  samplesPlot,
+  lossPlot,
+  smallMultiples,
+  saveFigure,
+  interactivePlot,
+  historyTraces,
+  samplesTraces,
+  densityTraces,
 } from '../src/viz';
 
 /** Defaults chosen by measurement (README "Choosing the defaults"). */
@@ -47,7 +83,9 @@ export const DEFAULTS = {
  * wide margins. U1's lr 1e-3 misses on U3 and U4; K = 32 at lr 1e-2 needs 10000 steps and its
  * U4 ESS is fragile (2 of 3 seeds below 0.5 at 8000). U1 keeps DEFAULTS (README).
  */
-export const TARGET_DEFAULTS: Readonly<Record<string, { readonly steps: number; readonly lr: number; readonly K?: number }>> = {
+export const TARGET_DEFAULTS: Readonly<
+  Record<string, { readonly steps: number; readonly lr: number; readonly K?: number }>
+> = {
   U2: { steps: 6000, lr: 1e-2, K: 64 },
   U3: { steps: 6000, lr: 1e-2, K: 64 },
   U4: { steps: 6000, lr: 1e-2, K: 64 },
@@ -144,7 +182,9 @@ export interface CliSummary {
 
 /** "0 of 100000", or with the share when some were dropped. */
 function droppedText(dropped: number, n: number): string {
-  return dropped === 0 ? `0 of ${n}` : `${dropped} of ${n} (${((100 * dropped) / n).toPrecision(3)}%) not finite, left out`;
+  return dropped === 0
+    ? `0 of ${n}`
+    : `${dropped} of ${n} (${((100 * dropped) / n).toPrecision(3)}%) not finite, left out`;
 }
 
 /** Write the summary; a failure here is a failed run (the path was checked before training). */
@@ -216,7 +256,12 @@ function checkWritable(option: string, file: string): void {
     if (!existed) unlinkSync(file);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'EEXIST' || e.code === 'ENOTDIR' ? 'a part of its folder path is a file' : e.code === 'EACCES' ? 'permission denied' : e.message;
+    const why =
+      e.code === 'EEXIST' || e.code === 'ENOTDIR'
+        ? 'a part of its folder path is a file'
+        : e.code === 'EACCES'
+          ? 'permission denied'
+          : e.message;
     throw new InputError(`${option} "${file}" cannot be written: ${why}`);
   }
 }
@@ -227,7 +272,14 @@ function derivedSeed(seed: number, offset: number): number {
 }
 
 /** Dimension of each --target, so that --M can be checked before anything is built. */
-const TARGET_DIMS: Record<(typeof ALL_TARGETS)[number], number> = { U1: 2, U2: 2, U3: 2, U4: 2, 'penguins-species': 2, 'penguins-sex': 5 };
+const TARGET_DIMS: Record<(typeof ALL_TARGETS)[number], number> = {
+  U1: 2,
+  U2: 2,
+  U3: 2,
+  U4: 2,
+  'penguins-species': 2,
+  'penguins-sex': 5,
+};
 
 /** A note on stderr for each option that was given but does not apply. */
 function reportIgnored(given: Record<string, unknown>, ignored: [string, string][]): void {
@@ -237,93 +289,126 @@ function reportIgnored(given: Record<string, unknown>, ignored: [string, string]
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { values } = input(() => parseArgs({
-    args: argv,
-    options: {
-      target: { type: 'string' },
-      flow: { type: 'string' },
-      K: { type: 'string' },
-      M: { type: 'string' },
-      variant: { type: 'string' },
-      steps: { type: 'string' },
-      batch: { type: 'string' },
-      lr: { type: 'string' },
-      'lr-schedule': { type: 'string' },
-      anneal: { type: 'boolean' },
-      'no-anneal': { type: 'boolean' },
-      'anneal-steps': { type: 'string' },
-      envelope: { type: 'boolean' },
-      'no-envelope': { type: 'boolean' },
-      domain: { type: 'string' },
-      seed: { type: 'string' },
-      'eval-samples': { type: 'string' },
-      path: { type: 'string' },
-      backend: { type: 'string' },
-      hidden: { type: 'string' },
-      data: { type: 'string' },
-      columns: { type: 'string' },
-      json: { type: 'string' },
-      plot: { type: 'string' },
-      interactive: { type: 'boolean' },
-      quiet: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
-  }));
+  const { values } = input(() =>
+    parseArgs({
+      args: argv,
+      options: {
+        target: { type: 'string' },
+        flow: { type: 'string' },
+        K: { type: 'string' },
+        M: { type: 'string' },
+        variant: { type: 'string' },
+        steps: { type: 'string' },
+        batch: { type: 'string' },
+        lr: { type: 'string' },
+        'lr-schedule': { type: 'string' },
+        anneal: { type: 'boolean' },
+        'no-anneal': { type: 'boolean' },
+        'anneal-steps': { type: 'string' },
+        envelope: { type: 'boolean' },
+        'no-envelope': { type: 'boolean' },
+        domain: { type: 'string' },
+        seed: { type: 'string' },
+        'eval-samples': { type: 'string' },
+        path: { type: 'string' },
+        backend: { type: 'string' },
+        hidden: { type: 'string' },
+        data: { type: 'string' },
+        columns: { type: 'string' },
+        json: { type: 'string' },
+        plot: { type: 'string' },
+        interactive: { type: 'boolean' },
+        quiet: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    }),
+  );
   if (values.help) {
     console.log(HELP);
     return EXIT_OK;
   }
-  if (values.anneal && values['no-anneal']) throw new InputError('--anneal and --no-anneal contradict each other; give one');
-  if (values.envelope && values['no-envelope']) throw new InputError('--envelope and --no-envelope contradict each other; give one');
-  if (values.backend !== undefined) input(() => checkOneOf('--backend', values.backend, ['auto', 'cpu', 'wasm', 'tensorflow'] as const));
+  if (values.anneal && values['no-anneal'])
+    throw new InputError('--anneal and --no-anneal contradict each other; give one');
+  if (values.envelope && values['no-envelope'])
+    throw new InputError('--envelope and --no-envelope contradict each other; give one');
+  if (values.backend !== undefined)
+    input(() => checkOneOf('--backend', values.backend, ['auto', 'cpu', 'wasm', 'tensorflow'] as const));
   if (values.data !== undefined || values.columns !== undefined) return maxLikelihoodMain(values);
   const target = input(() => checkOneOf('--target', values.target ?? DEFAULTS.target, ALL_TARGETS));
   const flowName = input(() => checkOneOf('--flow', values.flow ?? DEFAULTS.flow, FLOW_NAMES));
   const variant = input(() => checkOneOf('--variant', values.variant ?? DEFAULTS.variant, SYLVESTER_VARIANTS));
   const M = input(() => checkPositiveInt('--M', num('M', values.M ?? String(DEFAULTS.M))));
   const D = TARGET_DIMS[target];
-  if (flowName === 'sylvester' && M > D) throw new InputError(`--M must be <= D (= ${D}), got ${M} (D is the dimension of ${target})`);
+  if (flowName === 'sylvester' && M > D)
+    throw new InputError(`--M must be <= D (= ${D}), got ${M} (D is the dimension of ${target})`);
   const own = TARGET_DEFAULTS[target];
   const ownK = flowName === 'planar' ? own?.K : undefined;
   const K = input(() => checkPositiveInt('--K', num('K', values.K ?? String(ownK ?? DEFAULTS.K))));
-  const steps = input(() => checkPositiveInt('--steps', num('steps', values.steps ?? String(own?.steps ?? DEFAULTS.steps))));
+  const steps = input(() =>
+    checkPositiveInt('--steps', num('steps', values.steps ?? String(own?.steps ?? DEFAULTS.steps))),
+  );
   const batch = input(() => checkPositiveInt('--batch', num('batch', values.batch ?? String(DEFAULTS.batch))));
   const lr = input(() => checkPositive('--lr', num('lr', values.lr ?? String(own?.lr ?? DEFAULTS.lr))));
   const seed = input(() => checkSeed('--seed', num('seed', values.seed ?? String(DEFAULTS.seed))));
-  const evalSamples = input(() => checkPositiveInt('--eval-samples', num('eval-samples', values['eval-samples'] ?? String(DEFAULTS.evalSamples))));
-  const lrSchedule = input(() => checkOneOf('--lr-schedule', values['lr-schedule'] ?? DEFAULTS.lrSchedule, LR_SCHEDULES));
+  const evalSamples = input(() =>
+    checkPositiveInt('--eval-samples', num('eval-samples', values['eval-samples'] ?? String(DEFAULTS.evalSamples))),
+  );
+  const lrSchedule = input(() =>
+    checkOneOf('--lr-schedule', values['lr-schedule'] ?? DEFAULTS.lrSchedule, LR_SCHEDULES),
+  );
   const path = input(() => checkOneOf('--path', values.path ?? DEFAULTS.path, ['fused', 'reference'] as const));
-  const anneal = values['no-anneal'] ? false : values.anneal ?? DEFAULTS.anneal;
-  const annealSteps = values['anneal-steps'] !== undefined ? input(() => checkPositiveInt('--anneal-steps', num('anneal-steps', values['anneal-steps']))) : undefined;
-  const envelope = values['no-envelope'] ? false : values.envelope ?? DEFAULTS.envelope;
-  const domain = envelope ? input(() => checkOneOf('--domain', values.domain ?? DEFAULTS.domain, DOMAIN_NAMES)) : 'none';
+  const anneal = values['no-anneal'] ? false : (values.anneal ?? DEFAULTS.anneal);
+  const annealSteps =
+    values['anneal-steps'] !== undefined
+      ? input(() => checkPositiveInt('--anneal-steps', num('anneal-steps', values['anneal-steps'])))
+      : undefined;
+  const envelope = values['no-envelope'] ? false : (values.envelope ?? DEFAULTS.envelope);
+  const domain = envelope
+    ? input(() => checkOneOf('--domain', values.domain ?? DEFAULTS.domain, DOMAIN_NAMES))
+    : 'none';
   const hidden = input(() => checkPositiveInt('--hidden', num('hidden', values.hidden ?? '32')));
   if (values.json !== undefined) checkWritable('--json', values.json);
   if (values.plot !== undefined) {
-    if (!/\.(png|svg)$/i.test(values.plot)) throw new InputError(`--plot must name a .png or .svg file, got "${values.plot}"`);
+    if (!/\.(png|svg)$/i.test(values.plot))
+      throw new InputError(`--plot must name a .png or .svg file, got "${values.plot}"`);
     checkWritable('--plot', values.plot);
   }
   const isSylvester = flowName === 'sylvester';
   const ignored: [string, string][] = [];
-  if (!isSylvester) ignored.push(['M', `only --flow sylvester has M; this is --flow ${flowName}`], ['variant', `only --flow sylvester has variants; this is --flow ${flowName}`]);
-  if (flowName !== 'coupling') ignored.push(['hidden', `only --flow coupling has hidden units; this is --flow ${flowName}`]);
+  if (!isSylvester)
+    ignored.push(
+      ['M', `only --flow sylvester has M; this is --flow ${flowName}`],
+      ['variant', `only --flow sylvester has variants; this is --flow ${flowName}`],
+    );
+  if (flowName !== 'coupling')
+    ignored.push(['hidden', `only --flow coupling has hidden units; this is --flow ${flowName}`]);
   if (!anneal) ignored.push(['anneal-steps', 'annealing is off: --no-anneal']);
-  if (D !== 2) ignored.push(['plot', `${target} has ${D} dimensions; the plots are 2-D`], ['interactive', `${target} has ${D} dimensions; the plots are 2-D`]);
+  if (D !== 2)
+    ignored.push(
+      ['plot', `${target} has ${D} dimensions; the plots are 2-D`],
+      ['interactive', `${target} has ${D} dimensions; the plots are 2-D`],
+    );
   if (!['U2', 'U3', 'U4'].includes(target)) {
     const why = `only U2-U4 take a domain; this is ${target}`;
     ignored.push(['envelope', why], ['no-envelope', why], ['domain', why]);
   } else if (!envelope) ignored.push(['domain', '--no-envelope drops the domain']);
   reportIgnored(values, ignored);
 
-  const backend = await initBackend(values.backend as 'auto' | 'cpu' | 'wasm' | 'tensorflow' | undefined).catch((err: unknown) => {
-    throw new InputError(`--backend: ${err instanceof Error ? err.message : String(err)}`);
-  });
+  const backend = await initBackend(values.backend as 'auto' | 'cpu' | 'wasm' | 'tensorflow' | undefined).catch(
+    (err: unknown) => {
+      throw new InputError(`--backend: ${err instanceof Error ? err.message : String(err)}`);
+    },
+  );
   const tgt = resolveTarget(target, domain);
-  const flow = input(() => makeFlow({ flow: flowName, dim: tgt.dim, K, M: isSylvester ? M : undefined, variant, seed, hidden }));
+  const flow = input(() =>
+    makeFlow({ flow: flowName, dim: tgt.dim, K, M: isSylvester ? M : undefined, variant, seed, hidden }),
+  );
   const tty = process.stderr.isTTY && !values.quiet;
-  console.error(`Training ${flow.name} (${numParams(flow)} parameters) on ${tgt.name}: ${steps} steps, batch ${batch}, lr ${lr} (${lrSchedule}), ` +
-    `${anneal ? `annealed over ${annealSteps ?? Math.floor(steps / 2)} steps` : 'no annealing'}, seed ${seed}, backend ${backend}, ${path} path`);
+  console.error(
+    `Training ${flow.name} (${numParams(flow)} parameters) on ${tgt.name}: ${steps} steps, batch ${batch}, lr ${lr} (${lrSchedule}), ` +
+      `${anneal ? `annealed over ${annealSteps ?? Math.floor(steps / 2)} steps` : 'no annealing'}, seed ${seed}, backend ${backend}, ${path} path`,
+  );
 
   const stop = stopOnInterrupt();
   let recent: number[] = [];
@@ -331,8 +416,14 @@ async function main(argv: string[]): Promise<number> {
   let history: TrainHistory;
   try {
     history = await train(flow, tgt, {
-      steps, batch, lr, lrSchedule, seed, path, stop,
-      anneal: anneal ? annealSteps ?? true : false,
+      steps,
+      batch,
+      lr,
+      lrSchedule,
+      seed,
+      path,
+      stop,
+      anneal: anneal ? (annealSteps ?? true) : false,
       chunkSize: 100,
       onStep: ({ loss }) => {
         recent.push(loss);
@@ -352,23 +443,44 @@ async function main(argv: string[]): Promise<number> {
     stop.dispose();
   }
   if (tty) process.stderr.write('\n');
-  if (history.stoppedReason) console.error(`Stopped early: ${history.stoppedReason} (after ${history.stepsDone} steps)`);
+  if (history.stoppedReason)
+    console.error(`Stopped early: ${history.stoppedReason} (after ${history.stepsDone} steps)`);
   const diverged = history.stoppedReason !== null && history.stoppedReason.startsWith('loss became');
 
   console.error(`Evaluating with ${evalSamples} flow samples ...`);
   const d = evaluate(flow, tgt, { samples: evalSamples, seed: derivedSeed(seed, 1000003), path });
   const summary: CliSummary = {
-    backend, target: tgt.name, flow: flow.name, K, params: numParams(flow), steps, stepsDone: history.stepsDone, seed, batch, lr,
-    anneal, path: history.path, msPerStep: history.msPerStep, wallSeconds: history.wallMs / 1000,
+    backend,
+    target: tgt.name,
+    flow: flow.name,
+    K,
+    params: numParams(flow),
+    steps,
+    stepsDone: history.stepsDone,
+    seed,
+    batch,
+    lr,
+    anneal,
+    path: history.path,
+    msPerStep: history.msPerStep,
+    wallSeconds: history.wallMs / 1000,
     finalLoss: mean(history.freeEnergy.slice(-500)),
-    elbo: d.elbo, logZ: d.logZ, logZTrue: d.logZTrue, klGap: d.klGap, essFraction: d.essFraction, evalSamples,
+    elbo: d.elbo,
+    logZ: d.logZ,
+    logZTrue: d.logZTrue,
+    klGap: d.klGap,
+    essFraction: d.essFraction,
+    evalSamples,
     droppedWeights: d.droppedWeights,
     stoppedReason: history.stoppedReason,
   };
   const rows: [string, string][] = [
     ['backend', backend],
     ['flow', `${flow.name}, ${summary.params} parameters`],
-    ['target', tgt.name + (tgt.logZ === undefined && target !== 'penguins-sex' ? ' (no domain: log Z does not exist)' : '')],
+    [
+      'target',
+      tgt.name + (tgt.logZ === undefined && target !== 'penguins-sex' ? ' (no domain: log Z does not exist)' : ''),
+    ],
     ['steps', `${history.stepsDone} of ${steps}`],
     ['ms per step', fmt(history.msPerStep, 2)],
     ['wall time', `${fmt(summary.wallSeconds, 1)} s`],
@@ -383,9 +495,15 @@ async function main(argv: string[]): Promise<number> {
   const w = Math.max(...rows.map(([k]) => k.length));
   console.log(rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n'));
   if (values.json) writeJson(values.json, summary);
-  const failure = diverged ? `training diverged (${history.stoppedReason})` : !Number.isFinite(d.elbo) || !Number.isFinite(d.logZ) ? 'the evaluation gave no finite ELBO / IS log Z' : null;
+  const failure = diverged
+    ? `training diverged (${history.stoppedReason})`
+    : !Number.isFinite(d.elbo) || !Number.isFinite(d.logZ)
+      ? 'the evaluation gave no finite ELBO / IS log Z'
+      : null;
   if (d.droppedWeights > 0 && failure === null) {
-    console.error(`warning: ${d.droppedWeights} of ${evalSamples} importance weights were not finite and were left out of ELBO, IS log Z and ESS/N`);
+    console.error(
+      `warning: ${d.droppedWeights} of ${evalSamples} importance weights were not finite and were left out of ELBO, IS log Z and ESS/N`,
+    );
   }
   if (failure !== null) {
     console.error(`error: the run failed: ${failure}${values.plot || values.interactive ? '; no plot' : ''}`);
@@ -397,14 +515,19 @@ async function main(argv: string[]): Promise<number> {
     const background = logProbOnGrid(tgt.logProb, grid);
     const samples = sampleFlow(flow, 2000, { seed: derivedSeed(seed, 7), path });
     if (values.plot) {
-      const fig = smallMultiples([
-        samplesPlot(samples, { background, grid, title: `${flow.name} samples over ${tgt.name}` }),
-        lossPlot(history, { logZ: d.logZTrue, title: 'free energy per step' }),
-      ], { columns: 2 });
+      const fig = smallMultiples(
+        [
+          samplesPlot(samples, { background, grid, title: `${flow.name} samples over ${tgt.name}` }),
+          lossPlot(history, { logZ: d.logZTrue, title: 'free energy per step' }),
+        ],
+        { columns: 2 },
+      );
       console.error(`Wrote ${saveFigure(fig, values.plot)}`);
     }
     if (values.interactive) {
-      interactivePlot([...densityTraces(background, grid), ...samplesTraces(samples)], { title: `${flow.name} on ${tgt.name}` });
+      interactivePlot([...densityTraces(background, grid), ...samplesTraces(samples)], {
+        title: `${flow.name} on ${tgt.name}`,
+      });
       interactivePlot(historyTraces(history, d.logZTrue), { title: 'training loss' });
       flow.dispose();
       return -1; // keep the process alive for the server
@@ -445,7 +568,10 @@ async function maxLikelihoodMain(values: Values): Promise<number> {
     throw new InputError('--data FILE.csv and --columns a,b go together');
   }
   const file = values.data;
-  const columns = values.columns.split(',').map((c) => c.trim()).filter((c) => c !== '');
+  const columns = values.columns
+    .split(',')
+    .map((c) => c.trim())
+    .filter((c) => c !== '');
   if (columns.length < 2) throw new InputError(`--columns needs at least 2 columns, got "${values.columns}"`);
   input(() => checkDistinct('--columns', columns));
   const str = (v: string | boolean | undefined, d: unknown): string => (typeof v === 'string' ? v : String(d));
@@ -458,8 +584,25 @@ async function maxLikelihoodMain(values: Values): Promise<number> {
   const hidden = input(() => checkPositiveInt('--hidden', num('hidden', str(values.hidden, 32))));
   if (typeof values.json === 'string') checkWritable('--json', values.json);
   const notHere = 'not used with --data: maximum likelihood on CSV columns';
-  reportIgnored(values, ['target', 'M', 'variant', 'path', 'plot', 'interactive', 'eval-samples', 'lr-schedule', 'anneal', 'no-anneal', 'anneal-steps', 'envelope', 'no-envelope', 'domain']
-    .map((o) => [o, notHere] as [string, string]));
+  reportIgnored(
+    values,
+    [
+      'target',
+      'M',
+      'variant',
+      'path',
+      'plot',
+      'interactive',
+      'eval-samples',
+      'lr-schedule',
+      'anneal',
+      'no-anneal',
+      'anneal-steps',
+      'envelope',
+      'no-envelope',
+      'domain',
+    ].map((o) => [o, notHere] as [string, string]),
+  );
 
   // The file, read and checked in full before any compute: every message names the file.
   if (!existsSync(file)) throw new InputError(`--data "${file}" does not exist`);
@@ -470,11 +613,20 @@ async function maxLikelihoodMain(values: Values): Promise<number> {
   const split = trainTestSplit(table.rows, { testFraction: TEST_FRACTION, seed });
   const trainRaw = takeRows(table.matrix, D, split.train);
   const testRaw = takeRows(table.matrix, D, split.test);
-  input(() => checkColumnsForFitting(trainRaw, columns, `${file} (its ${split.train.length} training rows, seed ${seed})`, MIN_DATA_ROWS - 1));
+  input(() =>
+    checkColumnsForFitting(
+      trainRaw,
+      columns,
+      `${file} (its ${split.train.length} training rows, seed ${seed})`,
+      MIN_DATA_ROWS - 1,
+    ),
+  );
 
-  const backend = await initBackend(values.backend as 'auto' | 'cpu' | 'wasm' | 'tensorflow' | undefined).catch((err: unknown) => {
-    throw new InputError(`--backend: ${err instanceof Error ? err.message : String(err)}`);
-  });
+  const backend = await initBackend(values.backend as 'auto' | 'cpu' | 'wasm' | 'tensorflow' | undefined).catch(
+    (err: unknown) => {
+      throw new InputError(`--backend: ${err instanceof Error ? err.message : String(err)}`);
+    },
+  );
   const std = standardize(trainRaw, D);
   const train = std.x;
   const test = standardize(testRaw, D, std).x;
@@ -487,13 +639,19 @@ async function maxLikelihoodMain(values: Values): Promise<number> {
     }
   });
   const flow = new CouplingFlow({ dim: D, K, hidden, seed });
-  console.error(`Maximum likelihood: ${flowName} flow (K=${K}, hidden ${hidden}) on ${file} [${columns.join(', ')}]: ` +
-    `${split.train.length} training rows, ${split.test.length} held out; ${steps} steps, batch ${batch}, lr ${lr}, seed ${seed}, backend ${backend}`);
+  console.error(
+    `Maximum likelihood: ${flowName} flow (K=${K}, hidden ${hidden}) on ${file} [${columns.join(', ')}]: ` +
+      `${split.train.length} training rows, ${split.test.length} held out; ${steps} steps, batch ${batch}, lr ${lr}, seed ${seed}, backend ${backend}`,
+  );
   const stop = stopOnInterrupt();
   let history;
   try {
     history = await trainMaxLikelihood(flow, train, {
-      steps, batch, lr, seed, stop,
+      steps,
+      batch,
+      lr,
+      seed,
+      stop,
       onChunk: ({ step, history: h }) => {
         if (!values.quiet) console.error(progressLine(step, steps, mean(h.loss.slice(-100)), h.msPerStep));
       },
@@ -502,11 +660,26 @@ async function maxLikelihoodMain(values: Values): Promise<number> {
     stop.dispose();
   }
   const summary = {
-    backend, mode: 'maximum-likelihood', data: values.data, columns, flow: flowName, K, hidden, steps, stepsDone: history.stepsDone, seed, batch, lr,
-    msPerStep: history.msPerStep, wallSeconds: history.wallMs / 1000,
-    trainRows: split.train.length, testRows: split.test.length,
-    trainLogLik: logLikelihood(flow, train, 'mean'), testLogLik: logLikelihood(flow, test, 'mean'),
-    gaussianTrainLogLik: gauss.trainLogLik, gaussianTestLogLik: gauss.testLogLik,
+    backend,
+    mode: 'maximum-likelihood',
+    data: values.data,
+    columns,
+    flow: flowName,
+    K,
+    hidden,
+    steps,
+    stepsDone: history.stepsDone,
+    seed,
+    batch,
+    lr,
+    msPerStep: history.msPerStep,
+    wallSeconds: history.wallMs / 1000,
+    trainRows: split.train.length,
+    testRows: split.test.length,
+    trainLogLik: logLikelihood(flow, train, 'mean'),
+    testLogLik: logLikelihood(flow, test, 'mean'),
+    gaussianTrainLogLik: gauss.trainLogLik,
+    gaussianTestLogLik: gauss.testLogLik,
     stoppedReason: history.stoppedReason,
   };
   const rows: [string, string][] = [

@@ -47,7 +47,8 @@ async function fmtSnippet(snippet, indent) {
     arrowParens: 'always',
   });
   const lines = out.trimEnd().split('\n');
-  if (!lines[0].startsWith('async function __w__()') || lines[lines.length - 1] !== '}') throw new Error('unexpected wrapper');
+  if (!lines[0].startsWith('async function __w__()') || lines[lines.length - 1] !== '}')
+    throw new Error('unexpected wrapper');
   return lines
     .slice(1, -1)
     .map((l) => (l.startsWith('  ') ? l.slice(2) : l))
@@ -116,7 +117,10 @@ function splitTemplates(code) {
     const sf = ts.createSourceFile('c.ts', code, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
     let tpl = null;
     const visit = (n) => {
-      if ((ts.isTemplateExpression(n) || ts.isNoSubstitutionTemplateLiteral(n)) && !ts.isTaggedTemplateExpression(n.parent)) {
+      if (
+        (ts.isTemplateExpression(n) || ts.isNoSubstitutionTemplateLiteral(n)) &&
+        !ts.isTaggedTemplateExpression(n.parent)
+      ) {
         const s = n.getStart(sf);
         const e = n.getEnd();
         if (s < starts[li] + lines[li].length && e > starts[li] && !code.slice(s, e).includes('\n')) tpl = tpl ?? n;

@@ -82,7 +82,9 @@ function runBoth(lr: number, keyed: boolean): number[] {
 test('Adam equals tf.train.adam within float32 rounding after every one of 100 steps', () => {
   for (const keyed of [false, true]) {
     const diffs = runBoth(LR, keyed);
-    diffs.forEach((d, t) => assert.ok(d <= TOL, `${keyed ? 'applyGradients' : 'applyGradientArrays'}, step ${t}: max |Δθ| = ${d}`));
+    diffs.forEach((d, t) =>
+      assert.ok(d <= TOL, `${keyed ? 'applyGradients' : 'applyGradientArrays'}, step ${t}: max |Δθ| = ${d}`),
+    );
   }
 });
 

@@ -37,7 +37,10 @@ function randomAffine(D: number, seed: number): AffineFlow {
 
 function randomBatch(D: number, seed: number): tf.Tensor2D {
   const rng = new Rng(seed);
-  return tf.tensor2d(Float32Array.from({ length: N * D }, () => 1.5 * rng.normal()), [N, D]);
+  return tf.tensor2d(
+    Float32Array.from({ length: N * D }, () => 1.5 * rng.normal()),
+    [N, D],
+  );
 }
 
 /** ℓ = Σ gz ⊙ x + Σ gl ⊙ logdet with fixed random weights: any linear read-out of the output. */
@@ -54,7 +57,13 @@ function readOut(D: number, seed: number): { gz: tf.Tensor2D; gl: tf.Tensor1D; d
 }
 
 /** ∂ℓ/∂z and ∂ℓ/∂v for each variable, by tfjs autodiff through `forward`. */
-function gradsOf(flow: AffineFlow, forward: (z: tf.Tensor2D) => FlowOutput, z: tf.Tensor2D, gz: tf.Tensor2D, gl: tf.Tensor1D): Float32Array[] {
+function gradsOf(
+  flow: AffineFlow,
+  forward: (z: tf.Tensor2D) => FlowOutput,
+  z: tf.Tensor2D,
+  gz: tf.Tensor2D,
+  gl: tf.Tensor1D,
+): Float32Array[] {
   return tf.tidy(() => {
     const loss = (x: tf.Tensor2D): tf.Scalar => {
       const out = forward(x);
@@ -122,9 +131,13 @@ for (const D of [2, 3, 5]) {
     const got = gradsOf(flow, (x) => kernel.op(flow, x), z, gz, gl);
     const names = ['z', 'shift μ', 'raw a'];
     want.forEach((w, i) => assert.ok(relErr(got[i]!, w) < 1e-5, `op ∂ℓ/∂${names[i]}: ${relErr(got[i]!, w)}`));
-    const arrays = kernel.arrays!(flow).forward(z.dataSync() as Float32Array, N).backward(dy);
+    const arrays = kernel.arrays!(flow)
+      .forward(z.dataSync() as Float32Array, N)
+      .backward(dy);
     assert.equal(arrays.length, flow.variables.length);
-    arrays.forEach((g, i) => assert.ok(relErr(g, want[i + 1]!) < 1e-5, `arrays ∂ℓ/∂${names[i + 1]}: ${relErr(g, want[i + 1]!)}`));
+    arrays.forEach((g, i) =>
+      assert.ok(relErr(g, want[i + 1]!) < 1e-5, `arrays ∂ℓ/∂${names[i + 1]}: ${relErr(g, want[i + 1]!)}`),
+    );
     // the unused strict upper part of a gets no gradient
     for (let i = 0; i < D; i++) for (let j = i + 1; j < D; j++) assert.equal(arrays[1]![i * D + j], 0);
     tf.dispose([z, gz, gl]);
@@ -154,7 +167,9 @@ test('the affine flow and its kernel leak no tensors', () => {
     const out = kernel.op(flow, z);
     const back = flow.inverse(out.z);
     tf.dispose([out.z, out.logDetJ, back]);
-    kernel.arrays!(flow).forward(z.dataSync() as Float32Array, N).backward(dy);
+    kernel.arrays!(flow)
+      .forward(z.dataSync() as Float32Array, N)
+      .backward(dy);
     tf.dispose(flow.L());
   }
   assert.equal(tf.memory().numTensors, before);

@@ -17,8 +17,14 @@ function captured(fn: () => void): string {
 }
 
 test('check prints PASS on a true claim and throws on a false one, naming the values', () => {
-  assert.match(captured(() => assert.equal(check('one is one', true, { x: 1 }), true)), /PASS {2}one is one\n {6}x = 1/);
-  assert.throws(() => captured(() => check('two is one', false, { x: 2.000001234 })), /CHECK failed: two is one \(x = 2\)/);
+  assert.match(
+    captured(() => assert.equal(check('one is one', true, { x: 1 }), true)),
+    /PASS {2}one is one\n {6}x = 1/,
+  );
+  assert.throws(
+    () => captured(() => check('two is one', false, { x: 2.000001234 })),
+    /CHECK failed: two is one \(x = 2\)/,
+  );
 });
 
 test('budgetCheck throws only with the shipped hyper-parameters', () => {
@@ -27,7 +33,10 @@ test('budgetCheck throws only with the shipped hyper-parameters', () => {
   const ok = budgetCheck.bind(null, 'gap < 0.1', false, { gap: 0.3 }, false);
   out = captured(() => assert.equal(ok(), false));
   assert.match(out, /NOT MET {2}gap < 0.1\n {6}gap = 0.3/);
-  assert.match(captured(() => assert.equal(budgetCheck('gap < 0.1', true, { gap: 0.01 }, false), true)), /PASS/);
+  assert.match(
+    captured(() => assert.equal(budgetCheck('gap < 0.1', true, { gap: 0.01 }, false), true)),
+    /PASS/,
+  );
 });
 
 test('sameHyperParameters compares every key, arrays and objects by value', () => {
@@ -38,8 +47,14 @@ test('sameHyperParameters compares every key, arrays and objects by value', () =
 });
 
 test('maxAbsDiff is the largest absolute difference and rejects mismatched shapes', () => {
-  const a = tf.tensor2d([[1, -2], [3, 4]]);
-  const b = tf.tensor2d([[1, 2], [3, 4.5]]);
+  const a = tf.tensor2d([
+    [1, -2],
+    [3, 4],
+  ]);
+  const b = tf.tensor2d([
+    [1, 2],
+    [3, 4.5],
+  ]);
   assert.equal(maxAbsDiff(a, b), 4);
   assert.throws(() => maxAbsDiff(a, tf.tensor1d([1, 2])), /shapes differ, \[2, 2\] vs \[2\]/);
   tf.dispose([a, b]);

@@ -8,7 +8,11 @@ import { join } from 'node:path';
 const root = join(__dirname, '..');
 
 function cli(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'train.ts'), ...args], { cwd: root, encoding: 'utf8', timeout: 120000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'train.ts'), ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 120000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -17,9 +21,11 @@ test('CLI trains, prints the summary and writes JSON with the documented keys; s
   const args = ['--target', 'U2', '--K', '4', '--steps', '200', '--batch', '128', '--eval-samples', '4000', '--quiet'];
   const a = cli([...args, '--json', join(dir, 'a.json')]);
   assert.equal(a.code, 0, a.stderr);
-  for (const label of ['backend', 'ms per step', 'ELBO', 'IS log Z', 'true log Z', 'KL gap', 'ESS/N']) assert.match(a.stdout, new RegExp(label));
+  for (const label of ['backend', 'ms per step', 'ELBO', 'IS log Z', 'true log Z', 'KL gap', 'ESS/N'])
+    assert.match(a.stdout, new RegExp(label));
   const ja = JSON.parse(readFileSync(join(dir, 'a.json'), 'utf8'));
-  for (const key of ['backend', 'msPerStep', 'elbo', 'logZ', 'logZTrue', 'klGap', 'essFraction', 'steps', 'seed']) assert.ok(key in ja, key);
+  for (const key of ['backend', 'msPerStep', 'elbo', 'logZ', 'logZTrue', 'klGap', 'essFraction', 'steps', 'seed'])
+    assert.ok(key in ja, key);
   assert.equal(ja.steps, 200);
   assert.equal(ja.target, 'U2+window');
   assert.equal(ja.logZTrue, 1.91617);
@@ -87,7 +93,17 @@ test('CLI rejects bad input with a message naming the option', () => {
 
 test('CLI maximum-likelihood mode fits a coupling flow to CSV columns and reports the Gaussian baseline', () => {
   const dir = mkdtempSync(join(tmpdir(), 'nf-cli-'));
-  const r = cli(['--data', join(root, 'data', 'penguins.csv'), '--columns', 'bill_length_mm,bill_depth_mm', '--steps', '40', '--quiet', '--json', join(dir, 'm.json')]);
+  const r = cli([
+    '--data',
+    join(root, 'data', 'penguins.csv'),
+    '--columns',
+    'bill_length_mm,bill_depth_mm',
+    '--steps',
+    '40',
+    '--quiet',
+    '--json',
+    join(dir, 'm.json'),
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /held-out log-lik/);
   const j = JSON.parse(readFileSync(join(dir, 'm.json'), 'utf8'));
@@ -102,7 +118,21 @@ test('CLI maximum-likelihood mode fits a coupling flow to CSV columns and report
 });
 
 test('CLI trains on the penguins posterior with a grid log evidence for the KL gap', () => {
-  const r = cli(['--target', 'penguins-species', '--K', '4', '--steps', '100', '--batch', '64', '--lr', '0.02', '--eval-samples', '2000', '--quiet']);
+  const r = cli([
+    '--target',
+    'penguins-species',
+    '--K',
+    '4',
+    '--steps',
+    '100',
+    '--batch',
+    '64',
+    '--lr',
+    '0.02',
+    '--eval-samples',
+    '2000',
+    '--quiet',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /true log Z\s+-30\.156/);
   assert.match(r.stdout, /KL gap\s+\d/);
@@ -116,7 +146,19 @@ function assertNoStack(stderr: string, what: string): void {
 
 test('issue 10 (2, 5): CLI exits 1 when training diverges, says so, and the JSON counts the dropped weights', () => {
   const dir = mkdtempSync(join(tmpdir(), 'nf-cli-'));
-  const r = cli(['--lr', '1e30', '--steps', '300', '--batch', '32', '--eval-samples', '1000', '--quiet', '--json', join(dir, 'd.json')]);
+  const r = cli([
+    '--lr',
+    '1e30',
+    '--steps',
+    '300',
+    '--batch',
+    '32',
+    '--eval-samples',
+    '1000',
+    '--quiet',
+    '--json',
+    join(dir, 'd.json'),
+  ]);
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /error: the run failed: training diverged \(loss became (Infinity|NaN) at step \d+\)/);
   assertNoStack(r.stderr, 'diverged');
@@ -124,7 +166,19 @@ test('issue 10 (2, 5): CLI exits 1 when training diverges, says so, and the JSON
   const j = JSON.parse(readFileSync(join(dir, 'd.json'), 'utf8'));
   assert.equal(j.droppedWeights, 1000);
   assert.match(j.stoppedReason, /loss became/);
-  const ok = cli(['--K', '2', '--steps', '20', '--batch', '32', '--eval-samples', '500', '--quiet', '--json', join(dir, 'ok.json')]);
+  const ok = cli([
+    '--K',
+    '2',
+    '--steps',
+    '20',
+    '--batch',
+    '32',
+    '--eval-samples',
+    '500',
+    '--quiet',
+    '--json',
+    join(dir, 'ok.json'),
+  ]);
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, /dropped weights\s+0 of 500/);
   assert.equal(JSON.parse(readFileSync(join(dir, 'ok.json'), 'utf8')).droppedWeights, 0);
@@ -147,7 +201,10 @@ test('issue 10 (6, 7, 8, 9, 14): CLI bad input exits 2 before any training, nami
     [['--K', '0x10'], /--K must be a finite number, got "0x10"/],
     [['--steps', ' 5'], /--steps must be a finite number, got " 5"/],
     [['--json', dir], /--json ".*" cannot be written: it is a directory/],
-    [['--json', join(file, 'out.json')], /--json ".*a-file\/out.json" cannot be written: a part of its folder path is a file/],
+    [
+      ['--json', join(file, 'out.json')],
+      /--json ".*a-file\/out.json" cannot be written: a part of its folder path is a file/,
+    ],
     [['--plot', join(dir, 'fig.txt')], /--plot must name a .png or .svg file, got ".*fig.txt"/],
     [['--plot', join(file, 'fig.png')], /--plot ".*" cannot be written: a part of its folder path is a file/],
     [['--data', one, '--columns', 'a,a'], /--columns names "a" twice/],
@@ -172,13 +229,41 @@ test('issue 10 (14): CLI help states the range of --M; options that do not apply
   assert.equal(help.code, 0);
   assert.match(help.stdout, /1 <= M <= D, the target's dimension/);
   assert.match(help.stdout, /Exit status: 0 done, 1 the run failed/);
-  const r = cli(['--data', join(root, 'data', 'penguins.csv'), '--columns', 'bill_length_mm,bill_depth_mm', '--steps', '2', '--quiet',
-    '--target', 'U2', '--path', 'reference', '--plot', 'x.png', '--variant', 'householder']);
+  const r = cli([
+    '--data',
+    join(root, 'data', 'penguins.csv'),
+    '--columns',
+    'bill_length_mm,bill_depth_mm',
+    '--steps',
+    '2',
+    '--quiet',
+    '--target',
+    'U2',
+    '--path',
+    'reference',
+    '--plot',
+    'x.png',
+    '--variant',
+    'householder',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   for (const option of ['target', 'path', 'plot', 'variant']) {
     assert.match(r.stderr, new RegExp(`note: ignored: --${option} \\(not used with --data`), option);
   }
-  const a = cli(['--no-anneal', '--anneal-steps', '10', '--steps', '2', '--batch', '8', '--eval-samples', '100', '--quiet', '--M', '1']);
+  const a = cli([
+    '--no-anneal',
+    '--anneal-steps',
+    '10',
+    '--steps',
+    '2',
+    '--batch',
+    '8',
+    '--eval-samples',
+    '100',
+    '--quiet',
+    '--M',
+    '1',
+  ]);
   assert.equal(a.code, 0, a.stderr);
   assert.match(a.stderr, /note: ignored: --anneal-steps \(annealing is off: --no-anneal\)/);
   assert.match(a.stderr, /note: ignored: --M \(only --flow sylvester has M; this is --flow planar\)/);

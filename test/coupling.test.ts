@@ -41,8 +41,15 @@ function logAbsDet(a: number[], D: number): number {
 }
 
 test('masks alternate halves', () => {
-  assert.deepEqual(couplingMasks(2, 3), [[1, 0], [0, 1], [1, 0]]);
-  assert.deepEqual(couplingMasks(5, 2), [[1, 1, 1, 0, 0], [0, 0, 0, 1, 1]]);
+  assert.deepEqual(couplingMasks(2, 3), [
+    [1, 0],
+    [0, 1],
+    [1, 0],
+  ]);
+  assert.deepEqual(couplingMasks(5, 2), [
+    [1, 1, 1, 0, 0],
+    [0, 0, 0, 1, 1],
+  ]);
   assert.throws(() => couplingMasks(1, 2), /dim must be an integer >= 2/);
 });
 
@@ -96,7 +103,10 @@ test('log-det matches a finite-difference Jacobian (float64 central differences)
       }
       const expected = logAbsDet(J, dim);
       const got = tf.tidy(() => flow.forward(tf.tensor2d([x], [1, dim])).logDetJ.dataSync()[0]!);
-      assert.ok(Math.abs(got - expected) < FD_LOGDET_TOL, `dim ${dim} trial ${trial}: log-det ${got} vs finite differences ${expected}`);
+      assert.ok(
+        Math.abs(got - expected) < FD_LOGDET_TOL,
+        `dim ${dim} trial ${trial}: log-det ${got} vs finite differences ${expected}`,
+      );
     }
     flow.dispose();
   }
@@ -123,7 +133,10 @@ test('no tensor leaks in forward, inverse and gradients; dispose frees everythin
     const inv = flow.inverseWithLogDet(f.z);
     const z = flow.inverse(f.z);
     tf.dispose([f.z, f.logDetJ, inv.z, inv.logDetJ, z]);
-    const { value, grads } = tf.variableGrads(() => tf.mean(flow.inverseWithLogDet(x).logDetJ) as tf.Scalar, flow.variables);
+    const { value, grads } = tf.variableGrads(
+      () => tf.mean(flow.inverseWithLogDet(x).logDetJ) as tf.Scalar,
+      flow.variables,
+    );
     value.dispose();
     tf.dispose(Object.values(grads));
   }

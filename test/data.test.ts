@@ -25,9 +25,15 @@ test('reads the asked columns in order, row-major, with quotes, CRLF and blank l
 
 test('where filters rows and encode maps text to numbers', () => {
   const p = csv('b.csv', 'species,x\nA,1\nB,2\nC,3\nA,4\n');
-  const t = readCSVColumns(p, ['x', 'species'], { where: { species: ['A', 'B'] }, encode: { species: { A: 0, B: 1 } } });
+  const t = readCSVColumns(p, ['x', 'species'], {
+    where: { species: ['A', 'B'] },
+    encode: { species: { A: 0, B: 1 } },
+  });
   assert.deepEqual(Array.from(t.matrix), [1, 0, 2, 1, 4, 0]);
-  assert.throws(() => readCSVColumns(p, ['species'], { encode: { species: { A: 0 } } }), /b\.csv:3: column "species" has value "B", which encode\["species"\] does not map/);
+  assert.throws(
+    () => readCSVColumns(p, ['species'], { encode: { species: { A: 0 } } }),
+    /b\.csv:3: column "species" has value "B", which encode\["species"\] does not map/,
+  );
   assert.throws(() => readCSVColumns(p, ['x'], { where: { kind: 'A' } }), /where: column "kind" not found/);
   assert.throws(() => readCSVColumns(p, ['x'], { where: { species: 'Z' } }), /no data rows matching `where`/);
 });
@@ -49,7 +55,9 @@ test('line breaks and "" inside quoted fields, a byte-order mark, mixed line end
   assert.deepEqual(Array.from(t.matrix), [1, 2, 3]);
   const w = readCSVColumns(p, ['x'], { where: { note: 'two\nlines, "quoted"' } });
   assert.deepEqual(Array.from(w.matrix), [1]);
-  const e = readCSVColumns(p, ['note', 'x'], { encode: { note: { 'two\nlines, "quoted"': 10, 'three\n\nlines': 20, plain: 30 } } });
+  const e = readCSVColumns(p, ['note', 'x'], {
+    encode: { note: { 'two\nlines, "quoted"': 10, 'three\n\nlines': 20, plain: 30 } },
+  });
   assert.deepEqual(Array.from(e.matrix), [10, 1, 20, 2, 30, 3]);
 });
 
@@ -58,7 +66,10 @@ test('errors after a multi-line record name the line it starts on, the data row 
   const p = csv('m.csv', 'note,x\n"a\nb",1\n\nc,oops\n');
   assert.throws(() => readCSVColumns(p, ['x']), /m\.csv:5: column "x" has non-numeric value "oops" \(data row 2\)/);
   const r = csv('r.csv', 'note,x\n"a\nb",1\nc,2,3\n');
-  assert.throws(() => readCSVColumns(r, ['x']), /r\.csv:4: expected 2 fields \(as in the header\), got 3 \(data row 2\)/);
+  assert.throws(
+    () => readCSVColumns(r, ['x']),
+    /r\.csv:4: expected 2 fields \(as in the header\), got 3 \(data row 2\)/,
+  );
 });
 
 test('malformed quoting is an error naming the file and the line', () => {
@@ -94,7 +105,10 @@ test('trainTestSplit: seeded, reproducible, disjoint, covers all rows', () => {
   assert.notDeepEqual(Array.from(a.test), Array.from(c.test));
   assert.equal(a.test.length, 25);
   assert.equal(a.train.length, 75);
-  assert.deepEqual([...a.train, ...a.test].sort((x, y) => x - y), Array.from({ length: 100 }, (_, i) => i));
+  assert.deepEqual(
+    [...a.train, ...a.test].sort((x, y) => x - y),
+    Array.from({ length: 100 }, (_, i) => i),
+  );
   assert.throws(() => trainTestSplit(10, { testFraction: 1 }), /testFraction must be in \(0, 1\)/);
   assert.throws(() => trainTestSplit(1), /n must be an integer >= 2/);
   const rows = takeRows(Float32Array.from([0, 1, 2, 3, 4, 5]), 2, [2, 0]);
@@ -103,7 +117,13 @@ test('trainTestSplit: seeded, reproducible, disjoint, covers all rows', () => {
 });
 
 test('data/penguins.csv: 333 complete rows of the palmerpenguins columns', () => {
-  const t = readCSVColumns(penguinsCSVPath(), ['bill_length_mm', 'bill_depth_mm', 'flipper_length_mm', 'body_mass_g', 'male']);
+  const t = readCSVColumns(penguinsCSVPath(), [
+    'bill_length_mm',
+    'bill_depth_mm',
+    'flipper_length_mm',
+    'body_mass_g',
+    'male',
+  ]);
   assert.equal(t.rows, 333);
   for (let i = 0; i < t.matrix.length; i++) assert.ok(Number.isFinite(t.matrix[i]!));
 });

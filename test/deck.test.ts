@@ -107,7 +107,11 @@ test('each figure gets its own slide with the title and its caption; long code i
     assert.ok(figs[0]!.metadata.tags?.includes('remove-input'), 'the figure without its code');
     assert.match(src(f.cells[0]!), /3\.1 One layer/, 'the figure slide carries the section title');
   }
-  assert.match(figureSlides[0]!.cells.map(src).join('\n'), /The picture: before and after\./, 'caption on the figure slide');
+  assert.match(
+    figureSlides[0]!.cells.map(src).join('\n'),
+    /The picture: before and after\./,
+    'caption on the figure slide',
+  );
   // the text output goes to the notes, the long code is on no slide
   const all = s.flatMap((x) => x.cells);
   assert.ok(!all.some((c) => c.cell_type === 'code' && !(c.metadata.tags ?? []).includes('remove-input')));
@@ -132,20 +136,39 @@ test('skip cells are left out; a display equation is one block; a long list show
     blocks.map((b) => b.kind),
     ['paragraph', 'math', 'table'],
   );
-  const items = Array.from({ length: 3 }, (_, i) => `${i + 1}. Item ${i} has a first sentence here. ${LONG_PROSE}`).join('\n');
-  const s = slides(d.deckNotebook(nbOf([md('## Setup', 'skip'), code('secret();', [], 'skip'), md(`## Exercises\n\n${items}`, 'slide')])));
-  const text = s.flatMap((x) => x.cells).map(src).join('\n');
+  const items = Array.from(
+    { length: 3 },
+    (_, i) => `${i + 1}. Item ${i} has a first sentence here. ${LONG_PROSE}`,
+  ).join('\n');
+  const s = slides(
+    d.deckNotebook(
+      nbOf([md('## Setup', 'skip'), code('secret();', [], 'skip'), md(`## Exercises\n\n${items}`, 'slide')]),
+    ),
+  );
+  const text = s
+    .flatMap((x) => x.cells)
+    .map(src)
+    .join('\n');
   assert.doesNotMatch(text, /Setup|secret/);
   assert.match(text, /Item 0 has a first sentence here\./);
   assert.doesNotMatch(text, /narrative/);
-  assert.match(s.flatMap((x) => x.notes).map(src).join('\n'), /narrative/, 'the whole list in the notes');
+  assert.match(
+    s
+      .flatMap((x) => x.notes)
+      .map(src)
+      .join('\n'),
+    /narrative/,
+    'the whole list in the notes',
+  );
 });
 
 test('the talk deck takes only the cells tagged talk, with its title and closing slides', async () => {
   const d = await deck();
   const a = nbOf([md('# A\n\nnot in the talk', 'slide'), md('## The theorem\n\n$$\np = q\n$$', 'slide', ['talk'])]);
   const b = nbOf([code('plot();', [png(800, 400)], undefined, ['talk']), md('## Other', 'slide')]);
-  const talk = d.deckNotebook(d.talkNotebook([a, b], { titleMd: '# Talk', closingMd: '## Where to read on' }), { talk: true });
+  const talk = d.deckNotebook(d.talkNotebook([a, b], { titleMd: '# Talk', closingMd: '## Where to read on' }), {
+    talk: true,
+  });
   const text = talk.cells.map(src).join('\n');
   assert.match(text, /# Talk/);
   assert.match(text, /The theorem/);
@@ -174,7 +197,9 @@ test('the notebook check finds text outputs over 40 lines (an object dump), not 
 
 test('source markers tag markdown cells: <!-- slide tags=talk --> and <!-- tags=a,b -->', async () => {
   const m = (await import(nbgenPath)) as NbgenModule;
-  const cells = m.parseSource('<!-- slide tags=talk -->\n# A\n\ntext\n<!-- tags=talk,x -->\nmore\n<!-- skip -->\n```ts tags=talk\nx\n```\n<!-- notes -->\nn');
+  const cells = m.parseSource(
+    '<!-- slide tags=talk -->\n# A\n\ntext\n<!-- tags=talk,x -->\nmore\n<!-- skip -->\n```ts tags=talk\nx\n```\n<!-- notes -->\nn',
+  );
   assert.deepEqual(
     cells.map((c) => [c.type, c.slide, c.tags]),
     [
@@ -196,7 +221,9 @@ test('notebook code stays within 100 columns (notebooks/src/*.md; slides show at
   const long = readdirSync(dir)
     .filter((f) => f.endsWith('.md'))
     .flatMap((f) =>
-      m.longCodeLines(m.parseSource(readFileSync(join(dir, f), 'utf8'))).map((l) => `${f} cell ${l.cell} line ${l.line}: ${l.columns}`),
+      m
+        .longCodeLines(m.parseSource(readFileSync(join(dir, f), 'utf8')))
+        .map((l) => `${f} cell ${l.cell} line ${l.line}: ${l.columns}`),
     );
   assert.deepEqual(long, [], 'wrap them: node scripts/wrap-code.mjs notebooks/src/NN-name.md');
 });
@@ -204,7 +231,16 @@ test('notebook code stays within 100 columns (notebooks/src/*.md; slides show at
 test('a list item on a slide keeps its first clause, never one cut inside (…), $…$ or `…`', async () => {
   const { firstSentence } = await deck();
   const item = '* The Householder variants end higher ($M = 1$: about 0.08; $M = 2$: 0.12), and more.';
-  assert.equal(firstSentence(item), '* The Householder variants end higher ($M = 1$: about 0.08; $M = 2$: 0.12), and more.');
-  assert.equal(firstSentence('* Planar is the cheapest per step (`a: b`). Sylvester is not.'), '* Planar is the cheapest per step (`a: b`).');
-  assert.equal(firstSentence('* Four families end close together: planar and the rest.'), '* Four families end close together');
+  assert.equal(
+    firstSentence(item),
+    '* The Householder variants end higher ($M = 1$: about 0.08; $M = 2$: 0.12), and more.',
+  );
+  assert.equal(
+    firstSentence('* Planar is the cheapest per step (`a: b`). Sylvester is not.'),
+    '* Planar is the cheapest per step (`a: b`).',
+  );
+  assert.equal(
+    firstSentence('* Four families end close together: planar and the rest.'),
+    '* Four families end close together',
+  );
 });

@@ -1,6 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf, evaluate, essFraction, logMeanExp, PlanarFlow, SylvesterFlow, asTarget, LOG_2PI, flowDensity, getTarget, quadratureLogZ } from '../src';
+import {
+  tf,
+  evaluate,
+  essFraction,
+  logMeanExp,
+  PlanarFlow,
+  SylvesterFlow,
+  asTarget,
+  LOG_2PI,
+  flowDensity,
+  getTarget,
+  quadratureLogZ,
+} from '../src';
 import { randomizeFlow } from './flows-helpers';
 
 const stdNormal = asTarget((z) => tf.sub(tf.mul(-0.5, tf.sum(tf.square(z), 1)), LOG_2PI) as tf.Tensor1D, 2, 'N(0, I)');
@@ -19,7 +31,10 @@ test('importance sampling: a shifted target gives its log Z and a lower ESS', ()
   const flow = new PlanarFlow({ K: 1, initScale: 0 });
   // p̃(z) = 3 · N(z; (0.5, 0), I): log Z = ln 3
   const shifted = asTarget(
-    (z) => tf.tidy(() => tf.add(tf.sub(tf.mul(-0.5, tf.sum(tf.square(tf.sub(z, tf.tensor1d([0.5, 0]))), 1)), LOG_2PI), Math.log(3))) as tf.Tensor1D,
+    (z) =>
+      tf.tidy(() =>
+        tf.add(tf.sub(tf.mul(-0.5, tf.sum(tf.square(tf.sub(z, tf.tensor1d([0.5, 0]))), 1)), LOG_2PI), Math.log(3)),
+      ) as tf.Tensor1D,
     2,
   );
   const d = evaluate(flow, shifted, { samples: 100000, logZTrue: Math.log(3) });
@@ -59,7 +74,13 @@ test('flow density without an inverse uses the pushed-forward grid (Sylvester)',
 });
 
 test('grid helpers reject bad grids', () => {
-  assert.throws(() => quadratureLogZ(getTarget('U1').logProb, { xlim: [1, -1], ylim: [-1, 1], nx: 10, ny: 10 }), /xlim must be \[lo, hi\]/);
-  assert.throws(() => quadratureLogZ(getTarget('U1').logProb, { xlim: [-1, 1], ylim: [-1, 1], nx: 0, ny: 10 }), /nx must be an integer >= 1/);
+  assert.throws(
+    () => quadratureLogZ(getTarget('U1').logProb, { xlim: [1, -1], ylim: [-1, 1], nx: 10, ny: 10 }),
+    /xlim must be \[lo, hi\]/,
+  );
+  assert.throws(
+    () => quadratureLogZ(getTarget('U1').logProb, { xlim: [-1, 1], ylim: [-1, 1], nx: 0, ny: 10 }),
+    /nx must be an integer >= 1/,
+  );
   assert.throws(() => evaluate(new PlanarFlow(), stdNormal, { samples: 0 }), /samples must be an integer >= 1/);
 });

@@ -4,11 +4,22 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { plotFigure } from '../src/viz/figure';
-import { inTslab, liveDisplay, show, showBundle, showTable, tslabWriter, type DisplayMessage } from '../src/viz/display';
+import {
+  inTslab,
+  liveDisplay,
+  show,
+  showBundle,
+  showTable,
+  tslabWriter,
+  type DisplayMessage,
+} from '../src/viz/display';
 import { historyTraces, densityTraces, samplesTraces } from '../src/viz/interactive';
 import { fakeTslab } from './fake-tslab';
 
-const fig = plotFigure((Plot) => ({ width: 160, height: 100, marks: [Plot.dot([{ a: 1, b: 1 }], { x: 'a', y: 'b' })] }), { title: 't', alt: 'one dot' });
+const fig = plotFigure(
+  (Plot) => ({ width: 160, height: 100, marks: [Plot.dot([{ a: 1, b: 1 }], { x: 'a', y: 'b' })] }),
+  { title: 't', alt: 'one dot' },
+);
 
 test('outside tslab every display function is a no-op', () => {
   assert.equal(inTslab(), false);

@@ -9,10 +9,29 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  tf, Rng, PlanarFlow, SylvesterFlow, getTarget, train, evaluate, sampleFlow, quadratureLogZ, logProbOnGrid,
-  orthogonalize, householderQ, gridPosteriorMoments, logisticPosterior, forwardOn, hasFusedOp,
-  readCSVColumns, checkColumnsForFitting, checkPositiveInt, makeFlow, M_MARGIN,
-  type LogProbFn, type Target,
+  tf,
+  Rng,
+  PlanarFlow,
+  SylvesterFlow,
+  getTarget,
+  train,
+  evaluate,
+  sampleFlow,
+  quadratureLogZ,
+  logProbOnGrid,
+  orthogonalize,
+  householderQ,
+  gridPosteriorMoments,
+  logisticPosterior,
+  forwardOn,
+  hasFusedOp,
+  readCSVColumns,
+  checkColumnsForFitting,
+  checkPositiveInt,
+  makeFlow,
+  M_MARGIN,
+  type LogProbFn,
+  type Target,
 } from '../src';
 import '../src/kernels';
 import { householderJS, orthogonalizeJS } from '../src/kernels/sylvester-qr';
@@ -35,7 +54,16 @@ test('1: planar reference path keeps wᵀû > -1 in float32 when |u| >> 1 (as th
   // At z = 0 with b = 0, h' = 1 and log|det J| = log(1 + ψ), ψ = m(wᵀu) = -1 + softplus(wᵀu) + M_MARGIN
   // (float64 oracle: softplus(-1e4) = softplus(-1e5) = 0 to double precision, so log(M_MARGIN)).
   const expected = Math.log(M_MARGIN);
-  for (const [w, u] of [[[1, 0], [-1e4, 0]], [[100, 0], [-1e3, 0]]] as const) {
+  for (const [w, u] of [
+    [
+      [1, 0],
+      [-1e4, 0],
+    ],
+    [
+      [100, 0],
+      [-1e3, 0],
+    ],
+  ] as const) {
     const f = new PlanarFlow({ K: 1 });
     setPlanar(f, [[...u]], [[...w]], [0]);
     const uh = f.uHat();
@@ -60,8 +88,14 @@ test('1: planar reference path keeps wᵀû > -1 in float32 when |u| >> 1 (as th
 test('3: lrMinFraction must be in [0, 1]', async () => {
   const flow = new PlanarFlow({ K: 1 });
   const t = getTarget('U1');
-  await assert.rejects(train(flow, t, { steps: 1, lrSchedule: 'cosine', lrMinFraction: -1 }), /lrMinFraction must be in \[0, 1\], got -1/);
-  await assert.rejects(train(flow, t, { steps: 1, lrSchedule: 'cosine', lrMinFraction: 5 }), /lrMinFraction must be in \[0, 1\], got 5/);
+  await assert.rejects(
+    train(flow, t, { steps: 1, lrSchedule: 'cosine', lrMinFraction: -1 }),
+    /lrMinFraction must be in \[0, 1\], got -1/,
+  );
+  await assert.rejects(
+    train(flow, t, { steps: 1, lrSchedule: 'cosine', lrMinFraction: 5 }),
+    /lrMinFraction must be in \[0, 1\], got 5/,
+  );
   const h = await train(flow, t, { steps: 2, batch: 8, lrSchedule: 'cosine', lrMinFraction: 0 });
   assert.ok(h.lr.every((x) => x >= 0));
   flow.dispose();
@@ -73,10 +107,19 @@ test('4: evaluate and quadratureLogZ reject a target whose output is not [N]', (
   // The talk code's bug: an [N, 1] term broadcast against an [N] one gives [N, N].
   const broadcast: LogProbFn = (z) => tf.add(tf.reshape(u1(z), [-1, 1]), u1(z)) as unknown as tf.Tensor1D;
   const before = tf.memory().numTensors;
-  assert.throws(() => evaluate(flow, { name: 'bad', dim: 2, logProb: broadcast }, { samples: 50 }), /target.logProb must return shape \[50\] \(one value per row\), got \[50, 50\]/);
+  assert.throws(
+    () => evaluate(flow, { name: 'bad', dim: 2, logProb: broadcast }, { samples: 50 }),
+    /target.logProb must return shape \[50\] \(one value per row\), got \[50, 50\]/,
+  );
   const grid = { xlim: [-4, 4] as [number, number], ylim: [-4, 4] as [number, number], nx: 8, ny: 8 };
-  assert.throws(() => quadratureLogZ(broadcast, grid), /must return shape \[64\] \(one value per row\), got \[64, 64\]/);
-  assert.throws(() => logProbOnGrid((z) => tf.reshape(u1(z), [-1, 1]) as unknown as tf.Tensor1D, grid), /got \[64, 1\]/);
+  assert.throws(
+    () => quadratureLogZ(broadcast, grid),
+    /must return shape \[64\] \(one value per row\), got \[64, 64\]/,
+  );
+  assert.throws(
+    () => logProbOnGrid((z) => tf.reshape(u1(z), [-1, 1]) as unknown as tf.Tensor1D, grid),
+    /got \[64, 1\]/,
+  );
   assert.equal(tf.memory().numTensors, before, 'no tensor left behind');
   flow.dispose();
 });
@@ -86,8 +129,13 @@ test('5: evaluate counts the non-finite importance weights it drops', () => {
   const u1 = getTarget('U1');
   // NaN on the half plane z1 < 0
   const halfNaN: Target = {
-    name: 'U1 with NaN', dim: 2, logZ: u1.logZ,
-    logProb: (z) => tf.tidy(() => tf.where(tf.less(tf.slice(z, [0, 0], [-1, 1]).reshape([-1]), 0), tf.fill([z.shape[0]], NaN), u1.logProb(z))) as tf.Tensor1D,
+    name: 'U1 with NaN',
+    dim: 2,
+    logZ: u1.logZ,
+    logProb: (z) =>
+      tf.tidy(() =>
+        tf.where(tf.less(tf.slice(z, [0, 0], [-1, 1]).reshape([-1]), 0), tf.fill([z.shape[0]], NaN), u1.logProb(z)),
+      ) as tf.Tensor1D,
   };
   const n = 4000;
   const d = evaluate(flow, halfNaN, { samples: n, seed: 9 });
@@ -124,16 +172,33 @@ test('8: readCSVColumns rejects a column asked for twice', () => {
 });
 
 test('9: checkColumnsForFitting names the file and the rows for tiny or constant data', () => {
-  assert.throws(() => checkColumnsForFitting(Float32Array.from([1, 2]), ['a', 'b'], 'tiny.csv', 4), /tiny.csv has 1 data row with values in a, b; at least 4 rows are needed/);
-  assert.throws(() => checkColumnsForFitting(Float32Array.from([1, 2, 1, 3]), ['a', 'b'], 'two.csv'), /two.csv: column "a" is constant \(every one of its 2 rows is 1\)/);
-  assert.throws(() => checkColumnsForFitting(Float32Array.from([1, 2, Infinity, 3]), ['a', 'b'], 'big.csv'), /big.csv: column "a", data row 2, is too large for float32/);
+  assert.throws(
+    () => checkColumnsForFitting(Float32Array.from([1, 2]), ['a', 'b'], 'tiny.csv', 4),
+    /tiny.csv has 1 data row with values in a, b; at least 4 rows are needed/,
+  );
+  assert.throws(
+    () => checkColumnsForFitting(Float32Array.from([1, 2, 1, 3]), ['a', 'b'], 'two.csv'),
+    /two.csv: column "a" is constant \(every one of its 2 rows is 1\)/,
+  );
+  assert.throws(
+    () => checkColumnsForFitting(Float32Array.from([1, 2, Infinity, 3]), ['a', 'b'], 'big.csv'),
+    /big.csv: column "a", data row 2, is too large for float32/,
+  );
   checkColumnsForFitting(Float32Array.from([1, 2, 3, 5]), ['a', 'b'], 'ok.csv');
 });
 
 test('10: orthogonalisation that cannot converge, or a zero Q_raw, is an error (both paths)', () => {
   // rank 1: both columns equal
-  const rank1 = tf.tensor3d([[[1, 1], [2, 2]]]);
-  assert.throws(() => orthogonalize(rank1), /Sylvester layer 0: orthogonalisation did not converge in 100 steps \(‖QᵀQ - I‖_F = 1\.00 > 1e-6\)/);
+  const rank1 = tf.tensor3d([
+    [
+      [1, 1],
+      [2, 2],
+    ],
+  ]);
+  assert.throws(
+    () => orthogonalize(rank1),
+    /Sylvester layer 0: orthogonalisation did not converge in 100 steps \(‖QᵀQ - I‖_F = 1\.00 > 1e-6\)/,
+  );
   assert.throws(() => orthogonalizeJS(rank1.dataSync(), 1, 2, 2), /did not converge in 100 steps/);
   const zero = tf.zeros([2, 2, 2]) as tf.Tensor3D;
   assert.throws(() => orthogonalize(zero), /Sylvester layer 0: Q_raw is zero/);
@@ -164,7 +229,10 @@ test('10: a Householder v = 0 is no reflection (H = I), not NaN (both paths)', (
   }
   const f = new SylvesterFlow({ K: 1, M: 2, variant: 'householder', initScale: 0.5 });
   f.qParam!.assign(tf.zerosLike(f.qParam!));
-  const z = tf.tensor2d([[0.1, 0.2], [-1, 0.5]]);
+  const z = tf.tensor2d([
+    [0.1, 0.2],
+    [-1, 0.5],
+  ]);
   for (const out of [f.forward(z), fusedForward(f, z)]) {
     assert.ok([...out.logDetJ.dataSync(), ...out.z.dataSync()].every(Number.isFinite));
     tf.dispose([out.z, out.logDetJ]);
@@ -179,7 +247,10 @@ test('10: a Householder v = 0 is no reflection (H = I), not NaN (both paths)', (
 test('10: a planar layer with w = 0 is the translation z + u tanh(b) with log-det 0 (both paths)', () => {
   const f = new PlanarFlow({ K: 1 });
   setPlanar(f, [[0.5, -1]], [[0, 0]], [0.3]);
-  const z = tf.tensor2d([[0.1, 0.2], [-1, 2]]);
+  const z = tf.tensor2d([
+    [0.1, 0.2],
+    [-1, 2],
+  ]);
   const t = Math.tanh(0.3);
   for (const out of [f.forward(z), fusedForward(f, z)]) {
     const zs = out.z.dataSync();
@@ -188,7 +259,10 @@ test('10: a planar layer with w = 0 is the translation z + u tanh(b) with log-de
     tf.dispose([out.z, out.logDetJ]);
   }
   for (const fwd of [(x: tf.Tensor2D) => f.forward(x), (x: tf.Tensor2D) => fusedForward(f, x)]) {
-    const { grads } = tf.variableGrads(() => tf.add(tf.sum(fwd(z).z), tf.sum(fwd(z).logDetJ)) as tf.Scalar, f.variables);
+    const { grads } = tf.variableGrads(
+      () => tf.add(tf.sum(fwd(z).z), tf.sum(fwd(z).logDetJ)) as tf.Scalar,
+      f.variables,
+    );
     for (const g of Object.values(grads)) assert.ok([...g.dataSync()].every(Number.isFinite), 'finite gradients');
     tf.dispose(grads);
   }
@@ -204,7 +278,10 @@ test('11: train() and evaluate() take a plain function as the target; null is a 
   const h = await train(flow, u1.logProb, { steps: 3, batch: 16 });
   assert.equal(h.stepsDone, 3);
   assert.ok(Number.isFinite(evaluate(flow, u1.logProb, { samples: 100, logZTrue: 1.8775 }).klGap!));
-  await assert.rejects(train(flow, null as never), /target must be a function z -> log p̃\(z\) or an object \{ name, dim, logProb\(z\) \}, got null/);
+  await assert.rejects(
+    train(flow, null as never),
+    /target must be a function z -> log p̃\(z\) or an object \{ name, dim, logProb\(z\) \}, got null/,
+  );
   await assert.rejects(train(flow, {} as never), /got an object without logProb/);
   await assert.rejects(train(null as never, u1), /flow must be a flow/);
   assert.throws(() => evaluate(flow, null as never), /target must be a function/);
@@ -216,11 +293,22 @@ test('12: a train() that throws leaks no tensors (reference and fused paths)', a
   for (const path of ['reference', 'fused'] as const) {
     const flow = new PlanarFlow({ K: 8 });
     let calls = 0;
-    const throwing: Target = { name: 'throws', dim: 2, logProb: (z) => { if (++calls > 3) throw new Error('target failed'); return u1(z); } };
+    const throwing: Target = {
+      name: 'throws',
+      dim: 2,
+      logProb: (z) => {
+        if (++calls > 3) throw new Error('target failed');
+        return u1(z);
+      },
+    };
     const before = tf.memory().numTensors;
     await assert.rejects(train(flow, throwing, { steps: 50, batch: 16, path }), /target failed/);
     assert.equal(tf.memory().numTensors, before, `${path}: leaked ${tf.memory().numTensors - before} tensors`);
-    const wrongShape: Target = { name: 'wrong', dim: 2, logProb: (z) => tf.zeros([z.shape[0], 3]) as unknown as tf.Tensor1D };
+    const wrongShape: Target = {
+      name: 'wrong',
+      dim: 2,
+      logProb: (z) => tf.zeros([z.shape[0], 3]) as unknown as tf.Tensor1D,
+    };
     await assert.rejects(train(flow, wrongShape, { steps: 5, batch: 16, path }), /must return shape \[16\]/);
     assert.equal(tf.memory().numTensors, before, `${path} (wrong shape): leaked ${tf.memory().numTensors - before}`);
     // the engine still trains afterwards
@@ -233,14 +321,23 @@ test('13: gridPosteriorMoments checks the grid for float64 targets too', () => {
   const post = logisticPosterior({ X: [[1], [2], [-1], [-2]], y: [1, 1, 0, 1] });
   const ok = gridPosteriorMoments(post, { xlim: [-10, 10], ylim: [-10, 10], nx: 20, ny: 20 });
   assert.ok(Number.isFinite(ok.logZ));
-  assert.throws(() => gridPosteriorMoments(post, { xlim: [1, -1], ylim: [-10, 10], nx: 20, ny: 20 }), /xlim must be \[lo, hi\] with finite lo < hi, got \[1,-1\]/);
-  assert.throws(() => gridPosteriorMoments(post, { xlim: [-1, 1], ylim: [-10, 10], nx: 2.5, ny: 20 }), /nx must be an integer >= 1, got 2.5/);
+  assert.throws(
+    () => gridPosteriorMoments(post, { xlim: [1, -1], ylim: [-10, 10], nx: 20, ny: 20 }),
+    /xlim must be \[lo, hi\] with finite lo < hi, got \[1,-1\]/,
+  );
+  assert.throws(
+    () => gridPosteriorMoments(post, { xlim: [-1, 1], ylim: [-10, 10], nx: 2.5, ny: 20 }),
+    /nx must be an integer >= 1, got 2.5/,
+  );
   post.dispose();
 });
 
 test('14: evaluate rejects path "fast"; a number given as a string is reported as a string', () => {
   const flow = new PlanarFlow({ K: 1 });
-  assert.throws(() => evaluate(flow, getTarget('U1'), { samples: 10, path: 'fast' as never }), /path must be one of fused, reference; got "fast"/);
+  assert.throws(
+    () => evaluate(flow, getTarget('U1'), { samples: 10, path: 'fast' as never }),
+    /path must be one of fused, reference; got "fast"/,
+  );
   assert.throws(() => makeFlow({ flow: 'planar', K: '3' as never }), /K must be an integer >= 1, got "3" \(a string\)/);
   assert.throws(() => checkPositiveInt('steps', '10'), /got "10" \(a string\)/);
   flow.dispose();

@@ -8,7 +8,9 @@ import { placeSvg, plotFigure, withCaption, wrapSvg, type Figure } from '../src/
 import { encodePng, saveFigure, toBundle, toPNG, DEFAULT_PNG_SCALE } from '../src/viz/png';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { PNG } = require('pngjs') as { PNG: { sync: { read(b: Buffer): { width: number; height: number; data: Buffer } } } };
+const { PNG } = require('pngjs') as {
+  PNG: { sync: { read(b: Buffer): { width: number; height: number; data: Buffer } } };
+};
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
@@ -24,10 +26,25 @@ function pngSize(png: Buffer): { width: number; height: number } {
 }
 
 const small = (): Figure =>
-  plotFigure((Plot) => ({ width: 200, height: 120, marks: [Plot.dot([{ a: 1, b: 2 }, { a: 2, b: 3 }], { x: 'a', y: 'b' })] }), {
-    title: 'A & B <test>',
-    alt: 'two dots',
-  });
+  plotFigure(
+    (Plot) => ({
+      width: 200,
+      height: 120,
+      marks: [
+        Plot.dot(
+          [
+            { a: 1, b: 2 },
+            { a: 2, b: 3 },
+          ],
+          { x: 'a', y: 'b' },
+        ),
+      ],
+    }),
+    {
+      title: 'A & B <test>',
+      alt: 'two dots',
+    },
+  );
 
 test('plotFigure: standalone SVG with namespace, white background, escaped title and the marks', () => {
   const fig = small();
@@ -89,7 +106,11 @@ test('saveFigure: writes .svg and .png by extension, creates folders, rejects ot
 });
 
 test('placeSvg: an <svg> becomes a translated <g> keeping inherited attributes; viewBox scaling kept', () => {
-  const g = placeSvg('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10" viewBox="0 0 20 20" font-size="9"><rect width="20" height="20"/></svg>', 5, 7);
+  const g = placeSvg(
+    '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10" viewBox="0 0 20 20" font-size="9"><rect width="20" height="20"/></svg>',
+    5,
+    7,
+  );
   assert.equal(g, '<g transform="translate(5,7) scale(0.5,0.5)" font-size="9"><rect width="20" height="20"/></g>');
   assert.throws(() => placeSvg('<g/>', 0, 0));
 });

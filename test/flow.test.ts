@@ -35,8 +35,14 @@ test('a composition of invertible flows inverts', () => {
 
 test('composition and factory reject bad input', () => {
   assert.throws(() => compose(), /flows must be a non-empty array/);
-  assert.throws(() => compose(new PlanarFlow({ dim: 2 }), new PlanarFlow({ dim: 3 })), /flows\[1\] has dim 3, expected 2/);
-  assert.throws(() => makeFlow({ flow: 'radial', K: 2 }), /flow must be one of planar, sylvester, coupling; got "radial"/);
+  assert.throws(
+    () => compose(new PlanarFlow({ dim: 2 }), new PlanarFlow({ dim: 3 })),
+    /flows\[1\] has dim 3, expected 2/,
+  );
+  assert.throws(
+    () => makeFlow({ flow: 'radial', K: 2 }),
+    /flow must be one of planar, sylvester, coupling; got "radial"/,
+  );
   assert.throws(() => makeFlow({ flow: 'sylvester', K: 2, variant: 'qr' }), /variant must be one of/);
   assert.throws(() => makeFlow({ flow: 'sylvester', K: 2, M: 3 }), /M must be <= D/);
   assert.equal(makeFlow({ flow: 'planar', K: 4 }).name, 'planar(K=4)');
@@ -45,6 +51,7 @@ test('composition and factory reject bad input', () => {
 test('constructing and disposing any flow leaves no tensor behind', () => {
   const before = tf.memory().numTensors;
   new PlanarFlow({ K: 3 }).dispose();
-  for (const variant of ['orthogonal', 'householder', 'triangular'] as const) new SylvesterFlow({ K: 3, variant }).dispose();
+  for (const variant of ['orthogonal', 'householder', 'triangular'] as const)
+    new SylvesterFlow({ K: 3, variant }).dispose();
   assert.equal(tf.memory().numTensors, before);
 });

@@ -25,7 +25,12 @@ export function planarParams(f: PlanarFlow): { uHat: number[][]; w: number[][]; 
   return out;
 }
 
-export function sylvesterParams(f: SylvesterFlow): { Q: number[][][]; R: number[][][]; RT: number[][][]; b: number[][] } {
+export function sylvesterParams(f: SylvesterFlow): {
+  Q: number[][][];
+  R: number[][][];
+  RT: number[][][];
+  b: number[][];
+} {
   const Q = f.Q();
   const { R, RTilde } = f.R();
   const out = { Q: Q.arraySync(), R: R.arraySync(), RT: RTilde.arraySync(), b: f.b.arraySync() };

@@ -78,7 +78,16 @@ function compareFused(flow: Flow, N: number, seed: number, tol = 2e-4): void {
 }
 
 test('fused planar: values, log-dets and gradients match the reference (K 1..64, N 1..4096)', () => {
-  const cases: [number, number][] = [[1, 1], [1, 64], [2, 7], [5, 512], [17, 33], [32, 512], [64, 256], [8, 4096]];
+  const cases: [number, number][] = [
+    [1, 1],
+    [1, 64],
+    [2, 7],
+    [5, 512],
+    [17, 33],
+    [32, 512],
+    [64, 256],
+    [8, 4096],
+  ];
   cases.forEach(([K, N], i) => {
     const f = randomPlanar(K, 10 + i);
     compareFused(f, N, 20 + i);
@@ -105,8 +114,11 @@ test('fused planar: gradients reach z0 through a composition of fused flows', ()
 test('a composition with a part that has no kernel runs every part on the reference path', () => {
   /** A flow with no registered kernel: z + s. */
   const shift: Flow = {
-    name: 'shift', dim: 2, variables: [],
-    forward: (z) => tf.tidy(() => ({ z: tf.add(z, 0.25) as tf.Tensor2D, logDetJ: tf.zeros([z.shape[0]]) as tf.Tensor1D })),
+    name: 'shift',
+    dim: 2,
+    variables: [],
+    forward: (z) =>
+      tf.tidy(() => ({ z: tf.add(z, 0.25) as tf.Tensor2D, logDetJ: tf.zeros([z.shape[0]]) as tf.Tensor1D })),
     dispose: () => undefined,
   };
   const p = randomPlanar(5, 8);
@@ -116,7 +128,10 @@ test('a composition with a part that has no kernel runs every part on the refere
   const viaPath = forwardOn(c, z, 'fused');
   const ref = c.forward(z);
   // bit for bit the reference (the fused planar op would differ in the last float32 bits)
-  assert.deepEqual([...viaPath.z.dataSync(), ...viaPath.logDetJ.dataSync()], [...ref.z.dataSync(), ...ref.logDetJ.dataSync()]);
+  assert.deepEqual(
+    [...viaPath.z.dataSync(), ...viaPath.logDetJ.dataSync()],
+    [...ref.z.dataSync(), ...ref.logDetJ.dataSync()],
+  );
   // which is a real check: the planar part alone on its fused op differs from its reference
   const fused = forwardOn(p, z, 'fused');
   const refP = p.forward(z);
@@ -153,7 +168,11 @@ test('fused planar: training on the fused path stops on a StopSignal and leaks n
   const stop = new StopSignal();
   const before = tf.memory().numTensors;
   const h = await train(f, target, {
-    steps: 1000, batch: 64, chunkSize: 20, path: 'fused', lr: 1e-2,
+    steps: 1000,
+    batch: 64,
+    chunkSize: 20,
+    path: 'fused',
+    lr: 1e-2,
     onChunk: (info) => {
       if (info.step >= 40) stop.stop('test stop');
     },
@@ -174,9 +193,17 @@ test('fused ops: column slices, mean and log N(0, I) equal their tfjs counterpar
   const base = new StandardNormal(3);
   const before = tf.memory().numTensors;
   const pairs: [string, (t: tf.Tensor2D) => tf.Scalar, (t: tf.Tensor2D) => tf.Scalar][] = [
-    ['columns', (t) => tf.sum(tf.mul(columns(t, 1, 2), tf.slice(c, [0, 0], [37, 2]))), (t) => tf.sum(tf.mul(tf.slice(t, [0, 1], [37, 2]), tf.slice(c, [0, 0], [37, 2])))],
+    [
+      'columns',
+      (t) => tf.sum(tf.mul(columns(t, 1, 2), tf.slice(c, [0, 0], [37, 2]))),
+      (t) => tf.sum(tf.mul(tf.slice(t, [0, 1], [37, 2]), tf.slice(c, [0, 0], [37, 2]))),
+    ],
     ['mean', (t) => fusedMean(tf.mul(t, c)), (t) => tf.mean(tf.mul(t, c))],
-    ['logN', (t) => tf.sum(tf.mul(fusedStandardNormalLogProb(t), tf.range(0, 37))), (t) => tf.sum(tf.mul(base.logProb(t), tf.range(0, 37)))],
+    [
+      'logN',
+      (t) => tf.sum(tf.mul(fusedStandardNormalLogProb(t), tf.range(0, 37))),
+      (t) => tf.sum(tf.mul(base.logProb(t), tf.range(0, 37))),
+    ],
   ];
   for (const [name, fused, ref] of pairs) {
     const [a, ga] = tf.tidy(() => {
@@ -194,18 +221,29 @@ test('fused ops: column slices, mean and log N(0, I) equal their tfjs counterpar
   tf.dispose([x, c]);
 });
 
-test('fused planar: the tape-free training step gives the tape path\'s loss and gradients', async () => {
+test("fused planar: the tape-free training step gives the tape path's loss and gradients", async () => {
   for (const name of ['U1', 'U3'] as const) {
     const target = getTarget(name);
     const f = randomPlanar(9, 2);
     const N = 257;
     const z0 = new Rng(3).normalTensor(N, 2);
     const beta = 0.4;
-    const direct = fusedTrainingStep(arrayKernelOf(f)!, targetKernelOf(target)!, z0.dataSync() as Float32Array, N, 2, beta);
-    const { value, grads } = tf.variableGrads(() => tf.tidy(() => {
-      const { logQ, logP } = freeEnergyTerms(f, target, z0, 'reference');
-      return tf.sub(tf.mean(logQ), tf.mul(beta, tf.mean(logP))) as tf.Scalar;
-    }), f.variables);
+    const direct = fusedTrainingStep(
+      arrayKernelOf(f)!,
+      targetKernelOf(target)!,
+      z0.dataSync() as Float32Array,
+      N,
+      2,
+      beta,
+    );
+    const { value, grads } = tf.variableGrads(
+      () =>
+        tf.tidy(() => {
+          const { logQ, logP } = freeEnergyTerms(f, target, z0, 'reference');
+          return tf.sub(tf.mean(logQ), tf.mul(beta, tf.mean(logP))) as tf.Scalar;
+        }),
+      f.variables,
+    );
     assert.ok(Math.abs(direct.loss - value.dataSync()[0]!) < 1e-4 * (1 + Math.abs(direct.loss)), `${name}: loss`);
     f.variables.forEach((v, i) => {
       const e = relErr(direct.grads[i]!, grads[v.name]!.dataSync());

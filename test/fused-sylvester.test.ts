@@ -54,7 +54,14 @@ function valuesAndGrads(flow: Flow, z0: tf.Tensor2D, fwd: (z: tf.Tensor2D) => Fl
   return res;
 }
 
-function compare(flow: Flow, N: number, seed: number, fwdA: (z: tf.Tensor2D) => FlowOutput, fwdB: (z: tf.Tensor2D) => FlowOutput, tol = 5e-4): void {
+function compare(
+  flow: Flow,
+  N: number,
+  seed: number,
+  fwdA: (z: tf.Tensor2D) => FlowOutput,
+  fwdB: (z: tf.Tensor2D) => FlowOutput,
+  tol = 5e-4,
+): void {
   const z0 = tf.tidy(() => new Rng(seed).normalTensor(N, flow.dim).mul(1.5) as tf.Tensor2D);
   const before = tf.memory().numTensors;
   const ref = valuesAndGrads(flow, z0, fwdB, seed + 1);
@@ -72,11 +79,24 @@ function compare(flow: Flow, N: number, seed: number, fwdA: (z: tf.Tensor2D) => 
 }
 
 test('fused Sylvester: whole-flow op equals the reference for every variant (K 1..64, N 1..4096)', () => {
-  const cases: [number, number, number][] = [[1, 2, 1], [2, 1, 64], [5, 2, 300], [16, 2, 512], [64, 2, 64], [3, 2, 4096]];
+  const cases: [number, number, number][] = [
+    [1, 2, 1],
+    [2, 1, 64],
+    [5, 2, 300],
+    [16, 2, 512],
+    [64, 2, 64],
+    [3, 2, 4096],
+  ];
   for (const variant of SYLVESTER_VARIANTS) {
     cases.forEach(([K, M, N], i) => {
       const f = randomSylvester(K, M, variant, 10 + i);
-      compare(f, N, 20 + i, (z) => fusedForward(f, z), (z) => f.forward(z));
+      compare(
+        f,
+        N,
+        20 + i,
+        (z) => fusedForward(f, z),
+        (z) => f.forward(z),
+      );
       f.dispose();
     });
   }
@@ -86,11 +106,23 @@ test('fused Sylvester: D = 3 (M = 1, 2, 3) and the default initialisation', () =
   for (const variant of SYLVESTER_VARIANTS) {
     for (const M of [1, 2, 3]) {
       const f = randomSylvester(4, M, variant, M, 3);
-      compare(f, 40, 5, (z) => fusedForward(f, z), (z) => f.forward(z));
+      compare(
+        f,
+        40,
+        5,
+        (z) => fusedForward(f, z),
+        (z) => f.forward(z),
+      );
       f.dispose();
     }
     const f0 = new SylvesterFlow({ K: 8, M: 2, variant, seed: 3 });
-    compare(f0, 100, 6, (z) => fusedForward(f0, z), (z) => f0.forward(z));
+    compare(
+      f0,
+      100,
+      6,
+      (z) => fusedForward(f0, z),
+      (z) => f0.forward(z),
+    );
     f0.dispose();
   }
 });
@@ -115,7 +147,11 @@ test('fused Sylvester: the stack op given A, C, diag (built by tfjs ops) equals 
 
 test('fused Sylvester: stack backward equals float64 central finite differences', () => {
   // D = 3 takes the general loops, D = M = 2 the unrolled ones.
-  for (const [N, D, K, M] of [[3, 3, 4, 2], [4, 2, 3, 2]] as const) fdCheck(N, D, K, M);
+  for (const [N, D, K, M] of [
+    [3, 3, 4, 2],
+    [4, 2, 3, 2],
+  ] as const)
+    fdCheck(N, D, K, M);
 });
 
 function fdCheck(N: number, D: number, K: number, M: number): void {
@@ -163,7 +199,12 @@ test('fused Sylvester: a fused training run stops on a StopSignal and leaks noth
   const stop = new StopSignal();
   const before = tf.memory().numTensors;
   const h = await train(f, getTarget('U1'), {
-    steps: 500, batch: 64, chunkSize: 10, lr: 1e-2, path: 'fused', stop,
+    steps: 500,
+    batch: 64,
+    chunkSize: 10,
+    lr: 1e-2,
+    path: 'fused',
+    stop,
     onChunk: (info) => {
       if (info.step >= 30) stop.stop('enough');
     },
@@ -175,18 +216,29 @@ test('fused Sylvester: a fused training run stops on a StopSignal and leaks noth
   f.dispose();
 });
 
-test('fused Sylvester: the tape-free training step gives the tape path\'s loss and gradients', () => {
+test("fused Sylvester: the tape-free training step gives the tape path's loss and gradients", () => {
   const target = getTarget('U1');
   for (const variant of SYLVESTER_VARIANTS) {
     const f = randomSylvester(5, 2, variant, 3);
     const N = 300;
     const z0 = new Rng(2).normalTensor(N, 2);
     const beta = 0.7;
-    const direct = fusedTrainingStep(arrayKernelOf(f)!, targetKernelOf(target)!, z0.dataSync() as Float32Array, N, 2, beta);
-    const { value, grads } = tf.variableGrads(() => tf.tidy(() => {
-      const { logQ, logP } = freeEnergyTerms(f, target, z0, 'reference');
-      return tf.sub(tf.mean(logQ), tf.mul(beta, tf.mean(logP))) as tf.Scalar;
-    }), f.variables);
+    const direct = fusedTrainingStep(
+      arrayKernelOf(f)!,
+      targetKernelOf(target)!,
+      z0.dataSync() as Float32Array,
+      N,
+      2,
+      beta,
+    );
+    const { value, grads } = tf.variableGrads(
+      () =>
+        tf.tidy(() => {
+          const { logQ, logP } = freeEnergyTerms(f, target, z0, 'reference');
+          return tf.sub(tf.mean(logQ), tf.mul(beta, tf.mean(logP))) as tf.Scalar;
+        }),
+      f.variables,
+    );
     assert.ok(Math.abs(direct.loss - value.dataSync()[0]!) < 1e-4 * (1 + Math.abs(direct.loss)), `${variant}: loss`);
     f.variables.forEach((v, i) => {
       const e = relErr(direct.grads[i]!, grads[v.name]!.dataSync());

@@ -44,7 +44,9 @@ test('fused targets: values and gradients equal the tfjs targets (U1..U4, every 
         return [t.logProb(z).dataSync().slice(), grads[0]!.dataSync().slice()];
       });
       const fused = tf.tidy(() => {
-        const { value, grads } = tf.valueAndGrads((x: tf.Tensor) => tf.sum(fusedLogProb(kernel, x as tf.Tensor2D)))([z]);
+        const { value, grads } = tf.valueAndGrads((x: tf.Tensor) => tf.sum(fusedLogProb(kernel, x as tf.Tensor2D)))([
+          z,
+        ]);
         value.dispose();
         return [fusedLogProb(kernel, z).dataSync().slice(), grads[0]!.dataSync().slice()];
       });
@@ -80,9 +82,18 @@ test('fused targets: value and gradient equal the float64 oracle and its central
       // float32 output of a float64 computation: relative 1e-6; finite differences 1e-5 plus
       // their float64 cancellation error ~ eps |U| / h (U ~ 1e9 at |z| = 50).
       const noise = (4 * Number.EPSILON * Math.abs(want)) / h;
-      assert.ok(Math.abs(logp[i]! - want) <= 1e-6 * Math.max(1, Math.abs(want)), `${t.name} at (${a}, ${b}): ${logp[i]} vs ${want}`);
-      assert.ok(Math.abs(grad[2 * i]! - d1) <= 1e-5 * Math.max(1, Math.abs(d1)) + noise, `${t.name} ∂1 at (${a}, ${b}): ${grad[2 * i]} vs ${d1}`);
-      assert.ok(Math.abs(grad[2 * i + 1]! - d2) <= 1e-5 * Math.max(1, Math.abs(d2)) + noise, `${t.name} ∂2 at (${a}, ${b}): ${grad[2 * i + 1]} vs ${d2}`);
+      assert.ok(
+        Math.abs(logp[i]! - want) <= 1e-6 * Math.max(1, Math.abs(want)),
+        `${t.name} at (${a}, ${b}): ${logp[i]} vs ${want}`,
+      );
+      assert.ok(
+        Math.abs(grad[2 * i]! - d1) <= 1e-5 * Math.max(1, Math.abs(d1)) + noise,
+        `${t.name} ∂1 at (${a}, ${b}): ${grad[2 * i]} vs ${d1}`,
+      );
+      assert.ok(
+        Math.abs(grad[2 * i + 1]! - d2) <= 1e-5 * Math.max(1, Math.abs(d2)) + noise,
+        `${t.name} ∂2 at (${a}, ${b}): ${grad[2 * i + 1]} vs ${d2}`,
+      );
     }
   }
 });
@@ -113,7 +124,8 @@ test('fused targets: kernel gradient equals float64 central differences', () => 
         const zm2 = [z[0]!, z[1]!];
         zp2[d]! += 2 * h;
         zm2[d]! -= 2 * h;
-        const fd = (8 * (f(zp[0]!, zp[1]!) - f(zm[0]!, zm[1]!)) - (f(zp2[0]!, zp2[1]!) - f(zm2[0]!, zm2[1]!))) / (12 * h);
+        const fd =
+          (8 * (f(zp[0]!, zp[1]!) - f(zm[0]!, zm[1]!)) - (f(zp2[0]!, zp2[1]!) - f(zm2[0]!, zm2[1]!))) / (12 * h);
         assert.ok(Math.abs(fd - g[d]!) < 2e-2 * (1 + Math.abs(fd)), `${name} d${d} at ${z}: fd ${fd} vs ${g[d]}`);
       }
     }
@@ -127,10 +139,14 @@ test('fused targets: the fused loss path equals the reference path (values and v
     const t = getTarget(name);
     const before = tf.memory().numTensors;
     const run = (path: 'fused' | 'reference') => {
-      const { value, grads } = tf.variableGrads(() => tf.tidy(() => {
-        const { logQ, logP } = freeEnergyTerms(flow, t, z0, path);
-        return tf.mean(tf.sub(logQ, logP)) as tf.Scalar;
-      }), flow.variables);
+      const { value, grads } = tf.variableGrads(
+        () =>
+          tf.tidy(() => {
+            const { logQ, logP } = freeEnergyTerms(flow, t, z0, path);
+            return tf.mean(tf.sub(logQ, logP)) as tf.Scalar;
+          }),
+        flow.variables,
+      );
       const out = { loss: value.dataSync()[0]!, g: flow.variables.map((v) => grads[v.name]!.dataSync().slice()) };
       value.dispose();
       Object.values(grads).forEach((g) => g.dispose());

@@ -28,9 +28,16 @@ const int = (rng: Rng, lo: number, hi: number): number => lo + Math.floor(rng.un
 
 /** A number written the way CSV files write them: fixed, integer, exponent, signed. */
 function numberText(rng: Rng): { text: string; value: number } {
-  const x = (rng.normal() * 10 ** int(rng, -2, 3));
+  const x = rng.normal() * 10 ** int(rng, -2, 3);
   const style = int(rng, 0, 3);
-  const text = style === 0 ? x.toFixed(int(rng, 0, 4)) : style === 1 ? String(Math.round(x)) : style === 2 ? x.toExponential(3) : String(x);
+  const text =
+    style === 0
+      ? x.toFixed(int(rng, 0, 4))
+      : style === 1
+        ? String(Math.round(x))
+        : style === 2
+          ? x.toExponential(3)
+          : String(x);
   return { text, value: Number(text) };
 }
 
@@ -82,7 +89,22 @@ function malformedCsv(rng: Rng): CsvCase {
   const kind = int(rng, 0, 9);
   let what: string;
   if (kind === 0) {
-    const bad = pick(rng, ['abc', 'NA', 'NaN', 'Infinity', '-inf', '0x10', '1e999', '--1', '1.2.3', ' ', '"', '1e39', '-3e38', '""']);
+    const bad = pick(rng, [
+      'abc',
+      'NA',
+      'NaN',
+      'Infinity',
+      '-inf',
+      '0x10',
+      '1e999',
+      '--1',
+      '1.2.3',
+      ' ',
+      '"',
+      '1e39',
+      '-3e38',
+      '""',
+    ]);
     cells[int(rng, 0, Math.max(0, cells.length - 2))] = bad;
     lines[row] = cells.join(',');
     what = `bad cell ${JSON.stringify(bad)}`;
@@ -116,7 +138,12 @@ function malformedCsv(rng: Rng): CsvCase {
   } else if (kind === 8) {
     return { ...base, text: pick(rng, ['', '\n', 'col_0,col_1\n', '\uFEFF']), expected: null, what: 'empty file' };
   } else {
-    return { ...base, columns: [...base.columns.slice(0, 1), pick(rng, ['nope', 'label', 'col_0 '])], expected: null, what: 'odd column name' };
+    return {
+      ...base,
+      columns: [...base.columns.slice(0, 1), pick(rng, ['nope', 'label', 'col_0 '])],
+      expected: null,
+      what: 'odd column name',
+    };
   }
   return { ...base, text: lines.join(eol), expected: null, what };
 }
@@ -159,7 +186,10 @@ test('fuzz: clean CSV files read back their numbers; malformed ones fail naming 
       c.expected.forEach((v, k) => assert.equal(matrix![k], Math.fround(v), `${label}\nvalue ${k}`));
     }
   }
-  assert.ok(clean > CSV_CASES / 5 && rejected > CSV_CASES / 3, `the mix must exercise both: ${clean} clean, ${rejected} rejected`);
+  assert.ok(
+    clean > CSV_CASES / 5 && rejected > CSV_CASES / 3,
+    `the mix must exercise both: ${clean} clean, ${rejected} rejected`,
+  );
 });
 
 interface CliResult {
@@ -191,31 +221,63 @@ function randomVector(rng: Rng, dir: string, i: number, csvFiles: string[]): str
   const file = join(dir, 'not-a-dir');
   // option -> [valid values, bad values]; a value of '' for a flag means the flag alone
   const opts: Record<string, [string[], string[]]> = {
-    target: [['U1', 'U2', 'U3', 'U4', 'penguins-species'], ['U7', '']],
+    target: [
+      ['U1', 'U2', 'U3', 'U4', 'penguins-species'],
+      ['U7', ''],
+    ],
     flow: [['planar', 'sylvester', 'sylvester', 'coupling'], ['radial']],
-    K: [['1', '2', '3', '1e0'], ['0', '-1', '2.5', '0x10', 'abc']],
+    K: [
+      ['1', '2', '3', '1e0'],
+      ['0', '-1', '2.5', '0x10', 'abc'],
+    ],
     M: [['1'], ['3', '0']],
     variant: [['orthogonal', 'householder', 'triangular'], ['givens']],
-    steps: [['1', '5', '20'], ['0', '-3', '2.5', 'NaN', '']],
-    batch: [['1', '8', '32'], ['0', '1.5']],
-    lr: [['1e-3', '0.01', '1e30'], ['0', '-1', 'Infinity']],
-    seed: [['0', '7', '4294967295', '1e3'], ['0.5', '-1', '4294967296']],
-    'eval-samples': [['10', '200'], ['0', '-5']],
+    steps: [
+      ['1', '5', '20'],
+      ['0', '-3', '2.5', 'NaN', ''],
+    ],
+    batch: [
+      ['1', '8', '32'],
+      ['0', '1.5'],
+    ],
+    lr: [
+      ['1e-3', '0.01', '1e30'],
+      ['0', '-1', 'Infinity'],
+    ],
+    seed: [
+      ['0', '7', '4294967295', '1e3'],
+      ['0.5', '-1', '4294967296'],
+    ],
+    'eval-samples': [
+      ['10', '200'],
+      ['0', '-5'],
+    ],
     'lr-schedule': [['constant', 'cosine'], ['plateau']],
-    'anneal-steps': [['1', '10'], ['0', 'x']],
+    'anneal-steps': [
+      ['1', '10'],
+      ['0', 'x'],
+    ],
     path: [['fused', 'reference'], ['fast']],
     hidden: [['4'], ['0']],
     json: [[join(dir, `out-${i}.json`)], [dir, join(file, 'x.json')]],
     plot: [[], [join(dir, `fig-${i}.txt`), join(file, 'x.png')]],
   };
-  const flags = [['--anneal', '--no-anneal', '--envelope', '--no-envelope'], ['--bogus', 'positional', '-x']];
+  const flags = [
+    ['--anneal', '--no-anneal', '--envelope', '--no-envelope'],
+    ['--bogus', 'positional', '-x'],
+  ];
   const valid = i % 2 === 0;
   const args: string[] = ['--quiet'];
   const chosen = new Set<string>();
   for (let n = int(rng, 1, 4); n > 0; n--) chosen.add(pick(rng, [...Object.keys(opts), 'flag']));
   if (i % 6 === 5 || i % 8 === 2) {
     // --data mode with a fuzzed CSV (the first file is clean)
-    args.push('--data', i % 8 === 2 ? csvFiles[0]! : pick(rng, csvFiles), '--columns', pick(rng, ['col_0,col_1', 'col_1,col_0', 'col_0,col_0', 'col_0']));
+    args.push(
+      '--data',
+      i % 8 === 2 ? csvFiles[0]! : pick(rng, csvFiles),
+      '--columns',
+      pick(rng, ['col_0,col_1', 'col_1,col_0', 'col_0,col_0', 'col_0']),
+    );
     chosen.delete('flow');
   }
   for (const name of chosen) {
@@ -236,7 +298,9 @@ function randomVector(rng: Rng, dir: string, i: number, csvFiles: string[]): str
 
 /** The numbers a finished run reports must be finite (KL gap / true log Z may be null: no log Z). */
 function assertFiniteSummary(r: CliResult, args: string[], label: string): void {
-  const rows = args.includes('--data') ? ['train log-lik / row', 'held-out log-lik / row'] : ['ELBO', 'IS log Z', 'ESS/N'];
+  const rows = args.includes('--data')
+    ? ['train log-lik / row', 'held-out log-lik / row']
+    : ['ELBO', 'IS log Z', 'ESS/N'];
   for (const row of rows) {
     const m = new RegExp(`^${row.replace(/[/]/g, '\\/')}\\s+(\\S+)`, 'm').exec(r.stdout);
     assert.ok(m && Number.isFinite(Number(m[1])), `${label}: exit 0 but "${row}" is ${m?.[1]}\n${r.stdout}`);
@@ -263,12 +327,14 @@ test('fuzz: random CLI argument vectors never show a stack trace and never exit 
   const vectors = Array.from({ length: CLI_VECTORS }, (_, i) => randomVector(rng, dir, i, csvFiles));
   const results: CliResult[] = new Array(vectors.length);
   let next = 0;
-  await Promise.all(Array.from({ length: CLI_PARALLEL }, async () => {
-    while (next < vectors.length) {
-      const i = next++;
-      results[i] = await cliAsync(vectors[i]!);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: CLI_PARALLEL }, async () => {
+      while (next < vectors.length) {
+        const i = next++;
+        results[i] = await cliAsync(vectors[i]!);
+      }
+    }),
+  );
   const codes = [0, 0, 0];
   vectors.forEach((args, i) => {
     const r = results[i]!;
@@ -280,12 +346,17 @@ test('fuzz: random CLI argument vectors never show a stack trace and never exit 
     if (r.code === 0) assertFiniteSummary(r, args, label);
     if (r.code === 2) {
       assert.match(r.stderr, /^error: \S/m, label);
-      assert.doesNotMatch(r.stderr, /^(Training|Maximum likelihood)/m, `${label}: bad input must be found before training`);
+      assert.doesNotMatch(
+        r.stderr,
+        /^(Training|Maximum likelihood)/m,
+        `${label}: bad input must be found before training`,
+      );
     }
     if (r.code === 1) assert.match(r.stderr, /^error: the run failed: /m, label);
     if (r.code !== 0) {
       const jsonAt = args.indexOf('--json');
-      if (r.code === 2 && jsonAt >= 0) assert.ok(!existsSync(args[jsonAt + 1]!) || args[jsonAt + 1] === dir, `${label}: no JSON after bad input`);
+      if (r.code === 2 && jsonAt >= 0)
+        assert.ok(!existsSync(args[jsonAt + 1]!) || args[jsonAt + 1] === dir, `${label}: no JSON after bad input`);
     }
   });
   t.diagnostic(`exit codes 0/1/2: ${codes.join('/')}`);

@@ -54,7 +54,11 @@ function socketInodes(pid: number): Set<string> {
 /** /proc/net hex address: IPv4 is one little-endian 32-bit word, IPv6 four of them. */
 function decodeAddress(hex: string): string {
   const words = hex.match(/.{8}/g)!.map((w) => w.match(/../g)!.reverse().join(''));
-  if (words.length === 1) return words[0]!.match(/../g)!.map((b) => parseInt(b, 16)).join('.');
+  if (words.length === 1)
+    return words[0]!
+      .match(/../g)!
+      .map((b) => parseInt(b, 16))
+      .join('.');
   const full = words.join('').match(/.{4}/g)!.join(':');
   return new URL(`http://[${full}]/`).hostname.slice(1, -1); // the URL parser writes the short form
 }
@@ -117,46 +121,82 @@ async function stopChild(): Promise<void> {
 }
 after(stopChild);
 
-test('--interactive listens on loopback only and prints no framework log lines', { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
-  const env: Record<string, string | undefined> = { ...process.env, CI: 'true', NF_NO_BROWSER: '1', NODEPLOTLIB_PORT: '0', FORCE_COLOR: '1' };
-  delete env.DISPLAY; // no browser may open (nodeplotlib's own opener also skips when NODEPLOTLIB_PORT is set)
-  delete env.WAYLAND_DISPLAY;
-  child = spawn(process.execPath, ['--import', 'tsx', 'scripts/train.ts', '--steps', '20', '--K', '2', '--eval-samples', '1000', '--quiet', '--interactive'], {
-    cwd: root,
-    env,
-    detached: true, // own process group, so stopChild reaches its children too
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const urlLine = await new Promise<RegExpExecArray>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no URL line within ${START_TIMEOUT_MS} ms:\n${output}`)), START_TIMEOUT_MS);
-    const onData = (d: Buffer): void => {
-      output += d.toString();
-      const m = /https?:\/\/(127\.0\.0\.1|localhost|\[::1\]):(\d+)/.exec(output);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m);
-      }
+test(
+  '--interactive listens on loopback only and prints no framework log lines',
+  { skip: process.platform !== 'linux' && 'reads /proc' },
+  async () => {
+    const env: Record<string, string | undefined> = {
+      ...process.env,
+      CI: 'true',
+      NF_NO_BROWSER: '1',
+      NODEPLOTLIB_PORT: '0',
+      FORCE_COLOR: '1',
     };
-    child!.stdout!.on('data', onData);
-    child!.stderr!.on('data', onData);
-    child!.once('exit', (code) => reject(new Error(`CLI exited (${code}) before serving:\n${output}`)));
-  });
-  const port = Number(urlLine[2]);
-  const page = await fetch(`http://127.0.0.1:${port}/`);
-  assert.equal(page.status, 200, 'the page answers on the loopback URL');
-  await page.text();
-  await new Promise((r) => setTimeout(r, 500)); // let any late log line arrive
+    delete env.DISPLAY; // no browser may open (nodeplotlib's own opener also skips when NODEPLOTLIB_PORT is set)
+    delete env.WAYLAND_DISPLAY;
+    child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'scripts/train.ts',
+        '--steps',
+        '20',
+        '--K',
+        '2',
+        '--eval-samples',
+        '1000',
+        '--quiet',
+        '--interactive',
+      ],
+      {
+        cwd: root,
+        env,
+        detached: true, // own process group, so stopChild reaches its children too
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let output = '';
+    const urlLine = await new Promise<RegExpExecArray>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no URL line within ${START_TIMEOUT_MS} ms:\n${output}`)),
+        START_TIMEOUT_MS,
+      );
+      const onData = (d: Buffer): void => {
+        output += d.toString();
+        const m = /https?:\/\/(127\.0\.0\.1|localhost|\[::1\]):(\d+)/.exec(output);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m);
+        }
+      };
+      child!.stdout!.on('data', onData);
+      child!.stderr!.on('data', onData);
+      child!.once('exit', (code) => reject(new Error(`CLI exited (${code}) before serving:\n${output}`)));
+    });
+    const port = Number(urlLine[2]);
+    const page = await fetch(`http://127.0.0.1:${port}/`);
+    assert.equal(page.status, 200, 'the page answers on the loopback URL');
+    await page.text();
+    await new Promise((r) => setTimeout(r, 500)); // let any late log line arrive
 
-  const listeners = processTree(child.pid!).flatMap((pid) => listeningSockets(pid).map((l) => ({ pid, ...l })));
-  assert.ok(listeners.some((l) => l.port === port), `a listening socket on port ${port}: ${JSON.stringify(listeners)}`);
-  const exposed = listeners.filter((l) => !isLoopback(l.address));
-  assert.deepEqual(exposed, [], `sockets bound beyond loopback: ${JSON.stringify(exposed)}`);
+    const listeners = processTree(child.pid!).flatMap((pid) => listeningSockets(pid).map((l) => ({ pid, ...l })));
+    assert.ok(
+      listeners.some((l) => l.port === port),
+      `a listening socket on port ${port}: ${JSON.stringify(listeners)}`,
+    );
+    const exposed = listeners.filter((l) => !isLoopback(l.address));
+    assert.deepEqual(exposed, [], `sockets bound beyond loopback: ${JSON.stringify(exposed)}`);
 
-  assert.doesNotMatch(output, /\[Nest\]|\[Nodeplotlib\]|NestFactory|InstanceLoader|RoutesResolver/, `framework log lines:\n${output}`);
-  assert.doesNotMatch(output, /\x1b\[/, 'no ANSI colour codes');
-  assert.match(output, /^Interactive view: http:\/\/127\.0\.0\.1:\d+ .*$/m);
-  assert.match(output, /^To stop: .*Ctrl-C.*$/m);
-  await stopChild();
-  assert.equal(processTree(child.pid!).filter((pid) => existsSync(`/proc/${pid}`)).length, 0, 'the CLI is gone');
-});
+    assert.doesNotMatch(
+      output,
+      /\[Nest\]|\[Nodeplotlib\]|NestFactory|InstanceLoader|RoutesResolver/,
+      `framework log lines:\n${output}`,
+    );
+    assert.doesNotMatch(output, /\x1b\[/, 'no ANSI colour codes');
+    assert.match(output, /^Interactive view: http:\/\/127\.0\.0\.1:\d+ .*$/m);
+    assert.match(output, /^To stop: .*Ctrl-C.*$/m);
+    await stopChild();
+    assert.equal(processTree(child.pid!).filter((pid) => existsSync(`/proc/${pid}`)).length, 0, 'the CLI is gone');
+  },
+);

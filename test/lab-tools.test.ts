@@ -29,15 +29,34 @@ const kernelPath = join(root, 'scripts', 'kernel.mjs');
 const labCheckPath = join(root, 'scripts', 'browser-check-lab.mjs');
 const src = (c: Cell) => (Array.isArray(c.source) ? c.source.join('') : c.source);
 
-const NAMES = ['01-change-of-variables.ipynb', '02-kl-loss.ipynb', '03-planar-flows.ipynb', '04-sylvester-flows.ipynb', 'src'];
+const NAMES = [
+  '01-change-of-variables.ipynb',
+  '02-kl-loss.ipynb',
+  '03-planar-flows.ipynb',
+  '04-sylvester-flows.ipynb',
+  'src',
+];
 
 test('npm start -- NAME: number, prefix, file name or path; clear errors otherwise', async () => {
   const k = (await import(kernelPath)) as KernelModule;
-  for (const arg of ['03', '3', '03-planar', '03-planar-flows', '03-planar-flows.ipynb', 'notebooks/03-planar-flows.ipynb']) {
+  for (const arg of [
+    '03',
+    '3',
+    '03-planar',
+    '03-planar-flows',
+    '03-planar-flows.ipynb',
+    'notebooks/03-planar-flows.ipynb',
+  ]) {
     assert.equal(k.resolveNotebook(arg, NAMES), '03-planar-flows.ipynb', arg);
   }
-  assert.throws(() => k.resolveNotebook('03', [...NAMES, '03-extra.ipynb']), /"03" matches 2 notebooks \(03-extra.ipynb, 03-planar-flows.ipynb\)/);
-  assert.throws(() => k.resolveNotebook('07', NAMES), /no notebook matches "07"; the notebooks are: 01-change-of-variables.ipynb/);
+  assert.throws(
+    () => k.resolveNotebook('03', [...NAMES, '03-extra.ipynb']),
+    /"03" matches 2 notebooks \(03-extra.ipynb, 03-planar-flows.ipynb\)/,
+  );
+  assert.throws(
+    () => k.resolveNotebook('07', NAMES),
+    /no notebook matches "07"; the notebooks are: 01-change-of-variables.ipynb/,
+  );
   assert.throws(() => k.resolveNotebook('src', NAMES), /no notebook matches "src"/);
 });
 
@@ -50,10 +69,19 @@ test('the lab check copy of notebook 03: outputs cleared, dist re-pointed, budge
   assert.ok(code.every((c) => c.outputs?.length === 0 && c.execution_count === null));
   assert.ok(code.some((c) => src(c).includes("from '../../dist'")));
   assert.ok(!code.some((c) => src(c).includes("from '../dist'")));
-  assert.ok(nb.cells.some((c) => (c.outputs ?? []).length > 0), 'the source notebook is left as it was');
-  assert.throws(() => m.prepareCopy({ cells: [{ cell_type: 'code', source: 'let x = 1;' }] }, '../dist'), /no `from '..\/dist'` import/);
+  assert.ok(
+    nb.cells.some((c) => (c.outputs ?? []).length > 0),
+    'the source notebook is left as it was',
+  );
+  assert.throws(
+    () => m.prepareCopy({ cells: [{ cell_type: 'code', source: 'let x = 1;' }] }, '../dist'),
+    /no `from '..\/dist'` import/,
+  );
 
   const hyper = 'const K = 32;\nconst STEPS = 10000;   // main\nconst STEPS_COLLAPSE = 2000;\nconst STEPS_K = STEPS;\n';
-  assert.equal(m.smallBudgets(hyper, 300), 'const K = 32;\nconst STEPS = 300;   // main\nconst STEPS_COLLAPSE = 300;\nconst STEPS_K = STEPS;\n');
+  assert.equal(
+    m.smallBudgets(hyper, 300),
+    'const K = 32;\nconst STEPS = 300;   // main\nconst STEPS_COLLAPSE = 300;\nconst STEPS_K = STEPS;\n',
+  );
   assert.throws(() => m.smallBudgets('const K = 32;', 300), /no numeric `const STEPS/);
 });

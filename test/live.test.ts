@@ -48,7 +48,10 @@ test('trainLive: text until the first curve, a loss-curve frame every liveEvery 
     assert.deepEqual([...png.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
     const lines = fake.calls.map(([m]) => m.data['text/plain']!.split('\n').pop()!);
     const parsed = lines.map((l) => LINE.exec(l));
-    assert.ok(parsed.every((m) => m !== null), lines.join('\n'));
+    assert.ok(
+      parsed.every((m) => m !== null),
+      lines.join('\n'),
+    );
     assert.deepEqual(
       parsed.map((m) => [m![1], Number(m![2]), Number(m![3])]),
       [100, 200, 400, 500].map((s) => ['planar K=2 on U1', s, 500]),
@@ -99,7 +102,13 @@ test('trainLive: outside tslab it trains and sends nothing; bad options name the
   const h = await trainLive(flow, getTarget('U1'), { ...SMALL, steps: 100, label: 'quiet' });
   assert.equal(h.stepsDone, 100);
   const U1 = getTarget('U1');
-  await assert.rejects(trainLive(flow, U1, { steps: 100 } as never), /options\.label must be a non-empty string, got undefined/);
+  await assert.rejects(
+    trainLive(flow, U1, { steps: 100 } as never),
+    /options\.label must be a non-empty string, got undefined/,
+  );
   await assert.rejects(trainLive(flow, U1, { steps: 100, label: '' }), /options\.label/);
-  await assert.rejects(trainLive(flow, U1, { steps: 100, label: 'x', liveEvery: 0 }), /liveEvery must be an integer >= 1, got 0/);
+  await assert.rejects(
+    trainLive(flow, U1, { steps: 100, label: 'x', liveEvery: 0 }),
+    /liveEvery must be an integer >= 1, got 0/,
+  );
 });

@@ -57,13 +57,22 @@ for (const P of [1, 4]) {
       const row = theta.subarray(i * D, (i + 1) * D);
       const want64 = target.logProb64(row);
       assert.ok(Number.isFinite(logp[i]!), `logp[${i}] = ${logp[i]}`);
-      assert.ok(Math.abs(logp[i]! - lib[i]!) <= 1e-5 * Math.abs(lib[i]!), `θ_${i}: kernel ${logp[i]} vs logProb ${lib[i]}`);
-      assert.ok(Math.abs(logp[i]! - want64) <= 1e-6 * Math.abs(want64), `θ_${i}: kernel ${logp[i]} vs float64 ${want64}`);
+      assert.ok(
+        Math.abs(logp[i]! - lib[i]!) <= 1e-5 * Math.abs(lib[i]!),
+        `θ_${i}: kernel ${logp[i]} vs logProb ${lib[i]}`,
+      );
+      assert.ok(
+        Math.abs(logp[i]! - want64) <= 1e-6 * Math.abs(want64),
+        `θ_${i}: kernel ${logp[i]} vs float64 ${want64}`,
+      );
       let gmax = 0;
       for (let d = 0; d < D; d++) gmax = Math.max(gmax, Math.abs(ad[i * D + d]!));
       for (let d = 0; d < D; d++) {
         const k = i * D + d;
-        assert.ok(Math.abs(grad[k]! - ad[k]!) <= 1e-4 * Math.max(1, gmax), `∂/∂θ_${i},${d}: kernel ${grad[k]} vs autodiff ${ad[k]}`);
+        assert.ok(
+          Math.abs(grad[k]! - ad[k]!) <= 1e-4 * Math.max(1, gmax),
+          `∂/∂θ_${i},${d}: kernel ${grad[k]} vs autodiff ${ad[k]}`,
+        );
         // float64 central difference of the float64 logProb64 at the same (float32) θ
         const h = 1e-5;
         const p = Float64Array.from(row);
@@ -71,7 +80,10 @@ for (const P of [1, 4]) {
         p[d]! += h;
         m[d]! -= h;
         const fd = (target.logProb64(p) - target.logProb64(m)) / (2 * h);
-        assert.ok(Math.abs(grad[k]! - fd) <= 1e-5 * Math.max(1, Math.abs(fd)), `∂/∂θ_${i},${d}: kernel ${grad[k]} vs finite difference ${fd}`);
+        assert.ok(
+          Math.abs(grad[k]! - fd) <= 1e-5 * Math.max(1, Math.abs(fd)),
+          `∂/∂θ_${i},${d}: kernel ${grad[k]} vs finite difference ${fd}`,
+        );
       }
     }
 

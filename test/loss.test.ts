@@ -1,6 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf, annealBeta, reverseKL, reverseKLTerms, freeEnergyTerms, PlanarFlow, getTarget, asTarget, Rng, LOG_2PI } from '../src';
+import {
+  tf,
+  annealBeta,
+  reverseKL,
+  reverseKLTerms,
+  freeEnergyTerms,
+  PlanarFlow,
+  getTarget,
+  asTarget,
+  Rng,
+  LOG_2PI,
+} from '../src';
 import '../src/kernels';
 import { randomizeFlow } from './flows-helpers';
 import { U } from './oracle';
@@ -27,7 +38,9 @@ test('free energy is per sample [N] (no [N, N] broadcast) and equals the formula
   const zk = zK.arraySync();
   const want = z0a.map((z, i) => -0.5 * (z[0]! ** 2 + z[1]! ** 2) - LOG_2PI - ld[i]! + U.U1(zk[i]![0]!, zk[i]![1]!));
   const beta = 0.3;
-  const wantBeta = z0a.map((z, i) => -0.5 * (z[0]! ** 2 + z[1]! ** 2) - LOG_2PI - ld[i]! + beta * U.U1(zk[i]![0]!, zk[i]![1]!));
+  const wantBeta = z0a.map(
+    (z, i) => -0.5 * (z[0]! ** 2 + z[1]! ** 2) - LOG_2PI - ld[i]! + beta * U.U1(zk[i]![0]!, zk[i]![1]!),
+  );
   const mean = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
   assert.ok(Math.abs(reverseKL(flow, target, z0, 1, 'reference').dataSync()[0]! - mean(want)) < 1e-4);
   assert.ok(Math.abs(reverseKL(flow, target, z0, beta, 'reference').dataSync()[0]! - mean(wantBeta)) < 1e-4);
@@ -52,9 +65,18 @@ test('F ≥ -log Z on average: identity flow and a normalised Gaussian target gi
 
 test('loss rejects mismatched targets', () => {
   const flow = new PlanarFlow({ dim: 3 });
-  assert.throws(() => reverseKL(flow, getTarget('U1'), tf.zeros([2, 3]) as tf.Tensor2D), /target has dim 2 but the flow has dim 3/);
+  assert.throws(
+    () => reverseKL(flow, getTarget('U1'), tf.zeros([2, 3]) as tf.Tensor2D),
+    /target has dim 2 but the flow has dim 3/,
+  );
   const bad = asTarget((z) => tf.sum(z) as unknown as tf.Tensor1D, 3);
-  assert.throws(() => reverseKL(flow, bad, tf.zeros([2, 3]) as tf.Tensor2D, 1, 'reference'), /target.logProb must return shape \[2\]/);
-  assert.throws(() => reverseKL(flow, getTarget('U1'), tf.zeros([2, 3]) as tf.Tensor2D, NaN), /beta must be a finite number/);
+  assert.throws(
+    () => reverseKL(flow, bad, tf.zeros([2, 3]) as tf.Tensor2D, 1, 'reference'),
+    /target.logProb must return shape \[2\]/,
+  );
+  assert.throws(
+    () => reverseKL(flow, getTarget('U1'), tf.zeros([2, 3]) as tf.Tensor2D, NaN),
+    /beta must be a finite number/,
+  );
   flow.dispose();
 });

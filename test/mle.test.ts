@@ -78,6 +78,9 @@ test('the stop signal ends training at a chunk boundary; bad options name the pa
   assert.equal(h.stoppedReason, 'enough');
   await assert.rejects(trainMaxLikelihood(flow, data, { steps: 0 }), /steps must be an integer >= 1/);
   await assert.rejects(trainMaxLikelihood(flow, Float32Array.from([1, 2, 3]), {}), /data must hold N \* 2 values/);
-  await assert.rejects(trainMaxLikelihood(flow, Float32Array.from([1, NaN]), {}), /data has a non-finite value at row 0, column 1/);
+  await assert.rejects(
+    trainMaxLikelihood(flow, Float32Array.from([1, NaN]), {}),
+    /data has a non-finite value at row 0, column 1/,
+  );
   flow.dispose();
 });

@@ -119,7 +119,9 @@ test('stripVolatile removes timings and counts, keeps outputs, and serialises li
   assert.equal(nb.cells[0]!.execution_count, 3, 'input not mutated');
   const text = k.serializeNotebook(s);
   assert.ok(text.endsWith('}\n'));
-  assert.ok(text.indexOf('"cells"') < text.indexOf('"metadata"') && text.indexOf('"metadata"') < text.indexOf('"nbformat"'));
+  assert.ok(
+    text.indexOf('"cells"') < text.indexOf('"metadata"') && text.indexOf('"metadata"') < text.indexOf('"nbformat"'),
+  );
   assert.match(text, /^\{\n "cells": \[\n {2}\{\n/);
   assert.equal(k.serializeNotebook(k.stripVolatile(JSON.parse(text) as Notebook)), text, 'idempotent');
 });
@@ -138,7 +140,9 @@ test('slides command line: offline relative assets, white theme, no prompts, PNG
   assert.ok(args.includes('--no-prompt'));
   assert.ok(args.includes('--SlidesExporter.reveal_theme=white'));
   assert.ok(args.includes('--output-dir=out/slides'));
-  const urlArgs = args.filter((a) => /^--SlidesExporter\.(reveal_url_prefix|jquery_url|require_js_url|mathjax_url)=/.test(a));
+  const urlArgs = args.filter((a) =>
+    /^--SlidesExporter\.(reveal_url_prefix|jquery_url|require_js_url|mathjax_url)=/.test(a),
+  );
   assert.equal(urlArgs.length, 4);
   for (const a of urlArgs) {
     const url = a.split('=').slice(1).join('=');
@@ -150,7 +154,11 @@ test('slides command line: offline relative assets, white theme, no prompts, PNG
   assert.equal(args[args.indexOf('--template') + 1], 'nf-reveal');
   assert.ok(args.includes('--TagRemovePreprocessor.remove_input_tags=remove-input'));
   assert.ok(args.includes('--TagRemovePreprocessor.remove_cell_tags=remove-cell'));
-  assert.ok(readFileSync(join(root, 'scripts', 'nbconvert', 'templates', 'nf-reveal', 'index.html.j2'), 'utf8').includes('block data_svg'));
+  assert.ok(
+    readFileSync(join(root, 'scripts', 'nbconvert', 'templates', 'nf-reveal', 'index.html.j2'), 'utf8').includes(
+      'block data_svg',
+    ),
+  );
 });
 
 test('parseArgs and the project-local Jupyter environment', async () => {

@@ -49,7 +49,12 @@ export function targetU(name: keyof typeof U, domain: keyof typeof DOMAIN_U, z1:
  * log ∫∫ exp(-U) over the box [-L, L]² by the midpoint rule with n × n cells, and the share of
  * that mass inside [-w, w]², summed in float64 (log-sum-exp with a shift of the max).
  */
-export function quadrature(U_: (z1: number, z2: number) => number, L: number, n: number, w = 4): { logZ: number; windowMass: number } {
+export function quadrature(
+  U_: (z1: number, z2: number) => number,
+  L: number,
+  n: number,
+  w = 4,
+): { logZ: number; windowMass: number } {
   const h = (2 * L) / n;
   const e: number[] = [];
   let eMin = Infinity;
@@ -123,14 +128,21 @@ export function planarMap(uHat: number[][], w: number[][], b: number[]): (x: num
 }
 
 /** K Sylvester layers z + Q R tanh(R̃ Qᵀ z + b), float64; Q: [K][D][M], R, RT: [K][M][M], b: [K][M]. */
-export function sylvesterMap(Q: number[][][], R: number[][][], RT: number[][][], b: number[][]): (x: number[]) => number[] {
+export function sylvesterMap(
+  Q: number[][][],
+  R: number[][][],
+  RT: number[][][],
+  b: number[][],
+): (x: number[]) => number[] {
   return (x) => {
     let z = [...x];
     for (let k = 0; k < b.length; k++) {
       const D = z.length;
       const M = b[k]!.length;
       const qtz = Array.from({ length: M }, (_, m) => z.reduce((s, zi, i) => s + Q[k]![i]![m]! * zi, 0));
-      const h = Array.from({ length: M }, (_, i) => Math.tanh(RT[k]![i]!.reduce((s, r, j) => s + r * qtz[j]!, 0) + b[k]![i]!));
+      const h = Array.from({ length: M }, (_, i) =>
+        Math.tanh(RT[k]![i]!.reduce((s, r, j) => s + r * qtz[j]!, 0) + b[k]![i]!),
+      );
       const rh = Array.from({ length: M }, (_, i) => R[k]![i]!.reduce((s, r, j) => s + r * h[j]!, 0));
       z = Array.from({ length: D }, (_, i) => z[i]! + rh.reduce((s, v, m) => s + Q[k]![i]![m]! * v, 0));
     }
@@ -155,7 +167,13 @@ export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /** Σ dy ⊙ [z_K | logdet] for a packed flow output: a scalar loss whose gradient the fused backward gives. */
-export function packedLoss(dy: ArrayLike<number>, zK: ArrayLike<number>, logDet: ArrayLike<number>, N: number, D: number): number {
+export function packedLoss(
+  dy: ArrayLike<number>,
+  zK: ArrayLike<number>,
+  logDet: ArrayLike<number>,
+  N: number,
+  D: number,
+): number {
   let s = 0;
   for (let n = 0; n < N; n++) {
     for (let d = 0; d < D; d++) s += dy[n * (D + 1) + d]! * zK[n * D + d]!;
@@ -168,7 +186,13 @@ export function packedLoss(dy: ArrayLike<number>, zK: ArrayLike<number>, logDet:
  * Assert that `grad` equals the central finite-difference gradient of `L` with respect to the
  * float64 array `x` (perturbed in place and restored), to 1e-5 relative.
  */
-export function assertGradFD(L: () => number, name: string, x: Float64Array, grad: ArrayLike<number>, eps = 1e-6): void {
+export function assertGradFD(
+  L: () => number,
+  name: string,
+  x: Float64Array,
+  grad: ArrayLike<number>,
+  eps = 1e-6,
+): void {
   for (let i = 0; i < x.length; i++) {
     const x0 = x[i]!;
     x[i] = x0 + eps;
@@ -177,6 +201,7 @@ export function assertGradFD(L: () => number, name: string, x: Float64Array, gra
     const lm = L();
     x[i] = x0;
     const fd = (lp - lm) / (2 * eps);
-    if (!(Math.abs(fd - grad[i]!) < 1e-5 * (1 + Math.abs(fd)))) throw new Error(`${name}[${i}]: fd ${fd} vs ${grad[i]}`);
+    if (!(Math.abs(fd - grad[i]!) < 1e-5 * (1 + Math.abs(fd))))
+      throw new Error(`${name}[${i}]: fd ${fd} vs ${grad[i]}`);
   }
 }

@@ -5,7 +5,12 @@ import { jacobianFD, logAbsDet, planarMap } from './oracle';
 import { planarParams, randomizeFlow } from './flows-helpers';
 
 test('planar: forward equals the float64 oracle and log|det J| equals log|det| of the FD Jacobian', () => {
-  for (const [D, K, seed] of [[2, 1, 1], [2, 8, 2], [3, 5, 3], [5, 4, 4]] as const) {
+  for (const [D, K, seed] of [
+    [2, 1, 1],
+    [2, 8, 2],
+    [3, 5, 3],
+    [5, 4, 4],
+  ] as const) {
     const f = new PlanarFlow({ dim: D, K, seed });
     randomizeFlow(f, seed + 100, 0.8);
     const p = planarParams(f);
@@ -19,7 +24,10 @@ test('planar: forward equals the float64 oracle and log|det J| equals log|det| o
       const want = map(x);
       want.forEach((v, d) => assert.ok(Math.abs(zs[i]![d]! - v) < 1e-4 * Math.max(1, Math.abs(v)), `z D=${D} K=${K}`));
       const ldWant = logAbsDet(jacobianFD(map, x));
-      assert.ok(Math.abs(ld[i]! - ldWant) < 2e-4 * Math.max(1, Math.abs(ldWant)), `logdet D=${D} K=${K}: ${ld[i]} vs ${ldWant}`);
+      assert.ok(
+        Math.abs(ld[i]! - ldWant) < 2e-4 * Math.max(1, Math.abs(ldWant)),
+        `logdet D=${D} K=${K}: ${ld[i]} vs ${ldWant}`,
+      );
     });
     tf.dispose([z, logDetJ]);
     f.dispose();
@@ -28,11 +36,26 @@ test('planar: forward equals the float64 oracle and log|det J| equals log|det| o
 
 test('planar: wᵀû > -1 for adversarial u and w', () => {
   const cases: [number[], number[]][] = [
-    [[-100, -100], [1, 1]],
-    [[1e4, -3], [-1e-3, 2e-3]],
-    [[-5, 0], [1e3, 0]],
-    [[0, 0], [1, 0]],
-    [[-1, 1e-6], [1, 1e-6]],
+    [
+      [-100, -100],
+      [1, 1],
+    ],
+    [
+      [1e4, -3],
+      [-1e-3, 2e-3],
+    ],
+    [
+      [-5, 0],
+      [1e3, 0],
+    ],
+    [
+      [0, 0],
+      [1, 0],
+    ],
+    [
+      [-1, 1e-6],
+      [1, 1e-6],
+    ],
   ];
   for (const [u, w] of cases) {
     const uh = planarUHat(tf.tensor2d([u]), tf.tensor2d([w]));
@@ -52,7 +75,10 @@ test('planar: û divides by ‖w‖² (not ‖w‖): wᵀû = m(wᵀu) exactly',
 
 test('planar: initialisation is near the identity (exactly with initScale 0)', () => {
   const f = new PlanarFlow({ K: 16, seed: 3, initScale: 0 });
-  const z = tf.tensor2d([[0.5, -1], [2, 3]]);
+  const z = tf.tensor2d([
+    [0.5, -1],
+    [2, 3],
+  ]);
   const out = f.forward(z);
   assert.ok(tf.max(tf.abs(tf.sub(out.z, z))).dataSync()[0]! < 1e-5);
   assert.ok(tf.max(tf.abs(out.logDetJ)).dataSync()[0]! < 1e-5);
@@ -76,7 +102,9 @@ test('planar: inverse(forward(z)) = z and the seed fixes the parameters', () => 
 test('planar: inverse converges on a steep layer where plain Newton cycles (wᵀû = 10.3, ‖w‖ = 5.3)', () => {
   // The first layer of a trained K = 2 flow on U1: it tears the plane apart along wᵀz = 0. At
   // y = (-1.16, -0.12) Newton on g(α) = α + wᵀû tanh(α + b) jumped between α ≈ -1.39 and 4.63.
-  const w = [-5.193, 0.8768], uHat = [-1.9409, 0.27153], b = -0.013245;
+  const w = [-5.193, 0.8768],
+    uHat = [-1.9409, 0.27153],
+    b = -0.013245;
   const n2 = w[0]! ** 2 + w[1]! ** 2;
   const wuHat = w[0]! * uHat[0]! + w[1]! * uHat[1]!;
   const wu = Math.log(Math.exp(1 + wuHat - M_MARGIN) - 1); // m(wᵀu) = wᵀû

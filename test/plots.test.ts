@@ -94,13 +94,18 @@ test('densityPlot: log mode and density values; bad input is rejected', () => {
 test('densityPlot: a colour bar of the levels, coloured like the contours, labelled 0 to 1; equal aspect', () => {
   const fig = densityPlot(gaussGrid(grid, [0, 0]), { grid, width: 330 });
   const root = parseSvg(fig.svg);
-  const fills = all(root.querySelector('g[aria-label="contour"]')!.querySelectorAll('path')).map((p) => p.getAttribute('fill'));
+  const fills = all(root.querySelector('g[aria-label="contour"]')!.querySelectorAll('path')).map((p) =>
+    p.getAttribute('fill'),
+  );
   const bar = root.querySelector('g[aria-label="rule"]');
   assert.ok(bar, 'a colour bar (one rule per level)');
   const swatches = all(bar!.querySelectorAll('line'));
   assert.equal(swatches.length, 7);
   // Swatch k (bottom to top) has the colour of contour band k.
-  assert.deepEqual(swatches.map((l) => l.getAttribute('stroke')), fills);
+  assert.deepEqual(
+    swatches.map((l) => l.getAttribute('stroke')),
+    fills,
+  );
   const ys = swatches.map((l) => Number(l.getAttribute('y1')));
   for (let k = 1; k < ys.length; k++) assert.ok(ys[k]! < ys[k - 1]!, 'bands stacked upwards');
   const texts = all(root.querySelectorAll('text')).map((t) => t.textContent);
@@ -109,7 +114,9 @@ test('densityPlot: a colour bar of the levels, coloured like the contours, label
   const frame = root.querySelector('g[aria-label="frame"] rect') ?? root.querySelector('rect[aria-label="frame"]');
   assert.ok(Math.abs(Number(frame!.getAttribute('width')) - Number(frame!.getAttribute('height'))) <= 1);
   // Log mode labels nats below the peak; colorBar: false drops the bar.
-  const logTexts = all(parseSvg(densityPlot(gaussGrid(grid, [0, 0]), { grid, log: true }).svg).querySelectorAll('text')).map((t) => t.textContent);
+  const logTexts = all(
+    parseSvg(densityPlot(gaussGrid(grid, [0, 0]), { grid, log: true }).svg).querySelectorAll('text'),
+  ).map((t) => t.textContent);
   for (const label of ['−8', '0', 'log density − peak']) assert.ok(logTexts.includes(label), `log label ${label}`);
   const bare = parseSvg(densityPlot(gaussGrid(grid, [0, 0]), { grid, colorBar: false }).svg);
   assert.equal(bare.querySelector('g[aria-label="rule"]'), null);
@@ -118,7 +125,11 @@ test('densityPlot: a colour bar of the levels, coloured like the contours, label
 
 test('2-D plots: fewer x ticks on a narrow frame, so tick labels do not collide', () => {
   const xTicks = (width: number) =>
-    all(parseSvg(densityPlot(gaussGrid(grid, [0, 0]), { grid, width }).svg).querySelectorAll('g[aria-label="x-axis tick label"] text')).length;
+    all(
+      parseSvg(densityPlot(gaussGrid(grid, [0, 0]), { grid, width }).svg).querySelectorAll(
+        'g[aria-label="x-axis tick label"] text',
+      ),
+    ).length;
   const wide = xTicks(450);
   const narrow = xTicks(220);
   // 450 px: a 314 px frame, ticks every 1 on [−4, 4] (9 labels); 220 px: an 84 px frame beside the
@@ -203,7 +214,8 @@ test('warpedGridPlot: two panels of lines, from a map or from lines', () => {
   assert.equal(lines.length, 2 * 10);
   assert.ok(fig.svg.includes('before') && fig.svg.includes('after'));
   // Axis labels: z₁, z₂ by default; the variables' names when given.
-  const axisLabels = (svg: string) => all(parseSvg(svg).querySelectorAll('g[aria-label$="axis label"] text')).map((t) => t.textContent);
+  const axisLabels = (svg: string) =>
+    all(parseSvg(svg).querySelectorAll('g[aria-label$="axis label"] text')).map((t) => t.textContent);
   assert.deepEqual(axisLabels(fig.svg).sort(), ['z₁', 'z₁', 'z₂', 'z₂']);
   const named = warpedGridPlot(shear, { count: 5, points: 20, beforeAxes: ['u₁', 'u₂'], afterAxes: ['x₁', 'x₂'] });
   assert.deepEqual(axisLabels(named.svg).sort(), ['u₁', 'u₂', 'x₁', 'x₂']);
@@ -219,7 +231,9 @@ test('histogramWithCurve: bars and a curve; uniform samples give bars of equal h
   const root = parseSvg(fig.svg);
   const bars = root.querySelectorAll('g[aria-label="rect"] rect');
   assert.equal(bars.length, 20);
-  const heights = Array.from(bars as ArrayLike<{ getAttribute(name: string): string | null }>, (r) => Number(r.getAttribute('height')));
+  const heights = Array.from(bars as ArrayLike<{ getAttribute(name: string): string | null }>, (r) =>
+    Number(r.getAttribute('height')),
+  );
   assert.ok(Math.max(...heights) - Math.min(...heights) < 0.5, `${heights}`);
   assert.ok(root.querySelector('g[aria-label="line"] path'));
   assert.throws(() => histogramWithCurve([], () => 0), RangeError);

@@ -54,7 +54,10 @@ test('row-major X without intercept equals number[][] X', () => {
   const a = logisticPosterior({ X, y, intercept: false });
   const b = logisticPosterior({ X: Float32Array.from(X.flat()), P: 2, y, intercept: false });
   assert.equal(a.dim, 2);
-  const th = [[0.3, -1.2], [4, 4]];
+  const th = [
+    [0.3, -1.2],
+    [4, 4],
+  ];
   assert.equal(a.logProb64(th[0]!), b.logProb64(th[0]!));
   const want = oracle(X, y, th[1]!, 5, false);
   assert.ok(Math.abs(a.logProb64(th[1]!) - want) < 1e-9 * Math.abs(want));
@@ -66,8 +69,17 @@ test('gradients are finite for large |θ| and match the float64 oracle by finite
   const rng = new Rng(5);
   const { X, y } = randomData(rng, 30, 1);
   const target = logisticPosterior({ X, y, priorStd: 3 });
-  const thetas = [[50, -50], [-50, 50], [0.5, 1.5], [200, 200]];
-  const g = tf.tidy(() => tf.grad((t: tf.Tensor) => tf.sum(target.logProb(t as tf.Tensor2D)))(tf.tensor2d(thetas)).dataSync());
+  const thetas = [
+    [50, -50],
+    [-50, 50],
+    [0.5, 1.5],
+    [200, 200],
+  ];
+  const g = tf.tidy(() =>
+    tf
+      .grad((t: tf.Tensor) => tf.sum(target.logProb(t as tf.Tensor2D)))(tf.tensor2d(thetas))
+      .dataSync(),
+  );
   for (let i = 0; i < g.length; i++) assert.ok(Number.isFinite(g[i]!), `gradient ${i} = ${g[i]}`);
   const h = 1e-5; // float64 central difference
   const th = thetas[2]!;
@@ -108,7 +120,10 @@ function gaussianTarget(mu: [number, number], sd: [number, number], rho: number,
         const [a, b] = tf.unstack(z, 1);
         const da = tf.sub(a!, mu[0]);
         const db = tf.sub(b!, mu[1]);
-        const q = tf.add(tf.add(tf.mul(i00, tf.square(da)), tf.mul(2 * i01, tf.mul(da, db))), tf.mul(i11, tf.square(db)));
+        const q = tf.add(
+          tf.add(tf.mul(i00, tf.square(da)), tf.mul(2 * i01, tf.mul(da, db))),
+          tf.mul(i11, tf.square(db)),
+        );
         return tf.add(tf.mul(-0.5, q), norm + c) as tf.Tensor1D;
       }),
   };
@@ -128,7 +143,10 @@ test('grid moments and log evidence of a Gaussian target are its known values', 
 test('the penguin models: proper posterior, box holds the mass, float64 and tfjs grids agree', () => {
   const model = penguinsSpeciesModel();
   assert.equal(model.target.N, 214);
-  assert.equal(model.y.reduce((a, b) => a + b, 0), 68);
+  assert.equal(
+    model.y.reduce((a, b) => a + b, 0),
+    68,
+  );
   const grid = autoGrid(model.target, { n: 120 });
   const m = gridPosteriorMoments(model.target, grid);
   assert.ok(m.edgeMass < 1e-8, `edge mass ${m.edgeMass}`);
@@ -154,7 +172,11 @@ test('weightedMoments on known weights', () => {
   const plain = weightedMoments(z, null, 2);
   assert.equal(plain.essFraction, 1);
   assert.ok(Math.abs(plain.mean[0]! - 2) < 1e-12);
-  const shifted = weightedMoments(z, lw.map((v) => v + 1000), 2); // only differences of log-weights matter
+  const shifted = weightedMoments(
+    z,
+    lw.map((v) => v + 1000),
+    2,
+  ); // only differences of log-weights matter
   assert.ok(Math.abs(shifted.mean[1]! - 4) < 1e-12);
   assert.throws(() => weightedMoments(z, [0, 0], 2), /logWeights must have one entry per sample \(3\)/);
 });

@@ -96,9 +96,15 @@ test('the rewrite of the example keeps its code and changes only what the header
   ].join('\n');
   const code = runnable(example);
   const src = join(root, 'src').split('\\').join('/');
-  assert.ok(code.startsWith(`import { a, train, evaluate } from '${src}';\nimport { plot } from '${src}/viz';\n`), code);
+  assert.ok(
+    code.startsWith(`import { a, train, evaluate } from '${src}';\nimport { plot } from '${src}/viz';\n`),
+    code,
+  );
   assert.match(code, /await train\(f, t, \{ steps: 50, lr: 1e-3 \}\);/);
-  assert.match(code, /const d = evaluate\(f, t, \{ samples: 2000 \}\);\nconsole\.log\('RESULT ' \+ JSON\.stringify\(d\)\);/);
+  assert.match(
+    code,
+    /const d = evaluate\(f, t, \{ samples: 2000 \}\);\nconsole\.log\('RESULT ' \+ JSON\.stringify\(d\)\);/,
+  );
   assert.throws(() => runnable("import { a } from 'elsewhere';\nconst d = evaluate();"), /package root/);
 });
 
@@ -109,7 +115,10 @@ test("README's 'The library in ten lines' type-checks and runs against src/", ()
     const file = join(dir, 'readme-example.ts');
     writeFileSync(file, runnable(example));
     const errors = typeErrors(file);
-    assert.ok(errors.length === 0, `the example does not type-check:\n${errors.join('\n')}\n--- as run:\n${readFileSync(file, 'utf8')}`);
+    assert.ok(
+      errors.length === 0,
+      `the example does not type-check:\n${errors.join('\n')}\n--- as run:\n${readFileSync(file, 'utf8')}`,
+    );
 
     const r = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: root, encoding: 'utf8', timeout: 120000 });
     assert.equal(r.status, 0, `the example failed (status ${r.status}):\n${r.stderr}`);

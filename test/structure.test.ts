@@ -67,7 +67,8 @@ function layoutViolations(edges: Map<string, string[]>, folderOf: (f: string) =>
     }
     for (const t of targets) {
       const b = folderOf(t);
-      if (b !== a && !allowed.includes(b)) out.push(`${file} -> ${t} (${a} may import ${allowed.join(', ') || 'nothing else'})`);
+      if (b !== a && !allowed.includes(b))
+        out.push(`${file} -> ${t} (${a} may import ${allowed.join(', ') || 'nothing else'})`);
     }
   }
   return out;
@@ -78,10 +79,14 @@ function trackedFilesContaining(needle: string): string[] | null {
   const inside = spawnSync('git', ['rev-parse', '--is-inside-work-tree'], { cwd: root, encoding: 'utf8' });
   if (inside.status !== 0) return null;
   // -F: a fixed string; -l: names only; binary files are searched too. Exit 1 means no match.
-  const r = spawnSync('git', ['grep', '-l', '-F', '-e', needle, '--', '.', ':(exclude)node_modules', ':(exclude)**/node_modules/**'], {
-    cwd: root,
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    'git',
+    ['grep', '-l', '-F', '-e', needle, '--', '.', ':(exclude)node_modules', ':(exclude)**/node_modules/**'],
+    {
+      cwd: root,
+      encoding: 'utf8',
+    },
+  );
   if (r.status === 1) return [];
   if (r.status !== 0) throw new Error(`git grep failed (${r.status}): ${r.stderr}`);
   return r.stdout.split('\n').filter((l) => l !== '');
@@ -172,7 +177,10 @@ test('the layout rules flag imports against the folder order (synthetic edges)',
 test('(a) no import cycle between the files of src/', async () => {
   const { sourceGraph, findCycle } = await load();
   const graph = sourceGraph('src', root);
-  assert.ok(graph.files.length > 10 && graph.files.includes('src/index.ts'), `src/ was read: ${graph.files.length} files`);
+  assert.ok(
+    graph.files.length > 10 && graph.files.includes('src/index.ts'),
+    `src/ was read: ${graph.files.length} files`,
+  );
   const cycle = findCycle(graph.edges);
   assert.ok(cycle === null, `import cycle: ${cycle?.join(' -> ')}`);
 });
@@ -185,7 +193,10 @@ test('(b) the folders of src/ import each other only in the layer order', async 
   assert.deepEqual(graph.unresolved, [], 'relative imports that name no file');
   assert.deepEqual(graph.outside, [], 'imports that leave src/ (src/ is built on its own into dist/)');
   const bad = layoutViolations(graph.edges, folderOf);
-  assert.ok(bad.length === 0, `imports against the layout (core <- flows <- targets <- train <- diagnostics <- viz):\n${bad.join('\n')}`);
+  assert.ok(
+    bad.length === 0,
+    `imports against the layout (core <- flows <- targets <- train <- diagnostics <- viz):\n${bad.join('\n')}`,
+  );
 });
 
 test(`(c) no file of src/ is over ${MAX_LINES} lines`, async () => {

@@ -6,11 +6,18 @@ import { randomizeFlow, sylvesterParams } from './flows-helpers';
 
 test('sylvester: QᵀQ = I to 1e-5 for every variant', () => {
   for (const variant of SYLVESTER_VARIANTS) {
-    for (const [D, M] of [[2, 2], [2, 1], [5, 3], [6, 6]] as const) {
+    for (const [D, M] of [
+      [2, 2],
+      [2, 1],
+      [5, 3],
+      [6, 6],
+    ] as const) {
       const f = new SylvesterFlow({ dim: D, M, K: 3, variant, seed: 1 });
       randomizeFlow(f, 2, 1);
       const Q = f.Q();
-      const err = tf.tidy(() => tf.max(tf.abs(tf.sub(tf.matMul(Q, Q, true, false), tf.eye(M).expandDims(0)))).dataSync()[0]!);
+      const err = tf.tidy(
+        () => tf.max(tf.abs(tf.sub(tf.matMul(Q, Q, true, false), tf.eye(M).expandDims(0)))).dataSync()[0]!,
+      );
       assert.ok(err < 1e-5, `${variant} D=${D} M=${M}: max|QᵀQ - I| = ${err}`);
       Q.dispose();
       f.dispose();
@@ -20,7 +27,12 @@ test('sylvester: QᵀQ = I to 1e-5 for every variant', () => {
 
 test('sylvester: forward equals the float64 oracle and log|det J| equals the FD Jacobian', () => {
   for (const variant of SYLVESTER_VARIANTS) {
-    for (const [D, M, K] of [[2, 2, 1], [2, 1, 4], [4, 3, 3], [3, 3, 2]] as const) {
+    for (const [D, M, K] of [
+      [2, 2, 1],
+      [2, 1, 4],
+      [4, 3, 3],
+      [3, 3, 2],
+    ] as const) {
       const f = new SylvesterFlow({ dim: D, M, K, variant, seed: 3 });
       randomizeFlow(f, 11, 0.9);
       const p = sylvesterParams(f);
@@ -33,7 +45,10 @@ test('sylvester: forward equals the float64 oracle and log|det J| equals the FD 
       xs.forEach((x, i) => {
         map(x).forEach((v, d) => assert.ok(Math.abs(zs[i]![d]! - v) < 1e-4 * Math.max(1, Math.abs(v)), `${variant} z`));
         const want = logAbsDet(jacobianFD(map, x));
-        assert.ok(Math.abs(ld[i]! - want) < 2e-4 * Math.max(1, Math.abs(want)), `${variant} D=${D} M=${M}: ${ld[i]} vs ${want}`);
+        assert.ok(
+          Math.abs(ld[i]! - want) < 2e-4 * Math.max(1, Math.abs(want)),
+          `${variant} D=${D} M=${M}: ${ld[i]} vs ${want}`,
+        );
       });
       tf.dispose([out.z, out.logDetJ]);
       f.dispose();
@@ -41,7 +56,7 @@ test('sylvester: forward equals the float64 oracle and log|det J| equals the FD 
   }
 });
 
-test('sylvester: r_ii r̃_ii ∈ (-1, 1) so every factor 1 + r r̃ h\' > 0, even for huge raw diagonals', () => {
+test("sylvester: r_ii r̃_ii ∈ (-1, 1) so every factor 1 + r r̃ h' > 0, even for huge raw diagonals", () => {
   const f = new SylvesterFlow({ K: 2, M: 2 });
   randomizeFlow(f, 5, 50);
   const { R, RTilde } = f.R();
@@ -115,7 +130,10 @@ test('sylvester: bad options name the parameter', () => {
   assert.throws(() => new SylvesterFlow({ dim: 2, M: 3 }), /M must be <= D \(= 2\), got 3/);
   assert.throws(() => new SylvesterFlow({ K: 0 }), /K must be an integer >= 1, got 0/);
   assert.throws(() => new SylvesterFlow({ M: 0 }), /M must be an integer >= 1/);
-  assert.throws(() => new SylvesterFlow({ variant: 'givens' as never }), /variant must be one of orthogonal, householder, triangular; got "givens"/);
+  assert.throws(
+    () => new SylvesterFlow({ variant: 'givens' as never }),
+    /variant must be one of orthogonal, householder, triangular; got "givens"/,
+  );
   assert.throws(() => new SylvesterFlow({ initScale: Infinity }), /initScale must be a finite number/);
 });
 

@@ -49,8 +49,14 @@ test('frameToHtml: a table with a header, escaped strings, rounded numbers, elid
   const { document } = parseHTML(`<!DOCTYPE html><html><body>${html}</body></html>`);
   const table = document.querySelector('table')!;
   assert.ok(table);
-  assert.deepEqual(Array.from(table.querySelectorAll('th') as ArrayLike<Cell>, (th) => th.textContent), ['name', 'value', 'n']);
-  const cells = Array.from(table.querySelectorAll('tbody tr')[0]!.querySelectorAll('td') as ArrayLike<Cell>, (td) => td.textContent);
+  assert.deepEqual(
+    Array.from(table.querySelectorAll('th') as ArrayLike<Cell>, (th) => th.textContent),
+    ['name', 'value', 'n'],
+  );
+  const cells = Array.from(
+    table.querySelectorAll('tbody tr')[0]!.querySelectorAll('td') as ArrayLike<Cell>,
+    (td) => td.textContent,
+  );
   assert.deepEqual(cells, ['a<b & c', '1.23', '3']);
   assert.ok(html.includes('a&lt;b &amp; c'));
   assert.equal(table.querySelectorAll('tbody tr')[1]!.querySelectorAll('td')[1]!.textContent, '-1.23e-5');
@@ -65,7 +71,10 @@ test('frameToHtml: a table with a header, escaped strings, rounded numbers, elid
 });
 
 test('frameToText and formatCell: aligned text, readable numbers', () => {
-  const text = frameToText([{ a: 1, bb: 2.5 }, { a: 10, bb: NaN }]);
+  const text = frameToText([
+    { a: 1, bb: 2.5 },
+    { a: 10, bb: NaN },
+  ]);
   assert.equal(text, ' a   bb\n--  ---\n 1  2.5\n10  NaN');
   assert.equal(formatCell(1234567.891), '1.235e+6');
   assert.equal(formatCell(Infinity), 'Infinity');

@@ -1,8 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  tf, train, PlanarFlow, getTarget, evaluate, StopSignal, stopOnInterrupt, learningRate, StandardNormal, M_MARGIN,
-  type Flow, type FlowOutput, type GradientInfo, type Target,
+  tf,
+  train,
+  PlanarFlow,
+  getTarget,
+  evaluate,
+  StopSignal,
+  stopOnInterrupt,
+  learningRate,
+  StandardNormal,
+  M_MARGIN,
+  type Flow,
+  type FlowOutput,
+  type GradientInfo,
+  type Target,
 } from '../src';
 import '../src/kernels';
 import { U } from './oracle';
@@ -27,8 +39,13 @@ test('a stop signal stops at the next chunk boundary and leaks nothing', async (
   const before = tf.memory().numTensors;
   const stop = new StopSignal();
   const h = await train(flow, getTarget('U2'), {
-    steps: 1000, batch: 64, chunkSize: 25, stop,
-    onChunk: ({ step }) => { if (step >= 50) stop.stop('test'); },
+    steps: 1000,
+    batch: 64,
+    chunkSize: 25,
+    stop,
+    onChunk: ({ step }) => {
+      if (step >= 50) stop.stop('test');
+    },
   });
   assert.equal(h.stepsDone, 50);
   assert.equal(h.stoppedReason, 'test');
@@ -45,8 +62,13 @@ test('SIGINT through stopOnInterrupt stops training cleanly instead of killing t
   const stop = stopOnInterrupt();
   try {
     const h = await train(flow, getTarget('U1'), {
-      steps: 1000, batch: 32, chunkSize: 10, stop,
-      onChunk: ({ step }) => { if (step === 20) process.kill(process.pid, 'SIGINT'); },
+      steps: 1000,
+      batch: 32,
+      chunkSize: 10,
+      stop,
+      onChunk: ({ step }) => {
+        if (step === 20) process.kill(process.pid, 'SIGINT');
+      },
     });
     assert.ok(h.stepsDone >= 20 && h.stepsDone <= 40, `stopped after ${h.stepsDone}`);
     assert.equal(h.stoppedReason, 'interrupted (SIGINT)');
@@ -94,11 +116,17 @@ test('bad training options get errors naming the parameter', async () => {
   await assert.rejects(train(flow, t, { batch: -3 }), /batch must be an integer >= 1, got -3/);
   await assert.rejects(train(flow, t, { lr: NaN }), /lr must be a finite number, got NaN/);
   await assert.rejects(train(flow, t, { lr: -1 }), /lr must be > 0, got -1/);
-  await assert.rejects(train(flow, t, { seed: Infinity }), /seed must be an integer in \[0, 4294967295\], got Infinity/);
+  await assert.rejects(
+    train(flow, t, { seed: Infinity }),
+    /seed must be an integer in \[0, 4294967295\], got Infinity/,
+  );
   await assert.rejects(train(flow, t, { anneal: -5 }), /anneal must be true, false or a number of steps >= 0/);
   await assert.rejects(train(flow, t, { chunkSize: 0 }), /chunkSize must be an integer >= 1/);
   await assert.rejects(train(flow, t, { path: 'gpu' as never }), /path must be one of fused, reference; got "gpu"/);
-  await assert.rejects(train(flow, t, { lrSchedule: 'plateau' as never }), /lrSchedule must be one of constant, cosine/);
+  await assert.rejects(
+    train(flow, t, { lrSchedule: 'plateau' as never }),
+    /lrSchedule must be one of constant, cosine/,
+  );
   await assert.rejects(train(new PlanarFlow({ dim: 3 }), t, {}), /target has dim 2 but the flow has dim 3/);
   flow.dispose();
 });
@@ -126,7 +154,7 @@ function planarLossF64(u: Float64Array, w: Float64Array, b: Float64Array, z0: nu
   return sum / z0.length;
 }
 
-test('onGradients: the first step\'s loss and gradients equal a float64 oracle on the base samples of the seed, on both paths, and are the ones Adam applies', async () => {
+test("onGradients: the first step's loss and gradients equal a float64 oracle on the base samples of the seed, on both paths, and are the ones Adam applies", async () => {
   const target = getTarget('U1');
   const [batch, seed, lr] = [64, 11, 1e-2];
   const z0 = new StandardNormal(2).sample(batch, seed).arraySync(); // the samples train draws first
@@ -137,11 +165,17 @@ test('onGradients: the first step\'s loss and gradients equal a float64 oracle o
     const [u, w, b] = theta0 as [Float64Array, Float64Array, Float64Array];
     const seen: GradientInfo[] = [];
     const h = await train(flow, target, { steps: 2, batch, seed, lr, path, onGradients: (g) => seen.push(g) });
-    assert.deepEqual(seen.map((g) => g.step), [0, 1]);
+    assert.deepEqual(
+      seen.map((g) => g.step),
+      [0, 1],
+    );
     assert.equal(h.path, path, 'a PlanarFlow trains on the path asked for (its kernel is registered)');
     assert.equal(seen[0]!.loss, h.loss[0]);
     const oracle = planarLossF64(u, w, b, z0);
-    assert.ok(Math.abs(seen[0]!.loss - oracle) < 1e-5 * (1 + Math.abs(oracle)), `${path}: loss ${seen[0]!.loss} vs ${oracle}`);
+    assert.ok(
+      Math.abs(seen[0]!.loss - oracle) < 1e-5 * (1 + Math.abs(oracle)),
+      `${path}: loss ${seen[0]!.loss} vs ${oracle}`,
+    );
     theta0.forEach((x, i) => {
       for (let j = 0; j < x.length; j++) {
         const x0 = x[j]!;
@@ -159,12 +193,19 @@ test('onGradients: the first step\'s loss and gradients equal a float64 oracle o
   }
 });
 
-test('onGradients: the reported gradients are the ones applied (Adam\'s first step is θ - lr·g/(|g| + ε))', async () => {
+test("onGradients: the reported gradients are the ones applied (Adam's first step is θ - lr·g/(|g| + ε))", async () => {
   const flow = new PlanarFlow({ K: 2, seed: 5 });
   randomizeFlow(flow, 6, 0.7);
   const theta0 = flow.variables.map((v) => Float64Array.from(v.dataSync()));
   let grads: Float32Array[] = [];
-  await train(flow, getTarget('U1'), { steps: 1, batch: 32, lr: 1e-2, onGradients: (g) => { grads = g.grads; } });
+  await train(flow, getTarget('U1'), {
+    steps: 1,
+    batch: 32,
+    lr: 1e-2,
+    onGradients: (g) => {
+      grads = g.grads;
+    },
+  });
   flow.variables.forEach((v, i) => {
     const after = v.dataSync();
     for (let j = 0; j < after.length; j++) {
@@ -199,16 +240,19 @@ class AffineFlow implements Flow {
 
 test('a flow class written by a user (forward only) trains with train(): it finds the Gaussian target exactly', async () => {
   // target N((1, -2), diag(0.5², 2²)), unnormalised: the reverse-KL optimum is μ = mean, exp(s) = σ.
-  const mean = [1, -2], sd = [0.5, 2];
+  const mean = [1, -2],
+    sd = [0.5, 2];
   const target: Target = {
-    name: 'gauss', dim: 2,
+    name: 'gauss',
+    dim: 2,
     logProb: (z) => tf.tidy(() => tf.mul(-0.5, tf.sum(tf.square(tf.div(tf.sub(z, mean), sd)), 1)) as tf.Tensor1D),
   };
   const flow = new AffineFlow();
   const h = await train(flow, target, { steps: 1500, batch: 256, lr: 2e-2, lrSchedule: 'cosine', seed: 1 });
   assert.equal(h.stepsDone, 1500);
   assert.equal(h.path, 'reference'); // no fused op: trained on the tfjs tape through forward
-  const mu = flow.mu.arraySync(), sigma = flow.s.arraySync().map(Math.exp);
+  const mu = flow.mu.arraySync(),
+    sigma = flow.s.arraySync().map(Math.exp);
   for (let d = 0; d < 2; d++) {
     assert.ok(Math.abs(mu[d]! - mean[d]!) < 0.05 * sd[d]!, `μ${d} = ${mu[d]}, want ${mean[d]}`);
     assert.ok(Math.abs(sigma[d]! / sd[d]! - 1) < 0.05, `σ${d} = ${sigma[d]}, want ${sd[d]}`);

@@ -31,16 +31,11 @@ export function check(claim: string, ok: boolean, values: Record<string, unknown
  * hyper-parameters are the ones it ships with: then a failure throws like `check`; otherwise it
  * prints NOT MET with the values and returns false.
  */
-export function budgetCheck(
-  claim: string,
-  ok: boolean,
-  values: Record<string, unknown>,
-  asShipped: boolean,
-): boolean {
+export function budgetCheck(claim: string, ok: boolean, values: Record<string, unknown>, asShipped: boolean): boolean {
   if (ok || asShipped) return check(claim, ok, values);
   console.log(
     `NOT MET  ${claim}\n      ${show(values)}\n` +
-      '      (this claim needs the notebook\'s own training budget; yours differs, so this is a report, not an error)',
+      "      (this claim needs the notebook's own training budget; yours differs, so this is a report, not an error)",
   );
   return false;
 }
@@ -49,10 +44,7 @@ export function budgetCheck(
  * True when every entry of `current` equals the entry of the same name in `shipped`: the
  * notebook's hyper-parameter cell calls it with its constants and their shipped values.
  */
-export function sameHyperParameters(
-  current: Record<string, unknown>,
-  shipped: Record<string, unknown>,
-): boolean {
+export function sameHyperParameters(current: Record<string, unknown>, shipped: Record<string, unknown>): boolean {
   const keys = new Set([...Object.keys(current), ...Object.keys(shipped)]);
   for (const k of keys) {
     if (JSON.stringify(current[k]) !== JSON.stringify(shipped[k])) return false;

@@ -65,3 +65,18 @@ export function foldProduct(p: number, logDet: Float64Array, n: number): number 
   logDet[n] = logDet[n]! + Math.log(Math.abs(p));
   return 1;
 }
+
+/** The x and y columns of interleaved 2-D points [x0, y0, x1, y1, ...], as arrays made by `make`. */
+export function columnsXY<T extends Float32Array | Float64Array>(
+  pts: ArrayLike<number>,
+  make: (n: number) => T,
+): { x: T; y: T } {
+  const n = Math.floor(pts.length / 2);
+  const x = make(n);
+  const y = make(n);
+  for (let i = 0; i < n; i++) {
+    x[i] = pts[2 * i]!;
+    y[i] = pts[2 * i + 1]!;
+  }
+  return { x, y };
+}

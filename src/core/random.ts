@@ -18,7 +18,7 @@ export class Rng {
     // An integer in [0, 2³² - 1]: a fraction would be floored and 2³² would wrap onto seed 0.
     checkSeed('seed', seed);
     // Scramble the seed so that seeds 0, 1, 2 ... start far apart.
-    this.state = (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) >>> 0) || 0x6d2b79f5;
+    this.state = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) >>> 0 || 0x6d2b79f5;
   }
 
   /** Uniform in [0, 1). */
@@ -70,7 +70,12 @@ export class Rng {
  * `tf.randomNormal(shape, mean, std, 'float32', seed)`: tfjs takes seed 0 as "no seed" and
  * draws different numbers on every run.
  */
-export function randomNormal<R extends tf.Rank = tf.Rank>(shape: number[], seed: number, mean = 0, std = 1): tf.Tensor<R> {
+export function randomNormal<R extends tf.Rank = tf.Rank>(
+  shape: number[],
+  seed: number,
+  mean = 0,
+  std = 1,
+): tf.Tensor<R> {
   shape.forEach((s, i) => checkPositiveInt(`shape[${i}]`, s));
   const v = new Rng(seed).fillNormal(new Float32Array(shape.reduce((a, b) => a * b, 1)));
   for (let i = 0; i < v.length; i++) v[i] = mean + std * v[i]!;

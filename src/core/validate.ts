@@ -46,13 +46,16 @@ export function checkSeed(name: string, value: unknown): number {
 /** A number in [lo, hi]. */
 export function checkInRange(name: string, value: unknown, lo: number, hi: number): number {
   checkFinite(name, value);
-  if ((value as number) < lo || (value as number) > hi) throw new RangeError(`${name} must be in [${lo}, ${hi}], got ${String(value)}`);
+  if ((value as number) < lo || (value as number) > hi)
+    throw new RangeError(`${name} must be in [${lo}, ${hi}], got ${String(value)}`);
   return value as number;
 }
 
 export function checkOneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {
   if (typeof value !== 'string' || !allowed.includes(value as T)) {
-    throw new RangeError(`${name} must be one of ${allowed.join(', ')}; got ${typeof value === 'string' ? `"${value}"` : describeValue(value)}`);
+    throw new RangeError(
+      `${name} must be one of ${allowed.join(', ')}; got ${typeof value === 'string' ? `"${value}"` : describeValue(value)}`,
+    );
   }
   return value as T;
 }
@@ -60,7 +63,9 @@ export function checkOneOf<T extends string>(name: string, value: unknown, allow
 /** z must be a rank-2 tensor [N, dim]. */
 export function checkBatch(name: string, z: tfTypes.Tensor, dim: number): void {
   if (z.rank !== 2) {
-    throw new RangeError(`${name} must be a rank-2 tensor [N, ${dim}], got rank ${z.rank} (shape [${z.shape.join(', ')}])`);
+    throw new RangeError(
+      `${name} must be a rank-2 tensor [N, ${dim}], got rank ${z.rank} (shape [${z.shape.join(', ')}])`,
+    );
   }
   if (z.shape[1] !== dim) {
     throw new RangeError(`${name} must have ${dim} columns (shape [N, ${dim}]), got shape [${z.shape.join(', ')}]`);
@@ -69,10 +74,25 @@ export function checkBatch(name: string, z: tfTypes.Tensor, dim: number): void {
 
 /** A target's logProb must return one value per row: [m]. */
 export function checkLogProbShape(lp: tfTypes.Tensor, m: number): void {
-  if (lp === null || typeof lp !== 'object' || typeof (lp as { dispose?: unknown }).dispose !== 'function') throw new TypeError(`target.logProb must return a tensor of shape [${m}], got ${typeof lp}`);
+  if (lp === null || typeof lp !== 'object' || typeof (lp as { dispose?: unknown }).dispose !== 'function')
+    throw new TypeError(`target.logProb must return a tensor of shape [${m}], got ${typeof lp}`);
   if (lp.rank !== 1 || lp.shape[0] !== m) {
     const shape = lp.shape.join(', ');
     lp.dispose();
     throw new RangeError(`target.logProb must return shape [${m}] (one value per row), got [${shape}]`);
+  }
+}
+
+/** Throws unless lim is undefined or [lo, hi] with finite lo < hi. */
+export function checkInterval(name: string, lim: readonly [number, number] | undefined): void {
+  if (lim === undefined) return;
+  if (
+    !Array.isArray(lim) ||
+    lim.length !== 2 ||
+    !Number.isFinite(lim[0]) ||
+    !Number.isFinite(lim[1]) ||
+    !(lim[1] > lim[0])
+  ) {
+    throw new RangeError(`${name} must be [lo, hi] with finite lo < hi, got ${JSON.stringify(lim)}`);
   }
 }

@@ -17,7 +17,7 @@ import { forwardOn } from '../flows/compose';
 import { Rng } from '../core/random';
 import { asTarget, type LogProbFn, type Target } from '../targets/energies';
 import { checkGrid, gridPoints, type DensityField, type Grid2D } from '../targets/grid';
-import { logMeanExp } from '../core/numerics';
+import { columnsXY, logMeanExp } from '../core/numerics';
 import { checkFinite, checkLogProbShape, checkOneOf, checkPositiveInt, checkSeed } from '../core/validate';
 
 /** ESS/N = (Σw)² / (N Σw²) of log-weights, with w = exp(lw - max lw). */
@@ -176,13 +176,7 @@ export function flowDensity(flow: Flow, g: Grid2D, baseLim = 4): DensityField {
     });
     const logDensity = lq!.dataSync() as Float32Array;
     lq!.dispose();
-    const x = new Float32Array(g.nx * g.ny);
-    const y = new Float32Array(g.nx * g.ny);
-    for (let i = 0; i < x.length; i++) {
-      x[i] = pts[2 * i]!;
-      y[i] = pts[2 * i + 1]!;
-    }
-    return { x, y, logDensity, regular: true };
+    return { ...columnsXY(pts, (n) => new Float32Array(n)), logDensity, regular: true };
   }
   const basePts = gridPoints({ xlim: [-baseLim, baseLim], ylim: [-baseLim, baseLim], nx: g.nx, ny: g.ny });
   const [zk, lq] = tf.tidy(() => {
@@ -194,11 +188,5 @@ export function flowDensity(flow: Flow, g: Grid2D, baseLim = 4): DensityField {
   const logDensity = lq!.dataSync() as Float32Array;
   zk!.dispose();
   lq!.dispose();
-  const x = new Float32Array(g.nx * g.ny);
-  const y = new Float32Array(g.nx * g.ny);
-  for (let i = 0; i < x.length; i++) {
-    x[i] = zs[2 * i]!;
-    y[i] = zs[2 * i + 1]!;
-  }
-  return { x, y, logDensity, regular: false };
+  return { ...columnsXY(zs, (n) => new Float32Array(n)), logDensity, regular: false };
 }

@@ -58,7 +58,8 @@ function gridLogProb64(target: Target & { logProb64(theta: ArrayLike<number>): n
  * `logisticPosterior`), else from `target.logProb` (float32); sums are float64.
  */
 export function gridPosteriorMoments(target: Target, grid: Grid2D): GridMoments {
-  if (target === null || typeof target !== 'object') throw new TypeError(`target must be a 2-D Target, got ${String(target)}`);
+  if (target === null || typeof target !== 'object')
+    throw new TypeError(`target must be a 2-D Target, got ${String(target)}`);
   if (target.dim !== 2) throw new RangeError(`gridPosteriorMoments needs a 2-D target, got dim ${target.dim}`);
   checkGrid(grid); // also for float64 targets, whose grid never reaches logProbOnGrid's check
   const lp = hasLogProb64(target) ? gridLogProb64(target, grid) : logProbOnGrid(target.logProb, grid);
@@ -144,7 +145,12 @@ export function autoGrid(target: Target, options: AutoGridOptions = {}): Grid2D 
     // A coarse grid can put all mass in one cell (std 0): never shrink below one old cell width.
     const sx = Math.max(m.std[0], (grid.xlim[1] - grid.xlim[0]) / grid.nx);
     const sy = Math.max(m.std[1], (grid.ylim[1] - grid.ylim[0]) / grid.ny);
-    grid = { xlim: [m.mean[0] - k * sx, m.mean[0] + k * sx], ylim: [m.mean[1] - k * sy, m.mean[1] + k * sy], nx: coarse, ny: coarse };
+    grid = {
+      xlim: [m.mean[0] - k * sx, m.mean[0] + k * sx],
+      ylim: [m.mean[1] - k * sy, m.mean[1] + k * sy],
+      nx: coarse,
+      ny: coarse,
+    };
   }
   return { ...grid, nx: n, ny: n };
 }
@@ -192,13 +198,15 @@ export function weightedMoments(
   } else {
     throw new TypeError('samples must be FlowSamples {z, n, dim} or a row-major array with dim');
   }
-  if (z.length === 0 || z.length % D !== 0) throw new RangeError(`samples must hold n * dim values (dim = ${D}), got ${z.length}`);
+  if (z.length === 0 || z.length % D !== 0)
+    throw new RangeError(`samples must hold n * dim values (dim = ${D}), got ${z.length}`);
   const n = z.length / D;
   if (logWeights !== null && logWeights.length !== n) {
     throw new RangeError(`logWeights must have one entry per sample (${n}), got ${logWeights.length}`);
   }
   let max = -Infinity;
-  if (logWeights) for (let i = 0; i < n; i++) if (logWeights[i]! > max && Number.isFinite(logWeights[i]!)) max = logWeights[i]!;
+  if (logWeights)
+    for (let i = 0; i < n; i++) if (logWeights[i]! > max && Number.isFinite(logWeights[i]!)) max = logWeights[i]!;
   if (logWeights && max === -Infinity) throw new RangeError('logWeights has no finite entry');
   const w = new Float64Array(n);
   let sw = 0;

@@ -53,9 +53,11 @@ export function posteriorPredictive(
   const [qLo, qHi] = options.quantiles ?? [0.05, 0.95];
   checkFinite('quantiles[0]', qLo);
   checkFinite('quantiles[1]', qHi);
-  if (!(qLo >= 0 && qLo < qHi && qHi <= 1)) throw new RangeError(`quantiles must satisfy 0 <= lo < hi <= 1, got [${qLo}, ${qHi}]`);
+  if (!(qLo >= 0 && qLo < qHi && qHi <= 1))
+    throw new RangeError(`quantiles must satisfy 0 <= lo < hi <= 1, got [${qLo}, ${qHi}]`);
   const lwIn = options.logWeights ?? null;
-  if (lwIn !== null && lwIn.length !== S) throw new RangeError(`logWeights must have one entry per sample (${S}), got ${lwIn.length}`);
+  if (lwIn !== null && lwIn.length !== S)
+    throw new RangeError(`logWeights must have one entry per sample (${S}), got ${lwIn.length}`);
   const w = new Float64Array(S).fill(1);
   if (lwIn) {
     let max = -Infinity;
@@ -65,7 +67,12 @@ export function posteriorPredictive(
   let sw = 0;
   for (let s = 0; s < S; s++) sw += w[s]!;
   const nx = xs.length;
-  const out: PredictiveBand = { x: Float64Array.from(xs), mean: new Float64Array(nx), lower: new Float64Array(nx), upper: new Float64Array(nx) };
+  const out: PredictiveBand = {
+    x: Float64Array.from(xs),
+    mean: new Float64Array(nx),
+    lower: new Float64Array(nx),
+    upper: new Float64Array(nx),
+  };
   const p = new Float64Array(S);
   const order = new Int32Array(S);
   for (let i = 0; i < nx; i++) {

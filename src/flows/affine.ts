@@ -58,12 +58,9 @@ export class AffineFlow implements Flow {
   /** f⁻¹(θ) = L⁻¹(θ - μ) by forward substitution in float64, θ: [N, D] -> z: [N, D]. */
   inverse(y: tf.Tensor2D): tf.Tensor2D {
     checkBatch('y', y, this.dim);
-    const D = this.dim;
-    const N = y.shape[0];
-    const a = this.raw.dataSync();
-    const mu = this.shift.dataSync();
-    const yv = y.dataSync();
-    const z = new Float32Array(N * D);
+    const [N, D] = y.shape;
+    const [a, mu, yv] = [this.raw.dataSync(), this.shift.dataSync(), y.dataSync()];
+    const z = new Float32Array(N * D); // [N, D]
     const row = new Float64Array(D); // z_n in float64
     for (let n = 0; n < N; n++) {
       for (let i = 0; i < D; i++) {

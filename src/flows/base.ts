@@ -27,9 +27,7 @@ export class StandardNormal {
   /** log q0(z): [N] for z: [N, D]. */
   logProb(z: tf.Tensor2D): tf.Tensor1D {
     checkBatch('z', z, this.dim);
-    return tf.tidy(() =>
-      tf.sub(tf.mul(-0.5, tf.sum(tf.square(z), 1)), (this.dim / 2) * LOG_2PI) as tf.Tensor1D,
-    );
+    return tf.tidy(() => tf.sub(tf.mul(-0.5, tf.sum(tf.square(z), 1)), (this.dim / 2) * LOG_2PI) as tf.Tensor1D);
   }
 
   /** The entropy of N(0, I_D): (D/2)(1 + log 2π). */

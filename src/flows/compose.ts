@@ -59,8 +59,7 @@ export class Composition implements Flow {
     this.dim = dim;
     this.name = flows.map((f) => f.name).join(' ∘ ');
     if (flows.every((f) => f.inverse)) {
-      this.inverse = (y) =>
-        tf.tidy(() => [...this.flows].reverse().reduce((acc, f) => f.inverse!(acc), y));
+      this.inverse = (y) => tf.tidy(() => [...this.flows].reverse().reduce((acc, f) => f.inverse!(acc), y));
     }
   }
 

@@ -104,7 +104,10 @@ export class CouplingFlow implements InvertibleFlow {
     this.name = `coupling(K=${this.K}, H=${H})`;
     this.layers = couplingMasks(D, this.K).map((m) => ({
       mask: tf.tensor2d(m, [1, D]),
-      inv: tf.tensor2d(m.map((x) => 1 - x), [1, D]),
+      inv: tf.tensor2d(
+        m.map((x) => 1 - x),
+        [1, D],
+      ),
       w1: ownedVariable(glorot(rng, D, H)),
       b1: ownedVariable(tf.zeros([H]) as tf.Tensor1D),
       w2: ownedVariable(glorot(rng, H, H)),

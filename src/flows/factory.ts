@@ -32,5 +32,12 @@ export function makeFlow(spec: FlowSpec): Flow {
     return new CouplingFlow({ dim: spec.dim, K: spec.K, hidden: spec.hidden, seed: spec.seed });
   }
   const variant = checkOneOf('variant', spec.variant ?? 'orthogonal', SYLVESTER_VARIANTS);
-  return new SylvesterFlow({ dim: spec.dim, K: spec.K, M: spec.M, variant, seed: spec.seed, initScale: spec.initScale });
+  return new SylvesterFlow({
+    dim: spec.dim,
+    K: spec.K,
+    M: spec.M,
+    variant,
+    seed: spec.seed,
+    initScale: spec.initScale,
+  });
 }

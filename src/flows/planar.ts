@@ -88,7 +88,12 @@ export function planarUHat(u: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
  * and the inverse: û: [K, D] and ψ_k = w_kᵀû_k = m(w_kᵀu_k): [K]. No correction step is needed
  * in float64. Rows with w = 0 give û = u and ψ = 0.
  */
-export function planarUHatJS(u: ArrayLike<number>, w: ArrayLike<number>, K: number, D: number): { uHat: Float64Array; psi: Float64Array } {
+export function planarUHatJS(
+  u: ArrayLike<number>,
+  w: ArrayLike<number>,
+  K: number,
+  D: number,
+): { uHat: Float64Array; psi: Float64Array } {
   const uHat = new Float64Array(K * D);
   const psi = new Float64Array(K);
   for (let k = 0; k < K; k++) {

@@ -71,9 +71,16 @@ function strictUpperMask(M: number): tf.Tensor2D {
 }
 
 /** The error for a Q_raw that cannot be orthogonalised (zero, or not converged: rank-deficient). */
-export function orthogonalizeError(layer: number, normOrErr: { norm?: number; err?: number }, steps: number, tol: number): RangeError {
+export function orthogonalizeError(
+  layer: number,
+  normOrErr: { norm?: number; err?: number },
+  steps: number,
+  tol: number,
+): RangeError {
   if (normOrErr.norm !== undefined) {
-    return new RangeError(`Sylvester layer ${layer}: Q_raw is ${normOrErr.norm === 0 ? 'zero' : `not finite (norm ${normOrErr.norm})`}, so it has no orthonormal columns`);
+    return new RangeError(
+      `Sylvester layer ${layer}: Q_raw is ${normOrErr.norm === 0 ? 'zero' : `not finite (norm ${normOrErr.norm})`}, so it has no orthonormal columns`,
+    );
   }
   return new RangeError(
     `Sylvester layer ${layer}: orthogonalisation did not converge in ${steps} steps (‖QᵀQ - I‖_F = ${normOrErr.err!.toPrecision(3)} > ${tol.toExponential()}): ` +
@@ -86,7 +93,11 @@ export function orthogonalizeError(layer: number, normOrErr: { norm?: number; er
  * orthonormal columns and the number of steps used. Throws when a Q_raw is zero or not finite,
  * or when ‖QᵀQ - I‖_F is still above `tol` after `maxSteps` steps.
  */
-export function orthogonalize(qRaw: tf.Tensor3D, tol = ORTHO_TOL, maxSteps = ORTHO_MAX_STEPS): { Q: tf.Tensor3D; steps: number } {
+export function orthogonalize(
+  qRaw: tf.Tensor3D,
+  tol = ORTHO_TOL,
+  maxSteps = ORTHO_MAX_STEPS,
+): { Q: tf.Tensor3D; steps: number } {
   const [, , M] = qRaw.shape;
   let steps = 0;
   const Q = tf.tidy(() => {
@@ -188,7 +199,8 @@ export class SylvesterFlow implements Flow {
       return a;
     };
     if (this.variant === 'orthogonal') this.qParam = ownedVariable(tf.tensor3d(normal(K * D * M, 1), [K, D, M]));
-    else if (this.variant === 'householder') this.qParam = ownedVariable(tf.tensor3d(normal(K * this.H * D, 1), [K, this.H, D]));
+    else if (this.variant === 'householder')
+      this.qParam = ownedVariable(tf.tensor3d(normal(K * this.H * D, 1), [K, this.H, D]));
     else this.qParam = null;
     this.triangularQConst = this.variant === 'triangular' ? triangularQ(K, D, M) : null;
     // Near-identity start: R ≈ 0 (so Q R h(·) ≈ 0) while R̃ is O(1), so gradients reach R at once.
@@ -196,7 +208,8 @@ export class SylvesterFlow implements Flow {
     for (let k = 0; k < K; k++) {
       for (let i = 0; i < M; i++) {
         for (let j = 0; j < M; j++) {
-          if (j > i) raw[k * M * M + i * M + j] = initScale * rng.normal(); // R's free entries
+          if (j > i)
+            raw[k * M * M + i * M + j] = initScale * rng.normal(); // R's free entries
           else if (j < i) raw[k * M * M + i * M + j] = rng.normal() / Math.sqrt(M); // R̃'s (transposed)
         }
       }

@@ -19,8 +19,7 @@ import { tf } from '../core/backend';
 import { AffineFlow } from '../flows/affine';
 import { registerFlowKernel, type ArrayFlowKernel, type ArrayForward } from '../flows/kernel';
 import type { FlowOutput } from '../flows/flow';
-import { checkBatch } from '../core/validate';
-import { unpackFlowOutput, values } from './ops';
+import { customGradOp, fusedFlowOutput, values } from './ops';
 
 /** L from the raw matrix a (both row-major [D, D]), in float64. */
 function lowerFactor(a: ArrayLike<number>, D: number): Float64Array {
@@ -34,7 +33,11 @@ function lowerFactor(a: ArrayLike<number>, D: number): Float64Array {
 
 /** x = μ + L z row-wise and logdet = Σ_d a_dd, for z: [N, D]. */
 export function affineForward(
-  z: ArrayLike<number>, N: number, D: number, mu: ArrayLike<number>, a: ArrayLike<number>,
+  z: ArrayLike<number>,
+  N: number,
+  D: number,
+  mu: ArrayLike<number>,
+  a: ArrayLike<number>,
 ): { zK: Float64Array; logDet: Float64Array; L: Float64Array } {
   const L = lowerFactor(a, D);
   let sumDiag = 0;
@@ -52,7 +55,12 @@ export function affineForward(
 
 /** The backward of `affineForward` for dy: [N, D + 1] (see the header). */
 export function affineBackward(
-  z: ArrayLike<number>, N: number, D: number, a: ArrayLike<number>, L: Float64Array, dy: ArrayLike<number>,
+  z: ArrayLike<number>,
+  N: number,
+  D: number,
+  a: ArrayLike<number>,
+  L: Float64Array,
+  dy: ArrayLike<number>,
 ): { dz: Float32Array; dMu: Float32Array; dA: Float32Array } {
   const dMu = new Float64Array(D);
   const dL = new Float64Array(D * D); // ∂ℓ/∂L: [D, D], lower part only
@@ -81,9 +89,7 @@ export function affineBackward(
 }
 
 /** The affine flow as one differentiable op: (z: [N, D], μ: [D], a: [D, D]) -> [N, D + 1] = [x | logdet]. */
-const affineOp: (z: tf.Tensor2D, mu: tf.Tensor1D, a: tf.Tensor2D) => tf.Tensor2D = tf.customGrad(((
-  z: tf.Tensor2D, mu: tf.Tensor1D, a: tf.Tensor2D,
-) => {
+const affineOp = customGradOp((z: tf.Tensor2D, mu: tf.Tensor1D, a: tf.Tensor2D) => {
   const [N, D] = z.shape;
   // Copies, so the gradient sees the values of this call whatever the backend does with them.
   const zv = values(z).slice();
@@ -101,15 +107,11 @@ const affineOp: (z: tf.Tensor2D, mu: tf.Tensor1D, a: tf.Tensor2D) => tf.Tensor2D
       return [tf.tensor2d(g.dz, [N, D]), tf.tensor1d(g.dMu), tf.tensor2d(g.dA, [D, D])];
     },
   };
-}) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (z: tf.Tensor2D, mu: tf.Tensor1D, a: tf.Tensor2D) => tf.Tensor2D;
+});
 
 /** Fused forward of an AffineFlow: same map, log-det and gradients as `flow.forward(z)`. */
 export function fusedAffineForward(flow: AffineFlow, z: tf.Tensor2D): FlowOutput {
-  checkBatch('z', z, flow.dim);
-  return tf.tidy(() => {
-    const { z: x, logDetJ } = unpackFlowOutput(affineOp(z, flow.shift, flow.raw), flow.dim);
-    return { z: x, logDetJ };
-  });
+  return fusedFlowOutput(z, flow.dim, () => affineOp(z, flow.shift, flow.raw));
 }
 
 /** The affine flow on plain arrays (for the trainer's tape-free step). */

@@ -6,6 +6,7 @@
  * arrays (`fusedTrainingStep`). Registers them as the loss kernel (src/train/kernel.ts).
  */
 import { tf } from '../core/backend';
+import { checkBatch } from '../core/validate';
 import { LOG_2PI } from '../core/numerics';
 import type { FlowOutput } from '../flows/flow';
 import type { ArrayFlowKernel } from '../flows/kernel';
@@ -41,7 +42,13 @@ export function releaseScratch(a: Float64Array): void {
  * The end of a stack's forward: logDet[n] += log|detProd[n]| (the factors not yet folded, see
  * foldProduct), then out: [N, D + 1] = [z_K | log|det J|] in float32.
  */
-export function packStackOutput(z: Float64Array, logDet: Float64Array, detProd: Float64Array, N: number, D: number): Float32Array {
+export function packStackOutput(
+  z: Float64Array,
+  logDet: Float64Array,
+  detProd: Float64Array,
+  N: number,
+  D: number,
+): Float32Array {
   const out = new Float32Array(N * (D + 1));
   for (let n = 0; n < N; n++) {
     logDet[n] = logDet[n]! + Math.log(Math.abs(detProd[n]!));
@@ -62,13 +69,23 @@ export function splitUpstream(dy: ArrayLike<number>, N: number, D: number): { gz
   return { gz, gl };
 }
 
-type Op1<I extends tf.Tensor, O extends tf.Tensor> = (x: I) => O;
+/**
+ * tf.customGrad, typed: `f(...inputs)` returns the op's value and `gradFunc(dy)`, one gradient per
+ * input. (tfjs appends a `save` function to the inputs; the ops here never use it.)
+ */
+export function customGradOp<A extends tf.Tensor[], O extends tf.Tensor = tf.Tensor2D>(
+  f: (...inputs: A) => { value: O; gradFunc: (dy: O) => tf.Tensor[] },
+): (...inputs: A) => O {
+  return tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (...inputs: A) => O;
+}
 
-/** tf.customGrad for one input, typed. */
-function customGrad1<I extends tf.Tensor, O extends tf.Tensor>(
-  f: (x: I) => { value: O; gradFunc: (dy: O) => tf.Tensor[] },
-): Op1<I, O> {
-  return tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as Op1<I, O>;
+/** A flow's packed op as a FlowOutput: checks z: [N, D], runs `packedOp`, splits [z | logdet]. */
+export function fusedFlowOutput(z: tf.Tensor2D, D: number, packedOp: () => tf.Tensor): FlowOutput {
+  checkBatch('z', z, D);
+  return tf.tidy(() => {
+    const { z: zK, logDetJ } = unpackFlowOutput(packedOp() as tf.Tensor2D, D);
+    return { z: zK, logDetJ };
+  });
 }
 
 /**
@@ -76,7 +93,7 @@ function customGrad1<I extends tf.Tensor, O extends tf.Tensor>(
  * zeros: [N, C].
  */
 export function columns(x: tf.Tensor2D, c0: number, width: number): tf.Tensor2D {
-  return customGrad1((xt: tf.Tensor2D) => {
+  return customGradOp((xt: tf.Tensor2D) => {
     const [N, C] = xt.shape;
     const xv = values(xt);
     const out = new Float32Array(N * width); // out: [N, width]
@@ -101,7 +118,7 @@ export function unpackFlowOutput(packed: tf.Tensor2D, D: number): FlowOutput {
 
 /** mean(x) = Σ x_i / n over all entries, as one op; ∂/∂x_i = dy / n. */
 export function fusedMean(x: tf.Tensor): tf.Scalar {
-  return customGrad1((xt: tf.Tensor) => {
+  return customGradOp((xt: tf.Tensor) => {
     const v = values(xt);
     let s = 0;
     for (let i = 0; i < v.length; i++) s += v[i]!;
@@ -118,7 +135,7 @@ export function fusedMean(x: tf.Tensor): tf.Scalar {
  * ∂/∂z = -z dy. (The same as `StandardNormal.logProb`, which takes 4 ops.)
  */
 export function fusedStandardNormalLogProb(z: tf.Tensor2D): tf.Tensor1D {
-  return customGrad1((zt: tf.Tensor2D) => {
+  return customGradOp((zt: tf.Tensor2D) => {
     const [N, D] = zt.shape;
     const zv = values(zt);
     const c = 0.5 * D * LOG_2PI;
@@ -145,7 +162,7 @@ export function fusedStandardNormalLogProb(z: tf.Tensor2D): tf.Tensor1D {
  * with ∂/∂z = dy ⊙ ∇log p̃ (the gradient is computed in the same pass as the value).
  */
 export function fusedLogProb(kernel: TargetKernel, z: tf.Tensor2D): tf.Tensor1D {
-  return customGrad1((zt: tf.Tensor2D) => {
+  return customGradOp((zt: tf.Tensor2D) => {
     const [N, D] = zt.shape;
     const logp = new Float32Array(N);
     const grad = new Float32Array(N * D);
@@ -172,7 +189,12 @@ export function fusedLogProb(kernel: TargetKernel, z: tf.Tensor2D): tf.Tensor1D 
  * path. Returns the loss, mean log p̃ and ∂loss/∂v per flow variable.
  */
 export function fusedTrainingStep(
-  flow: ArrayFlowKernel, target: TargetKernel, z0: Float32Array, N: number, D: number, beta: number,
+  flow: ArrayFlowKernel,
+  target: TargetKernel,
+  z0: Float32Array,
+  N: number,
+  D: number,
+  beta: number,
 ): ArrayStep {
   const { zK, logDet, backward } = flow.forward(z0, N);
   const z32 = new Float32Array(zK); // [N, D]

@@ -32,8 +32,8 @@ import * as numerics from '../core/numerics';
 import type { FlowOutput } from '../flows/flow';
 import { registerFlowKernel, type ArrayFlowKernel } from '../flows/kernel';
 import { mPlanarJS, planarUHatJS, PlanarFlow } from '../flows/planar';
-import { checkBatch } from '../core/validate';
-import { packStackOutput, releaseScratch, splitUpstream, takeScratch, unpackFlowOutput, values } from './ops';
+import { customGradOp, fusedFlowOutput, values } from './ops';
+import { packStackOutput, splitUpstream, takeScratch, releaseScratch } from './ops';
 
 // Module-level bindings of the hot-loop helpers: under tsx (esbuild's CommonJS output, as `npm
 // run train` runs) every call of an imported function goes through a getter that V8 does not
@@ -63,8 +63,13 @@ export interface PlanarTape {
  * logDet: [N]) and the tape for the backward.
  */
 export function planarStackForward(
-  z0: ArrayLike<number>, N: number, D: number, K: number,
-  u: Float32Array | Float64Array, w: Float32Array | Float64Array, b: ArrayLike<number>,
+  z0: ArrayLike<number>,
+  N: number,
+  D: number,
+  K: number,
+  u: Float32Array | Float64Array,
+  w: Float32Array | Float64Array,
+  b: ArrayLike<number>,
 ): { out: Float32Array; zK: Float64Array; logDet: Float64Array; tape: PlanarTape } {
   const { uHat, psi } = planarUHatJS(u, w, K, D);
   const z = new Float64Array(z0 as ArrayLike<number>); // z: [N, D], the running z_k
@@ -116,8 +121,15 @@ export function planarStackForward(
  * Returns ∂L/∂z0: [N, D], ∂L/∂u, ∂L/∂w: [K, D], ∂L/∂b: [K] (float32). With `release`, the
  * tape's buffers go back to the scratch pool (the tape must not be used again).
  */
-export function planarStackBackward(tape: PlanarTape, dy: ArrayLike<number>, release = false): {
-  dz0: Float32Array; du: Float32Array; dw: Float32Array; db: Float32Array;
+export function planarStackBackward(
+  tape: PlanarTape,
+  dy: ArrayLike<number>,
+  release = false,
+): {
+  dz0: Float32Array;
+  du: Float32Array;
+  dw: Float32Array;
+  db: Float32Array;
 } {
   const { N, D, K, u, w, uHat, psi, zIn, h } = tape;
   const { gz, gl } = splitUpstream(dy, N, D); // ∂L/∂z_K: [N, D], ∂L/∂logdet: [N]
@@ -223,35 +235,38 @@ export function planarStackBackward(tape: PlanarTape, dy: ArrayLike<number>, rel
  * The planar stack as one differentiable op: (z0: [N, D], u: [K, D], w: [K, D], b: [K]) ->
  * [N, D + 1] = [z_K | Σ_k log|det J_k|], û computed inside. Gradients flow to all four inputs.
  */
-export const planarStackOp: (z0: tf.Tensor2D, u: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D =
-  tf.customGrad(((z0: tf.Tensor2D, u: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => {
-    const [N, D] = z0.shape;
-    const K = u.shape[0];
-    // u, w are copied ([K, D], cheap) so the tape holds its own values, whatever the backend.
-    const { out, tape } = planarStackForward(values(z0), N, D, K, values(u).slice(), values(w).slice(), values(b));
-    return {
-      value: tf.tensor2d(out, [N, D + 1]),
-      gradFunc: (dy: tf.Tensor) => {
-        const g = planarStackBackward(tape, values(dy), true); // tfjs runs a gradFunc once
-        return [tf.tensor2d(g.dz0, [N, D]), tf.tensor2d(g.du, [K, D]), tf.tensor2d(g.dw, [K, D]), tf.tensor1d(g.db)];
-      },
-    };
-  }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (z0: tf.Tensor2D, u: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D;
+export const planarStackOp = customGradOp((z0: tf.Tensor2D, u: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => {
+  const [N, D] = z0.shape;
+  const K = u.shape[0];
+  // u, w are copied ([K, D], cheap) so the tape holds its own values, whatever the backend.
+  const { out, tape } = planarStackForward(values(z0), N, D, K, values(u).slice(), values(w).slice(), values(b));
+  return {
+    value: tf.tensor2d(out, [N, D + 1]),
+    gradFunc: (dy: tf.Tensor) => {
+      const g = planarStackBackward(tape, values(dy), true); // tfjs runs a gradFunc once
+      return [tf.tensor2d(g.dz0, [N, D]), tf.tensor2d(g.du, [K, D]), tf.tensor2d(g.dw, [K, D]), tf.tensor1d(g.db)];
+    },
+  };
+});
 
 /** Fused forward of a PlanarFlow: same map, log-det and gradients as `flow.forward(z)`. */
 export function fusedPlanarForward(flow: PlanarFlow, z: tf.Tensor2D): FlowOutput {
-  checkBatch('z', z, flow.dim);
-  return tf.tidy(() => {
-    const { z: zK, logDetJ } = unpackFlowOutput(planarStackOp(z, flow.u, flow.w, flow.b), flow.dim);
-    return { z: zK, logDetJ };
-  });
+  return fusedFlowOutput(z, flow.dim, () => planarStackOp(z, flow.u, flow.w, flow.b));
 }
 
 /** The planar stack of `flow` on plain arrays (for the trainer's tape-free step). */
 export function planarArrays(flow: PlanarFlow): ArrayFlowKernel {
   return {
     forward(z0, N) {
-      const { zK, logDet, tape } = planarStackForward(z0, N, flow.dim, flow.K, values(flow.u).slice(), values(flow.w).slice(), values(flow.b));
+      const { zK, logDet, tape } = planarStackForward(
+        z0,
+        N,
+        flow.dim,
+        flow.K,
+        values(flow.u).slice(),
+        values(flow.w).slice(),
+        values(flow.b),
+      );
       return {
         zK,
         logDet,

@@ -15,12 +15,28 @@
  * ∂L/∂v = -2((P + Pᵀ)v/‖v‖² - 2(vᵀPv) v/‖v‖⁴), P = Q_prevᵀ G.
  */
 import {
-  boundedDiagJS, DIAG_BOUND, ORTHO_MAX_STEPS, ORTHO_TOL, orthogonalizeError, triangularQValues, type SylvesterFlow,
+  boundedDiagJS,
+  DIAG_BOUND,
+  ORTHO_MAX_STEPS,
+  ORTHO_TOL,
+  orthogonalizeError,
+  triangularQValues,
+  type SylvesterFlow,
 } from '../flows/sylvester';
 
 /** Björck orthogonalisation of K matrices X: [K, D, M], in float64, with its iterates. */
-export function orthogonalizeJS(X: ArrayLike<number>, K: number, D: number, M: number, tol = ORTHO_TOL, maxSteps = ORTHO_MAX_STEPS): {
-  Q: Float64Array; iterates: Float64Array[]; norms: Float64Array; steps: number;
+export function orthogonalizeJS(
+  X: ArrayLike<number>,
+  K: number,
+  D: number,
+  M: number,
+  tol = ORTHO_TOL,
+  maxSteps = ORTHO_MAX_STEPS,
+): {
+  Q: Float64Array;
+  iterates: Float64Array[];
+  norms: Float64Array;
+  steps: number;
 } {
   const size = D * M;
   const norms = new Float64Array(K);
@@ -112,7 +128,14 @@ function bjorckStepBackward(q: Float64Array, G: Float64Array, D: number, M: numb
 }
 
 /** Backward of `orthogonalizeJS`: ∂L/∂Q: [K, D, M] -> ∂L/∂X: [K, D, M]. */
-export function orthogonalizeBackward(gQ: Float64Array, iterates: Float64Array[], norms: Float64Array, K: number, D: number, M: number): Float64Array {
+export function orthogonalizeBackward(
+  gQ: Float64Array,
+  iterates: Float64Array[],
+  norms: Float64Array,
+  K: number,
+  D: number,
+  M: number,
+): Float64Array {
   const size = D * M;
   let G = gQ;
   for (let t = iterates.length - 2; t >= 0; t--) G = bjorckStepBackward(iterates[t]!, G, D, M);
@@ -128,7 +151,13 @@ export function orthogonalizeBackward(gQ: Float64Array, iterates: Float64Array[]
 }
 
 /** Q: [K, D, M] = first M columns of H_1 ⋯ H_H per layer, v: [K, H, D]; keeps the partial products. */
-export function householderJS(v: ArrayLike<number>, K: number, H: number, D: number, M: number): { Q: Float64Array; partial: Float64Array[] } {
+export function householderJS(
+  v: ArrayLike<number>,
+  K: number,
+  H: number,
+  D: number,
+  M: number,
+): { Q: Float64Array; partial: Float64Array[] } {
   const Q = new Float64Array(K * D * M);
   const partial: Float64Array[] = []; // [K] of [H + 1, D, D]
   for (let k = 0; k < K; k++) {
@@ -154,7 +183,15 @@ export function householderJS(v: ArrayLike<number>, K: number, H: number, D: num
 }
 
 /** Backward of `householderJS`: ∂L/∂Q: [K, D, M] -> ∂L/∂v: [K, H, D]. */
-export function householderBackward(gQ: Float64Array, v: ArrayLike<number>, partial: Float64Array[], K: number, H: number, D: number, M: number): Float64Array {
+export function householderBackward(
+  gQ: Float64Array,
+  v: ArrayLike<number>,
+  partial: Float64Array[],
+  K: number,
+  H: number,
+  D: number,
+  M: number,
+): Float64Array {
   const dv = new Float64Array(K * H * D);
   const G = new Float64Array(D * D);
   const Pv = new Float64Array(D);
@@ -192,14 +229,21 @@ export function householderBackward(gQ: Float64Array, v: ArrayLike<number>, part
         for (let d = 0; d < D; d++) s += G[r * D + d]! * v[vo + d]!;
         Gv[r] = s;
       }
-      for (let r = 0; r < D; r++) for (let c = 0; c < D; c++) G[r * D + c] = G[r * D + c]! - (2 * Gv[r]! * v[vo + c]!) / n2;
+      for (let r = 0; r < D; r++)
+        for (let c = 0; c < D; c++) G[r * D + c] = G[r * D + c]! - (2 * Gv[r]! * v[vo + c]!) / n2;
     }
   }
   return dv;
 }
 
 /** R, R̃: [K, M, M] (upper triangular) from raw [K, M, M] and pre-tanh diagonals [K, M]. */
-export function buildR(raw: ArrayLike<number>, rd: ArrayLike<number>, rtd: ArrayLike<number>, K: number, M: number): { R: Float64Array; Rt: Float64Array } {
+export function buildR(
+  raw: ArrayLike<number>,
+  rd: ArrayLike<number>,
+  rtd: ArrayLike<number>,
+  K: number,
+  M: number,
+): { R: Float64Array; Rt: Float64Array } {
   const R = new Float64Array(K * M * M);
   const Rt = new Float64Array(K * M * M);
   for (let k = 0; k < K; k++) {
@@ -229,7 +273,13 @@ export interface FlowParams {
  * Forward of the whole flow's parameters: raw variables -> A_k = Q_k R̃_kᵀ: [K, D, M],
  * C_k = R_kᵀ Q_kᵀ: [K, M, D], d_k = r_ii r̃_ii: [K, M], and what their backward needs.
  */
-export function buildLayers(p: FlowParams, qParam: ArrayLike<number> | null, raw: ArrayLike<number>, rd: ArrayLike<number>, rtd: ArrayLike<number>) {
+export function buildLayers(
+  p: FlowParams,
+  qParam: ArrayLike<number> | null,
+  raw: ArrayLike<number>,
+  rd: ArrayLike<number>,
+  rtd: ArrayLike<number>,
+) {
   const { K, D, M, H, variant } = p;
   let Q: Float64Array;
   let ortho: ReturnType<typeof orthogonalizeJS> | null = null;
@@ -287,8 +337,12 @@ export function buildLayers(p: FlowParams, qParam: ArrayLike<number> | null, raw
  * (householder); the triangular Q is a constant (dq = null).
  */
 export function buildLayersBackward(
-  p: FlowParams, layers: ReturnType<typeof buildLayers>, qParam: ArrayLike<number> | null,
-  dA: Float64Array, dC: Float64Array, dDiag: Float64Array,
+  p: FlowParams,
+  layers: ReturnType<typeof buildLayers>,
+  qParam: ArrayLike<number> | null,
+  dA: Float64Array,
+  dC: Float64Array,
+  dDiag: Float64Array,
 ): { dq: Float64Array | null; draw: Float64Array; drd: Float64Array; drtd: Float64Array } {
   const { K, D, M, H, variant } = p;
   const { Q, R, Rt } = layers;

@@ -28,8 +28,8 @@ import * as numerics from '../core/numerics';
 import type { FlowOutput } from '../flows/flow';
 import { registerFlowKernel, type ArrayFlowKernel } from '../flows/kernel';
 import { SylvesterFlow } from '../flows/sylvester';
-import { checkBatch } from '../core/validate';
-import { packStackOutput, releaseScratch, splitUpstream, takeScratch, unpackFlowOutput, values } from './ops';
+import { customGradOp, fusedFlowOutput, values } from './ops';
+import { packStackOutput, splitUpstream, takeScratch, releaseScratch } from './ops';
 import { buildLayers, buildLayersBackward, type FlowParams } from './sylvester-qr';
 
 // Module-level bindings of the hot-loop helpers: under tsx (esbuild's CommonJS output, as `npm
@@ -38,6 +38,17 @@ import { buildLayers, buildLayersBackward, type FlowParams } from './sylvester-q
 const { foldProduct, tanhExp, tanhPrime } = numerics;
 
 type Arr = Float32Array | Float64Array;
+/** Layer k forward, in place: z <- z + tanh(z A_k + b_k) C_k; h and the det product kept on the tape. */
+type LayerForward = (
+  tape: SylvesterTape,
+  k: number,
+  z: Float64Array,
+  b: ArrayLike<number>,
+  detProd: Float64Array,
+  logDet: Float64Array,
+) => void;
+/** Layer k backward, in place: gz <- ∂L/∂z_{k-1}; the layer's gradients summed into g. */
+type LayerBackward = (tape: SylvesterTape, k: number, gz: Float64Array, gl: Float64Array, g: StackGrads) => void;
 
 export interface SylvesterTape {
   N: number;
@@ -59,8 +70,15 @@ export interface SylvesterTape {
  * zK: [N, D] and logDet: [N], and the tape.
  */
 export function sylvesterStackForward(
-  z0: ArrayLike<number>, N: number, D: number, K: number, M: number,
-  A: Arr, C: Arr, diag: Arr, b: ArrayLike<number>,
+  z0: ArrayLike<number>,
+  N: number,
+  D: number,
+  K: number,
+  M: number,
+  A: Arr,
+  C: Arr,
+  diag: Arr,
+  b: ArrayLike<number>,
 ): { out: Float32Array; zK: Float64Array; logDet: Float64Array; tape: SylvesterTape } {
   const z = new Float64Array(z0 as ArrayLike<number>); // z: [N, D], the running z_k
   const tape: SylvesterTape = { N, D, K, M, A, C, diag, zIn: takeScratch(K * N * D), h: takeScratch(K * N * M) };
@@ -78,9 +96,7 @@ export function sylvesterStackForward(
 }
 
 /** Layer k of the stack: z ← z + tanh(z A_k + b_k) C_k in place, h and the det product kept. */
-function sylvesterLayer(
-  tape: SylvesterTape, k: number, z: Float64Array, b: ArrayLike<number>, detProd: Float64Array, logDet: Float64Array,
-): void {
+const sylvesterLayer: LayerForward = (tape, k, z, b, detProd, logDet) => {
   const { N, D, M, A, C, diag, h } = tape;
   const aOff = k * D * M;
   const cOff = k * M * D;
@@ -104,12 +120,10 @@ function sylvesterLayer(
       z[nD + j] = s;
     }
   }
-}
+};
 
 /** sylvesterLayer for D = M = 2, unrolled (same arithmetic). */
-function sylvesterLayer22(
-  tape: SylvesterTape, k: number, z: Float64Array, b: ArrayLike<number>, detProd: Float64Array, logDet: Float64Array,
-): void {
+const sylvesterLayer22: LayerForward = (tape, k, z, b, detProd, logDet) => {
   const { N, A, C, diag, h } = tape;
   const [a00, a01, a10, a11] = [A[4 * k]!, A[4 * k + 1]!, A[4 * k + 2]!, A[4 * k + 3]!]; // A_k[j, i]
   const [c00, c01, c10, c11] = [C[4 * k]!, C[4 * k + 1]!, C[4 * k + 2]!, C[4 * k + 3]!]; // C_k[i, j]
@@ -131,7 +145,7 @@ function sylvesterLayer22(
     z[2 * n] = z0 + t0 * c00 + t1 * c10;
     z[2 * n + 1] = z1 + t0 * c01 + t1 * c11;
   }
-}
+};
 
 /** ∂L/∂A: [K, D, M], ∂L/∂C: [K, M, D], ∂L/∂diag and ∂L/∂b: [K, M], accumulated layer by layer. */
 interface StackGrads {
@@ -142,7 +156,7 @@ interface StackGrads {
 }
 
 /** Backward of layer k: gz (∂L/∂z_k -> ∂L/∂z_{k-1}) in place; the layer's grads into g. */
-function sylvesterLayerBackward(tape: SylvesterTape, k: number, gz: Float64Array, gl: Float64Array, g: StackGrads): void {
+const sylvesterLayerBackward: LayerBackward = (tape, k, gz, gl, g) => {
   const { N, D, M, A, C, diag, zIn, h } = tape;
   const { dA, dC, dDiag, db } = g;
   const da = new Float64Array(M); // one sample's ∂L/∂a: [M]
@@ -175,18 +189,27 @@ function sylvesterLayerBackward(tape: SylvesterTape, k: number, gz: Float64Array
       gz[nD + j] = s;
     }
   }
-}
+};
 
 /** sylvesterLayerBackward for D = M = 2, unrolled, per-layer sums in registers (same arithmetic). */
-function sylvesterLayer22Backward(tape: SylvesterTape, k: number, gz: Float64Array, gl: Float64Array, g: StackGrads): void {
+const sylvesterLayer22Backward: LayerBackward = (tape, k, gz, gl, g) => {
   const { N, A, C, diag, zIn, h } = tape;
   const [a00, a01, a10, a11] = [A[4 * k]!, A[4 * k + 1]!, A[4 * k + 2]!, A[4 * k + 3]!];
   const [c00, c01, c10, c11] = [C[4 * k]!, C[4 * k + 1]!, C[4 * k + 2]!, C[4 * k + 3]!];
   const d0 = diag[2 * k]!;
   const d1 = diag[2 * k + 1]!;
-  let gA00 = 0, gA01 = 0, gA10 = 0, gA11 = 0
-  let gC00 = 0, gC01 = 0, gC10 = 0, gC11 = 0
-  let gd0 = 0, gd1 = 0, gb0 = 0, gb1 = 0
+  let gA00 = 0,
+    gA01 = 0,
+    gA10 = 0,
+    gA11 = 0;
+  let gC00 = 0,
+    gC01 = 0,
+    gC10 = 0,
+    gC11 = 0;
+  let gd0 = 0,
+    gd1 = 0,
+    gb0 = 0,
+    gb1 = 0;
   const off = k * N * 2;
   for (let n = 0; n < N; n++) {
     const t0 = h[off + 2 * n]!;
@@ -221,19 +244,32 @@ function sylvesterLayer22Backward(tape: SylvesterTape, k: number, gz: Float64Arr
   g.dC.set([gC00, gC01, gC10, gC11], 4 * k);
   g.dDiag.set([gd0, gd1], 2 * k);
   g.db.set([gb0, gb1], 2 * k);
-}
+};
 
 /**
  * Backward of `sylvesterStackForward`. dy: [N, D + 1]. Returns ∂L/∂z0: [N, D] (float32) and
  * ∂L/∂A: [K, D, M], ∂L/∂C: [K, M, D], ∂L/∂diag, ∂L/∂b: [K, M] (float64). With `release` the
  * tape's buffers return to the scratch pool.
  */
-export function sylvesterStackBackward(tape: SylvesterTape, dy: ArrayLike<number>, release = false): {
-  dz0: Float32Array; dA: Float64Array; dC: Float64Array; dDiag: Float64Array; db: Float64Array;
+export function sylvesterStackBackward(
+  tape: SylvesterTape,
+  dy: ArrayLike<number>,
+  release = false,
+): {
+  dz0: Float32Array;
+  dA: Float64Array;
+  dC: Float64Array;
+  dDiag: Float64Array;
+  db: Float64Array;
 } {
   const { N, D, K, M } = tape;
   const { gz, gl } = splitUpstream(dy, N, D); // ∂L/∂z_K: [N, D], ∂L/∂logdet: [N]
-  const g: StackGrads = { dA: new Float64Array(K * D * M), dC: new Float64Array(K * M * D), dDiag: new Float64Array(K * M), db: new Float64Array(K * M) };
+  const g: StackGrads = {
+    dA: new Float64Array(K * D * M),
+    dC: new Float64Array(K * M * D),
+    dDiag: new Float64Array(K * M),
+    db: new Float64Array(K * M),
+  };
   const layerBackward = D === 2 && M === 2 ? sylvesterLayer22Backward : sylvesterLayerBackward;
   for (let k = K - 1; k >= 0; k--) layerBackward(tape, k, gz, gl, g);
   if (release) {
@@ -248,8 +284,8 @@ export function sylvesterStackBackward(tape: SylvesterTape, dy: ArrayLike<number
  * (z0: [N, D], A: [K, D, M], C: [K, M, D], diag: [K, M], b: [K, M]) -> [N, D + 1].
  * Gradients flow to all five inputs.
  */
-export const sylvesterStackOp: (z0: tf.Tensor2D, A: tf.Tensor3D, C: tf.Tensor3D, diag: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D =
-  tf.customGrad(((z0: tf.Tensor2D, A: tf.Tensor3D, C: tf.Tensor3D, diag: tf.Tensor2D, b: tf.Tensor2D) => {
+export const sylvesterStackOp = customGradOp(
+  (z0: tf.Tensor2D, A: tf.Tensor3D, C: tf.Tensor3D, diag: tf.Tensor2D, b: tf.Tensor2D) => {
     const [N, D] = z0.shape;
     const [K, , M] = A.shape;
     const { out, tape } = sylvesterStackForward(values(z0), N, D, K, M, values(A), values(C), values(diag), values(b));
@@ -266,8 +302,8 @@ export const sylvesterStackOp: (z0: tf.Tensor2D, A: tf.Tensor3D, C: tf.Tensor3D,
         ];
       },
     };
-  }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as
-    (z0: tf.Tensor2D, A: tf.Tensor3D, C: tf.Tensor3D, diag: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;
+  },
+);
 
 /** The whole-flow parameters' layout of `flow`. */
 function flowParams(flow: SylvesterFlow): FlowParams {
@@ -301,11 +337,10 @@ function wholeFlowForward(flow: SylvesterFlow, vars: Arr[], z0: ArrayLike<number
  * gradients (to z and to every variable) as `flow.forward(z)`. Sets `flow.lastOrthoSteps`.
  */
 export function fusedSylvesterForward(flow: SylvesterFlow, z: tf.Tensor2D): FlowOutput {
-  checkBatch('z', z, flow.dim);
   const D = flow.dim;
   const nVars = flow.variables.length;
   // tf.customGrad passes (...inputs, save): the inputs are z and the flow's variables.
-  const op = tf.customGrad(((...inputs: tf.Tensor[]) => {
+  const op = customGradOp((...inputs: tf.Tensor[]) => {
     const z0 = inputs[0] as tf.Tensor2D;
     const varsT = inputs.slice(1, 1 + nVars);
     const N = z0.shape[0];
@@ -317,11 +352,8 @@ export function fusedSylvesterForward(flow: SylvesterFlow, z: tf.Tensor2D): Flow
         return [tf.tensor2d(dz0, [N, D]), ...grads.map((g, i) => tf.tensor(Float32Array.from(g), varsT[i]!.shape))];
       },
     };
-  }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (...inputs: tf.Tensor[]) => tf.Tensor2D;
-  return tf.tidy(() => {
-    const { z: zK, logDetJ } = unpackFlowOutput(op(z, ...flow.variables), D);
-    return { z: zK, logDetJ };
   });
+  return fusedFlowOutput(z, D, () => op(z, ...flow.variables));
 }
 
 /** The whole Sylvester flow on plain arrays (for the trainer's tape-free step). */

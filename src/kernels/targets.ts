@@ -16,7 +16,14 @@
  * ∂lse = p_A ∂A + p_B ∂B, p_A = σ(A - B), p_B = 1 - p_A. Registered for spec kind 'energy'.
  */
 import * as numerics from '../core/numerics';
-import { ENVELOPE_SCALE4, NORM_EPS, WINDOW_SCALE, type DomainName, type EnergySpec, type TargetName } from '../targets/energies';
+import {
+  ENVELOPE_SCALE4,
+  NORM_EPS,
+  WINDOW_SCALE,
+  type DomainName,
+  type EnergySpec,
+  type TargetName,
+} from '../targets/energies';
 import { registerTargetKernel, type TargetKernel } from '../targets/kernel';
 
 // Module-level bindings of the hot-loop helpers: under tsx (esbuild's CommonJS output, as `npm
@@ -104,7 +111,11 @@ const envelopeGrad: DomainGrad = (z1, z2, out) => {
   out[2]! += (2 * b * z2) / ENVELOPE_SCALE4;
 };
 
-const DOMAIN_GRADS: Record<DomainName, DomainGrad | undefined> = { window: windowGrad, normflows: envelopeGrad, none: undefined };
+const DOMAIN_GRADS: Record<DomainName, DomainGrad | undefined> = {
+  window: windowGrad,
+  normflows: envelopeGrad,
+  none: undefined,
+};
 
 /**
  * The kernel of target `name` with domain `domain` ('none' for U1): for z row-major [n, 2] it

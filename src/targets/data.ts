@@ -47,7 +47,10 @@ interface CSVRecord {
 
 /** csv-parse's synchronous API, typed loosely (its typings need `exports`-aware resolution). */
 interface CsvParseSync {
-  parse(text: string, options: Record<string, unknown>): { record: string[]; info: { lines: number; empty_lines: number } }[];
+  parse(
+    text: string,
+    options: Record<string, unknown>,
+  ): { record: string[]; info: { lines: number; empty_lines: number } }[];
 }
 let csvParse: CsvParseSync | null = null;
 
@@ -98,7 +101,8 @@ const NUMBER_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
  * field counts as missing: clean the data first, e.g. with scripts/make-data.mjs).
  */
 export function readCSVColumns(path: string, columns: readonly string[], options: ReadCSVOptions = {}): CSVColumns {
-  if (typeof path !== 'string' || path.length === 0) throw new TypeError(`path must be a non-empty string, got ${String(path)}`);
+  if (typeof path !== 'string' || path.length === 0)
+    throw new TypeError(`path must be a non-empty string, got ${String(path)}`);
   if (!Array.isArray(columns) || columns.length === 0 || !columns.every((c) => typeof c === 'string')) {
     throw new TypeError('columns must be a non-empty array of column names');
   }
@@ -136,7 +140,9 @@ export function readCSVColumns(path: string, columns: readonly string[], options
       const code = encode[c];
       if (code) {
         if (!Object.prototype.hasOwnProperty.call(code, raw)) {
-          throw new Error(`${at}: column "${columns[c]}" has value ${JSON.stringify(raw)}, which encode["${columns[c]}"] does not map ${row}`);
+          throw new Error(
+            `${at}: column "${columns[c]}" has value ${JSON.stringify(raw)}, which encode["${columns[c]}"] does not map ${row}`,
+          );
         }
         values.push(checkFinite(`encode["${columns[c]}"]["${raw}"]`, code[raw]));
         continue;
@@ -159,7 +165,8 @@ export function readCSVColumns(path: string, columns: readonly string[], options
 export function checkDistinct(name: string, columns: readonly string[]): void {
   const seen = new Set<string>();
   for (const c of columns) {
-    if (seen.has(c)) throw new RangeError(`${name} names "${c}" twice; give each column once, got ${columns.join(',')}`);
+    if (seen.has(c))
+      throw new RangeError(`${name} names "${c}" twice; give each column once, got ${columns.join(',')}`);
     seen.add(c);
   }
 }
@@ -172,11 +179,18 @@ const FLOAT32_MAX = 3.4028234663852886e38;
  * within float32 range, and no constant column (it cannot be standardised). `source` names the
  * file (and which rows) in the message, e.g. "data/x.csv" or "data/x.csv (training rows)".
  */
-export function checkColumnsForFitting(matrix: Float32Array, columns: readonly string[], source: string, minRows = 2): void {
+export function checkColumnsForFitting(
+  matrix: Float32Array,
+  columns: readonly string[],
+  source: string,
+  minRows = 2,
+): void {
   const C = columns.length;
   const N = matrix.length / C;
   if (N < minRows) {
-    throw new RangeError(`${source} has ${N} data row${N === 1 ? '' : 's'} with values in ${columns.join(', ')}; at least ${minRows} rows are needed`);
+    throw new RangeError(
+      `${source} has ${N} data row${N === 1 ? '' : 's'} with values in ${columns.join(', ')}; at least ${minRows} rows are needed`,
+    );
   }
   for (let c = 0; c < C; c++) {
     let lo = Infinity;
@@ -184,12 +198,17 @@ export function checkColumnsForFitting(matrix: Float32Array, columns: readonly s
     for (let n = 0; n < N; n++) {
       const v = matrix[n * C + c]!;
       if (!Number.isFinite(v) || Math.abs(v) > FLOAT32_MAX) {
-        throw new RangeError(`${source}: column "${columns[c]}", data row ${n + 1}, is too large for float32 (beyond ±3.4e38)`);
+        throw new RangeError(
+          `${source}: column "${columns[c]}", data row ${n + 1}, is too large for float32 (beyond ±3.4e38)`,
+        );
       }
       lo = Math.min(lo, v);
       hi = Math.max(hi, v);
     }
-    if (lo === hi) throw new RangeError(`${source}: column "${columns[c]}" is constant (every one of its ${N} rows is ${lo}), so it cannot be standardised`);
+    if (lo === hi)
+      throw new RangeError(
+        `${source}: column "${columns[c]}" is constant (every one of its ${N} rows is ${lo}), so it cannot be standardised`,
+      );
   }
 }
 
@@ -292,7 +311,8 @@ export interface Split {
 export function trainTestSplit(n: number, options: SplitOptions = {}): Split {
   checkPositiveInt('n', n, 2);
   const testFraction = checkFinite('testFraction', options.testFraction ?? 0.25);
-  if (!(testFraction > 0 && testFraction < 1)) throw new RangeError(`testFraction must be in (0, 1), got ${testFraction}`);
+  if (!(testFraction > 0 && testFraction < 1))
+    throw new RangeError(`testFraction must be in (0, 1), got ${testFraction}`);
   const rng = new Rng(checkSeed('seed', options.seed ?? 0));
   const idx = new Int32Array(n);
   for (let i = 0; i < n; i++) idx[i] = i;
@@ -315,7 +335,8 @@ export function takeRows(matrix: Float32Array, cols: number, indices: ArrayLike<
   const out = new Float32Array(indices.length * cols);
   for (let i = 0; i < indices.length; i++) {
     const r = indices[i]!;
-    if (!Number.isInteger(r) || r < 0 || r >= N) throw new RangeError(`indices[${i}] = ${r} is not a row of a ${N}-row matrix`);
+    if (!Number.isInteger(r) || r < 0 || r >= N)
+      throw new RangeError(`indices[${i}] = ${r} is not a row of a ${N}-row matrix`);
     out.set(matrix.subarray(r * cols, (r + 1) * cols), i * cols);
   }
   return out;

@@ -4,7 +4,7 @@
  */
 import { tf } from '../core/backend';
 import { logMeanExp } from '../core/numerics';
-import { checkLogProbShape, checkPositiveInt } from '../core/validate';
+import { checkInterval, checkLogProbShape, checkPositiveInt } from '../core/validate';
 import type { LogProbFn } from './energies';
 
 export interface Grid2D {
@@ -35,10 +35,9 @@ export function checkGrid(g: Grid2D): void {
   if (g === null || typeof g !== 'object') throw new TypeError(`grid must be { xlim, ylim, nx, ny }, got ${String(g)}`);
   checkPositiveInt('nx', g.nx);
   checkPositiveInt('ny', g.ny);
-  for (const [name, lim] of [['xlim', g.xlim], ['ylim', g.ylim]] as const) {
-    if (!Array.isArray(lim) || lim.length !== 2 || !Number.isFinite(lim[0]) || !Number.isFinite(lim[1]) || !(lim[1] > lim[0])) {
-      throw new RangeError(`${name} must be [lo, hi] with finite lo < hi, got ${JSON.stringify(lim)}`);
-    }
+  for (const name of ['xlim', 'ylim'] as const) {
+    if (g[name] === undefined) throw new RangeError(`grid.${name} must be [lo, hi], got undefined`);
+    checkInterval(name, g[name]);
   }
 }
 
@@ -77,4 +76,3 @@ export interface DensityField {
   /** True when (x, y) is the regular grid asked for; false for a pushed-forward grid. */
   regular: boolean;
 }
-

@@ -92,7 +92,8 @@ export function logisticPosterior(options: LogisticPosteriorOptions): LogisticPo
   let flat: Float64Array;
   if (X instanceof Float32Array || X instanceof Float64Array) {
     P = checkPositiveInt('P (columns of a row-major X)', options.P);
-    if (X.length === 0 || X.length % P !== 0) throw new RangeError(`X must hold N * P values (P = ${P}), got length ${X.length}`);
+    if (X.length === 0 || X.length % P !== 0)
+      throw new RangeError(`X must hold N * P values (P = ${P}), got length ${X.length}`);
     rows = X.length / P;
     flat = Float64Array.from(X);
   } else if (Array.isArray(X)) {
@@ -102,14 +103,18 @@ export function logisticPosterior(options: LogisticPosteriorOptions): LogisticPo
     if (!(P >= 1)) throw new RangeError('X rows must have at least one column');
     flat = new Float64Array(rows * P);
     X.forEach((row, n) => {
-      if (!Array.isArray(row) || row.length !== P) throw new RangeError(`X[${n}] must have ${P} values like X[0], got ${Array.isArray(row) ? row.length : typeof row}`);
+      if (!Array.isArray(row) || row.length !== P)
+        throw new RangeError(
+          `X[${n}] must have ${P} values like X[0], got ${Array.isArray(row) ? row.length : typeof row}`,
+        );
       row.forEach((v, p) => (flat[n * P + p] = v));
     });
   } else {
     throw new TypeError('X must be number[][] or a row-major Float32Array/Float64Array with P');
   }
   for (let i = 0; i < flat.length; i++) {
-    if (!Number.isFinite(flat[i]!)) throw new RangeError(`X has a non-finite value at row ${Math.floor(i / P)}, column ${i % P}`);
+    if (!Number.isFinite(flat[i]!))
+      throw new RangeError(`X has a non-finite value at row ${Math.floor(i / P)}, column ${i % P}`);
   }
   const { y } = options;
   if (y === null || typeof y !== 'object' || y.length !== rows) {

@@ -19,7 +19,10 @@ export function penguinsCSVPath(): string {
     join(process.cwd(), '..', 'data', 'penguins.csv'),
   ];
   const found = candidates.find((p) => existsSync(p));
-  if (!found) throw new Error(`data/penguins.csv not found (run node scripts/make-data.mjs); looked in: ${candidates.join(', ')}`);
+  if (!found)
+    throw new Error(
+      `data/penguins.csv not found (run node scripts/make-data.mjs); looked in: ${candidates.join(', ')}`,
+    );
   return found;
 }
 
@@ -68,8 +71,23 @@ export function penguinsSpeciesModel(options: PenguinModelOptions = {}): Penguin
     y[n] = t.matrix[2 * n + 1]!;
   }
   const s = standardize(raw, 1);
-  const target = logisticPosterior({ X: s.x, P: 1, y, priorStd: options.priorStd ?? PENGUIN_PRIOR_STD, intercept: true, name: 'penguins: Chinstrap vs Adélie ~ bill length' });
-  return { target, features: ['bill_length_mm'], X: s.x, y, mean: s.mean, std: s.std, description: 'y = 1: Chinstrap, y = 0: Adélie' };
+  const target = logisticPosterior({
+    X: s.x,
+    P: 1,
+    y,
+    priorStd: options.priorStd ?? PENGUIN_PRIOR_STD,
+    intercept: true,
+    name: 'penguins: Chinstrap vs Adélie ~ bill length',
+  });
+  return {
+    target,
+    features: ['bill_length_mm'],
+    X: s.x,
+    y,
+    mean: s.mean,
+    std: s.std,
+    description: 'y = 1: Chinstrap, y = 0: Adélie',
+  };
 }
 
 /**
@@ -90,6 +108,21 @@ export function penguinsSexModel(options: PenguinModelOptions = {}): PenguinMode
     y[n] = t.matrix[n * (P + 1) + P]!;
   }
   const s = standardize(raw, P);
-  const target = logisticPosterior({ X: s.x, P, y, priorStd: options.priorStd ?? PENGUIN_PRIOR_STD, intercept: true, name: 'penguins: male ~ Adélie measurements' });
-  return { target, features, X: s.x, y, mean: s.mean, std: s.std, description: 'y = 1: male, y = 0: female (Adélie only)' };
+  const target = logisticPosterior({
+    X: s.x,
+    P,
+    y,
+    priorStd: options.priorStd ?? PENGUIN_PRIOR_STD,
+    intercept: true,
+    name: 'penguins: male ~ Adélie measurements',
+  });
+  return {
+    target,
+    features,
+    X: s.x,
+    y,
+    mean: s.mean,
+    std: s.std,
+    description: 'y = 1: male, y = 0: female (Adélie only)',
+  };
 }

@@ -31,7 +31,8 @@ export interface Target {
 export function asTarget(target: Target | LogProbFn, dim = 2, name = 'custom'): Target {
   if (typeof target === 'function') return { name, dim: checkPositiveInt('dim', dim), logProb: target };
   if (typeof target !== 'object' || target === null || typeof target.logProb !== 'function') {
-    const got = target === null ? 'null' : typeof target === 'object' ? 'an object without logProb' : describeValue(target);
+    const got =
+      target === null ? 'null' : typeof target === 'object' ? 'an object without logProb' : describeValue(target);
     throw new TypeError(`target must be a function z -> log p̃(z) or an object { name, dim, logProb(z) }, got ${got}`);
   }
   checkPositiveInt('target.dim', target.dim);

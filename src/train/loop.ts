@@ -31,6 +31,11 @@ export interface LoopHistory {
   stoppedReason: string | null;
 }
 
+/** A history's loop fields before the first step. */
+export function startLoopHistory(): LoopHistory {
+  return { msPerStep: NaN, wallMs: 0, stepsDone: 0, stoppedReason: null };
+}
+
 export interface ChunkedLoopOptions<H extends LoopHistory> {
   steps: number;
   chunkSize: number;

@@ -44,7 +44,12 @@ function fusedOps(path: FlowPath): LossKernel | undefined {
  * Push z0 through the flow and return log q_K and log p̃ at z_K (all [N]). On the fused path
  * log q0, the flow and the target each run as one op where a kernel is registered (same values).
  */
-export function freeEnergyTerms(flow: Flow, target: Target, z0: tf.Tensor2D, path: FlowPath = 'fused'): FreeEnergyTerms {
+export function freeEnergyTerms(
+  flow: Flow,
+  target: Target,
+  z0: tf.Tensor2D,
+  path: FlowPath = 'fused',
+): FreeEnergyTerms {
   if (target.dim !== flow.dim) {
     throw new RangeError(`target has dim ${target.dim} but the flow has dim ${flow.dim}`);
   }
@@ -71,7 +76,13 @@ export interface ReverseKLTerms {
 }
 
 /** Batch mean of F = log q_K(z_K) - β log p̃(z_K), and mean log p̃ (the trainer reports both). */
-export function reverseKLTerms(flow: Flow, target: Target, z0: tf.Tensor2D, beta = 1, path: FlowPath = 'fused'): ReverseKLTerms {
+export function reverseKLTerms(
+  flow: Flow,
+  target: Target,
+  z0: tf.Tensor2D,
+  beta = 1,
+  path: FlowPath = 'fused',
+): ReverseKLTerms {
   checkFinite('beta', beta);
   const mean = fusedOps(path)?.mean ?? ((x: tf.Tensor) => tf.mean(x) as tf.Scalar);
   return tf.tidy(() => {

@@ -14,7 +14,7 @@
  */
 import { tf } from '../core/backend';
 import { Adam } from './adam';
-import { runChunked, type LoopHistory } from './loop';
+import { runChunked, startLoopHistory, type LoopHistory } from './loop';
 import { StandardNormal } from '../flows/base';
 import { LOG_2PI } from '../core/numerics';
 import type { InvertibleFlow } from '../flows/coupling';
@@ -36,7 +36,12 @@ export interface MaxLikelihoodOptions {
   /** Stop at the next chunk boundary when set. */
   stop?: StopSignal;
   onStep?: (info: { step: number; loss: number; ms: number }) => void;
-  onChunk?: (info: { step: number; steps: number; history: MaxLikelihoodHistory; elapsedMs: number }) => void | Promise<void>;
+  onChunk?: (info: {
+    step: number;
+    steps: number;
+    history: MaxLikelihoodHistory;
+    elapsedMs: number;
+  }) => void | Promise<void>;
 }
 
 /** What `trainMaxLikelihood` did, step by step. */
@@ -49,10 +54,13 @@ export interface MaxLikelihoodHistory extends LoopHistory {
 function checkData(name: string, data: Float32Array, dim: number): number {
   if (!(data instanceof Float32Array)) throw new TypeError(`${name} must be a row-major Float32Array [N, ${dim}]`);
   if (data.length === 0 || data.length % dim !== 0) {
-    throw new RangeError(`${name} must hold N * ${dim} values (N >= 1 rows of the flow's dim ${dim}), got length ${data.length}`);
+    throw new RangeError(
+      `${name} must hold N * ${dim} values (N >= 1 rows of the flow's dim ${dim}), got length ${data.length}`,
+    );
   }
   for (let i = 0; i < data.length; i++) {
-    if (!Number.isFinite(data[i]!)) throw new RangeError(`${name} has a non-finite value at row ${Math.floor(i / dim)}, column ${i % dim}`);
+    if (!Number.isFinite(data[i]!))
+      throw new RangeError(`${name} has a non-finite value at row ${Math.floor(i / dim)}, column ${i % dim}`);
   }
   return data.length / dim;
 }
@@ -90,11 +98,16 @@ export async function trainMaxLikelihood(
 
   // The library's Adam (tf.train.adam's update in typed-array loops): ~2x faster steps here.
   const optimizer = new Adam(flow.variables, lr);
-  const history: MaxLikelihoodHistory = { step: [], loss: [], msPerStep: NaN, wallMs: 0, stepsDone: 0, stoppedReason: null };
+  const history: MaxLikelihoodHistory = {
+    step: [],
+    loss: [],
+    ...startLoopHistory(),
+  };
   const xb = new Float32Array(batch * D); // the minibatch, reused: [batch, D]
+  const loop = { steps, chunkSize, stop: options.stop };
   try {
     return await runChunked(history, {
-      steps, chunkSize, stop: options.stop,
+      ...loop,
       step: (t) => {
         for (let i = 0; i < batch; i++) {
           const r = Math.floor(rng.uniform() * N);
@@ -103,7 +116,10 @@ export async function trainMaxLikelihood(
         // One tidy around the step: when it throws, nothing leaks (see disposeAbandonedTape).
         const loss = tf.tidy(() => {
           const x = tf.tensor2d(xb, [batch, D]); // x: [batch, D]
-          const { value: cost, grads } = tf.variableGrads(() => tf.neg(tf.mean(flowLogProb(flow, x))) as tf.Scalar, flow.variables);
+          const { value: cost, grads } = tf.variableGrads(
+            () => tf.neg(tf.mean(flowLogProb(flow, x))) as tf.Scalar,
+            flow.variables,
+          );
           optimizer.applyGradients(grads);
           return cost.dataSync()[0]!;
         });
@@ -165,7 +181,10 @@ function cholesky(a: number[], D: number): number[] {
       let s = a[i * D + j]!;
       for (let k = 0; k < j; k++) s -= L[i * D + k]! * L[j * D + k]!;
       if (i === j) {
-        if (!(s > 0)) throw new RangeError('the training covariance is singular (a column is constant or a linear combination of others)');
+        if (!(s > 0))
+          throw new RangeError(
+            'the training covariance is singular (a column is constant or a linear combination of others)',
+          );
         L[i * D + i] = Math.sqrt(s);
       } else L[i * D + j] = s / L[j * D + j]!;
     }
@@ -216,5 +235,10 @@ export function gaussianBaseline(train: Float32Array, test: Float32Array, dim = 
     }
   }
   const L = cholesky(cov, D);
-  return { mean, cov, trainLogLik: gaussianMeanLogLik(train, D, mean, L), testLogLik: gaussianMeanLogLik(test, D, mean, L) };
+  return {
+    mean,
+    cov,
+    trainLogLik: gaussianMeanLogLik(train, D, mean, L),
+    testLogLik: gaussianMeanLogLik(test, D, mean, L),
+  };
 }

@@ -16,7 +16,7 @@ import { arrayKernelOf } from '../flows/kernel';
 import { Adam } from './adam';
 import { lossKernel } from './kernel';
 import { annealBeta, reverseKLTerms } from './loss';
-import { runChunked, type LoopHistory } from './loop';
+import { runChunked, startLoopHistory, type LoopHistory } from './loop';
 import { Rng } from '../core/random';
 import type { StopSignal } from '../core/stop';
 import { targetKernelOf } from '../targets/kernel';
@@ -98,7 +98,13 @@ export interface TrainHistory extends LoopHistory {
 }
 
 /** Learning rate at `step` of `steps`. */
-export function learningRate(step: number, steps: number, lr: number, schedule: LrSchedule, minFraction = 0.01): number {
+export function learningRate(
+  step: number,
+  steps: number,
+  lr: number,
+  schedule: LrSchedule,
+  minFraction = 0.01,
+): number {
   if (schedule === 'constant') return lr;
   const progress = Math.min(1, step / Math.max(1, steps));
   const min = lr * minFraction;
@@ -128,10 +134,15 @@ export function checkFlow(name: string, flow: unknown): Flow {
  * The defaults here are the plain objective (constant lr, β = 1); the CLI's defaults add
  * `lrSchedule: 'cosine'` and `anneal: true` (README "Choosing the defaults").
  */
-export async function train(flow: Flow, targetIn: Target | LogProbFn, options: TrainOptions = {}): Promise<TrainHistory> {
+export async function train(
+  flow: Flow,
+  targetIn: Target | LogProbFn,
+  options: TrainOptions = {},
+): Promise<TrainHistory> {
   checkFlow('flow', flow);
   const target = asTarget(targetIn, flow.dim);
-  if (options === null || typeof options !== 'object') throw new TypeError(`options must be an object, got ${String(options)}`);
+  if (options === null || typeof options !== 'object')
+    throw new TypeError(`options must be an object, got ${String(options)}`);
   const steps = checkPositiveInt('steps', options.steps ?? 1000);
   const batch = checkPositiveInt('batch', options.batch ?? 512);
   const lr = checkPositive('lr', options.lr ?? 1e-3);
@@ -142,7 +153,11 @@ export async function train(flow: Flow, targetIn: Target | LogProbFn, options: T
   const chunkSize = checkPositiveInt('chunkSize', options.chunkSize ?? 100);
   const path = checkOneOf('path', options.path ?? 'fused', ['fused', 'reference'] as const);
   const annealOpt = options.anneal ?? false;
-  if (annealOpt !== true && annealOpt !== false && (typeof annealOpt !== 'number' || !(annealOpt >= 0) || !Number.isFinite(annealOpt))) {
+  if (
+    annealOpt !== true &&
+    annealOpt !== false &&
+    (typeof annealOpt !== 'number' || !(annealOpt >= 0) || !Number.isFinite(annealOpt))
+  ) {
     throw new RangeError(`anneal must be true, false or a number of steps >= 0, got ${describeValue(annealOpt)}`);
   }
   const annealSteps = annealOpt === true ? Math.max(1, Math.floor(steps / 2)) : annealOpt === false ? 0 : annealOpt;
@@ -159,13 +174,18 @@ export async function train(flow: Flow, targetIn: Target | LogProbFn, options: T
   const targetKernel = arrayLoss ? targetKernelOf(target) : undefined;
   const flowKernel = targetKernel ? arrayKernelOf(flow) : undefined;
   const history: TrainHistory = {
-    step: [], loss: [], freeEnergy: [], beta: [], lr: [],
-    msPerStep: NaN, wallMs: 0, stepsDone: 0, stoppedReason: null,
+    step: [],
+    loss: [],
+    freeEnergy: [],
+    beta: [],
+    lr: [],
+    ...startLoopHistory(),
     path: path === 'fused' && !hasFusedOp(flow) ? 'reference' : path,
   };
+  const loop = { steps, chunkSize, stop: options.stop };
   try {
     return await runChunked(history, {
-      steps, chunkSize, stop: options.stop,
+      ...loop,
       step: (t) => {
         const beta = annealSteps > 0 ? annealBeta(t, annealSteps) : 1;
         const stepLr = learningRate(t, steps, lr, schedule, lrMinFraction);
@@ -211,7 +231,14 @@ export async function train(flow: Flow, targetIn: Target | LogProbFn, options: T
         return loss;
       },
       afterStep: (t, loss, ms) =>
-        options.onStep?.({ step: t, loss, freeEnergy: history.freeEnergy[t]!, beta: history.beta[t]!, lr: history.lr[t]!, ms }),
+        options.onStep?.({
+          step: t,
+          loss,
+          freeEnergy: history.freeEnergy[t]!,
+          beta: history.beta[t]!,
+          lr: history.lr[t]!,
+          ms,
+        }),
       onChunk: (h) => options.onChunk?.({ step: h.stepsDone, steps, history: h, elapsedMs: h.wallMs }),
     });
   } finally {

@@ -3,6 +3,8 @@
  * curve colours and number labels.
  */
 import type { FigureMeta } from './figure';
+import { checkInterval } from '../core/validate';
+export { checkInterval };
 
 /** An interval [lo, hi] on one axis. */
 export type Interval = [number, number];
@@ -68,14 +70,6 @@ export function padded(lim: Interval, fraction: number): Interval {
   return [lim[0] - fraction * span, lim[1] + fraction * span];
 }
 
-/** Throws unless lim is undefined or [lo, hi] with finite lo < hi. */
-export function checkInterval(name: string, lim: Interval | undefined): void {
-  if (lim === undefined) return;
-  if (!Array.isArray(lim) || lim.length !== 2 || !Number.isFinite(lim[0]) || !Number.isFinite(lim[1]) || !(lim[1] > lim[0])) {
-    throw new RangeError(`${name} must be [lo, hi] with finite lo < hi, got ${JSON.stringify(lim)}`);
-  }
-}
-
 /** Plot options of a 2-D plot with equal aspect: size, margins, axes with their labels and ticks. */
 export function axes2D(o: Plot2DOptions, xlim: Interval, ylim: Interval, colorBar = false): Record<string, unknown> {
   const width = o.width ?? DEFAULT_FIGURE_WIDTH;
@@ -89,8 +83,22 @@ export function axes2D(o: Plot2DOptions, xlim: Interval, ylim: Interval, colorBa
     marginTop: AXES_MARGIN_TOP,
     marginRight: colorBar ? COLOR_BAR_MARGIN : AXES_MARGIN_RIGHT,
     // Fewer ticks on a narrow frame, so that labels like "−3.5" do not run into each other.
-    x: { domain: xlim, label: o.xLabel ?? 'z₁', ticks: Math.max(3, Math.min(TICKS_2D, Math.floor(inner / MIN_TICK_SPACING))), labelAnchor: 'center', labelArrow: 'none', labelOffset: 34 },
-    y: { domain: ylim, label: o.yLabel ?? 'z₂', ticks: TICKS_2D, labelAnchor: 'center', labelArrow: 'none', labelOffset: 48 },
+    x: {
+      domain: xlim,
+      label: o.xLabel ?? 'z₁',
+      ticks: Math.max(3, Math.min(TICKS_2D, Math.floor(inner / MIN_TICK_SPACING))),
+      labelAnchor: 'center',
+      labelArrow: 'none',
+      labelOffset: 34,
+    },
+    y: {
+      domain: ylim,
+      label: o.yLabel ?? 'z₂',
+      ticks: TICKS_2D,
+      labelAnchor: 'center',
+      labelArrow: 'none',
+      labelOffset: 48,
+    },
     marginBottom: AXES_MARGIN_BOTTOM,
     marginLeft: AXES_MARGIN_LEFT,
   };

@@ -5,7 +5,15 @@
  */
 import type { DensityField, Grid2D } from '../targets/grid';
 import { loadPlot, plotFigure, type Figure, type PlotLib } from './figure';
-import { axes2D, checkInterval, finiteExtent, padded, COLOR_BAR_MARGIN, type Interval, type Plot2DOptions } from './axes';
+import {
+  axes2D,
+  checkInterval,
+  finiteExtent,
+  padded,
+  COLOR_BAR_MARGIN,
+  type Interval,
+  type Plot2DOptions,
+} from './axes';
 
 /** Default contour levels: enough to read a shape, few enough to keep the SVG ~50 KB. */
 export const DEFAULT_CONTOUR_LEVELS = 7;
@@ -55,7 +63,14 @@ export function densityMarks(
   Plot: PlotLib,
   input: DensityInput,
   o: DensityPlotOptions,
-): { marks: unknown[]; xlim: Interval; ylim: Interval; levels: number; color: Record<string, unknown>; bar: unknown[] } {
+): {
+  marks: unknown[];
+  xlim: Interval;
+  ylim: Interval;
+  levels: number;
+  color: Record<string, unknown>;
+  bar: unknown[];
+} {
   const levels = o.levels ?? DEFAULT_CONTOUR_LEVELS;
   if (!Number.isInteger(levels) || levels < 2) throw new RangeError(`levels must be an integer ≥ 2, got ${levels}`);
   const logRange = o.logRange ?? DEFAULT_LOG_RANGE;
@@ -101,7 +116,15 @@ export function densityMarks(
     xlim = o.xlim ?? g.xlim;
     ylim = o.ylim ?? g.ylim;
     // Row-major with y outer: row 0 is the bottom row (y1 = ylim[0]).
-    mark = Plot.contour(Array.from(v), { ...common, width: g.nx, height: g.ny, x1: g.xlim[0], x2: g.xlim[1], y1: g.ylim[0], y2: g.ylim[1] });
+    mark = Plot.contour(Array.from(v), {
+      ...common,
+      width: g.nx,
+      height: g.ny,
+      x1: g.xlim[0],
+      x2: g.xlim[1],
+      y1: g.ylim[0],
+      y2: g.ylim[1],
+    });
   } else {
     // Default window: where the density is within DEFAULT_LOG_RANGE nats of its peak, padded.
     const near: number[] = [];
@@ -206,7 +229,9 @@ export function densityPlot(field: DensityInput, options: DensityPlotOptions = {
   checkInterval('xlim', options.xlim);
   checkInterval('ylim', options.ylim);
   const d = densityMarks(loadPlot(), field, options);
-  const what = options.log ? `log density (${d.levels} levels over ${options.logRange ?? DEFAULT_LOG_RANGE} nats)` : `density (${d.levels} levels)`;
+  const what = options.log
+    ? `log density (${d.levels} levels over ${options.logRange ?? DEFAULT_LOG_RANGE} nats)`
+    : `density (${d.levels} levels)`;
   const bar = options.colorBar ?? true;
   return plotFigure(
     (Plot) => ({
@@ -217,7 +242,9 @@ export function densityPlot(field: DensityInput, options: DensityPlotOptions = {
     {
       title: options.title,
       caption: options.caption,
-      alt: options.alt ?? `${options.title ?? 'Density'}: filled contours of the ${what} on x ∈ [${d.xlim}], y ∈ [${d.ylim}].`,
+      alt:
+        options.alt ??
+        `${options.title ?? 'Density'}: filled contours of the ${what} on x ∈ [${d.xlim}], y ∈ [${d.ylim}].`,
     },
   );
 }

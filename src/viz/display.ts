@@ -53,7 +53,12 @@ export function inTslab(): boolean {
  * Send one bundle as one output. Returns false (and sends nothing) outside tslab.
  * `displayId` with `update` replaces an output made earlier with the same id.
  */
-export function showBundle(data: MimeBundle, metadata: Record<string, unknown> = {}, displayId?: string, update = false): boolean {
+export function showBundle(
+  data: MimeBundle,
+  metadata: Record<string, unknown> = {},
+  displayId?: string,
+  update = false,
+): boolean {
   const write = tslabWriter();
   if (write === null) return false;
   write({ data, metadata, transient: displayId === undefined ? {} : { display_id: displayId } }, update);

@@ -212,7 +212,17 @@ export function wrapSvg(inner: string, width: number, height: number, meta: Figu
 }
 
 /** Root attributes of a placed SVG that become the transform (or are implied by the outer SVG). */
-const PLACEMENT_ATTRIBUTES = new Set(['x', 'y', 'width', 'height', 'viewBox', 'xmlns', 'xmlns:xlink', 'preserveAspectRatio', 'style']);
+const PLACEMENT_ATTRIBUTES = new Set([
+  'x',
+  'y',
+  'width',
+  'height',
+  'viewBox',
+  'xmlns',
+  'xmlns:xlink',
+  'preserveAspectRatio',
+  'style',
+]);
 
 /**
  * Put a complete `<svg ...>` element at (x, y) inside another SVG, as a
@@ -228,7 +238,10 @@ export function placeSvg(svg: string, x: number, y: number): string {
   const attrs: Record<string, string> = {};
   for (const a of m[1]!.matchAll(/([\w:-]+)\s*=\s*"([^"]*)"/g)) attrs[a[1]!] = a[2]!;
   let transform = `translate(${x},${y})`;
-  const vb = (attrs.viewBox ?? '').trim().split(/[\s,]+/).map(Number);
+  const vb = (attrs.viewBox ?? '')
+    .trim()
+    .split(/[\s,]+/)
+    .map(Number);
   const w = Number(attrs.width);
   const h = Number(attrs.height);
   if (vb.length === 4 && vb.every(Number.isFinite) && w > 0 && h > 0 && vb[2]! > 0 && vb[3]! > 0) {

@@ -115,7 +115,8 @@ function linesPanel(
           x: 'x',
           y: 'y',
           z: 'id',
-          stroke: (r: { id: number }) => ((family?.[r.id] ?? (r.id < lines.length / 2 ? 'vertical' : 'horizontal')) === 'vertical' ? BLUE : ORANGE),
+          stroke: (r: { id: number }) =>
+            (family?.[r.id] ?? (r.id < lines.length / 2 ? 'vertical' : 'horizontal')) === 'vertical' ? BLUE : ORANGE,
           strokeWidth: 1,
           clip: true,
         }),
@@ -134,14 +135,18 @@ function linesPanel(
  *
  * @example show(warpedGridPlot((p) => tf.tidy(() => flow.forward(tf.tensor2d(p, [p.length / 2, 2])).z.dataSync()), {lim: [-3, 3]}))
  */
-export function warpedGridPlot(mapOrLines: ((points: Float32Array) => ArrayLike<number>) | WarpedLines, options: WarpedGridOptions = {}): Figure {
+export function warpedGridPlot(
+  mapOrLines: ((points: Float32Array) => ArrayLike<number>) | WarpedLines,
+  options: WarpedGridOptions = {},
+): Figure {
   let w: WarpedLines;
   if (typeof mapOrLines === 'function') {
     const g = gridLines(options);
     w = { before: g.lines, after: mapPolylines(g.lines, mapOrLines), family: g.family };
   } else {
     w = mapOrLines;
-    if (w.before.length !== w.after.length) throw new RangeError(`before has ${w.before.length} lines, after ${w.after.length}`);
+    if (w.before.length !== w.after.length)
+      throw new RangeError(`before has ${w.before.length} lines, after ${w.after.length}`);
   }
   const flat = (ls: Polyline[], axis: 0 | 1) => {
     const out: number[] = [];
@@ -158,11 +163,21 @@ export function warpedGridPlot(mapOrLines: ((points: Float32Array) => ArrayLike<
   const width = options.panelWidth ?? 300;
   const [l0, l1] = options.labels ?? ['before', 'after'];
   const a = linesPanel(w.before, w.family, beforeLim(0), beforeLim(1), width, l0, options.beforeAxes);
-  const b = linesPanel(w.after, w.family, options.afterLim?.xlim ?? afterAxis(0), options.afterLim?.ylim ?? afterAxis(1), width, l1, options.afterAxes);
+  const b = linesPanel(
+    w.after,
+    w.family,
+    options.afterLim?.xlim ?? afterAxis(0),
+    options.afterLim?.ylim ?? afterAxis(1),
+    width,
+    l1,
+    options.afterAxes,
+  );
   return smallMultiples([a, b], {
     columns: 2,
     title: options.title,
     caption: options.caption,
-    alt: options.alt ?? `${options.title ?? 'Warped grid'}: ${w.before.length} grid lines before (left) and after (right) the map.`,
+    alt:
+      options.alt ??
+      `${options.title ?? 'Warped grid'}: ${w.before.length} grid lines before (left) and after (right) the map.`,
   });
 }

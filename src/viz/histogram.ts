@@ -24,7 +24,11 @@ export interface HistogramOptions extends FigureMeta {
  *
  * @example show(histogramWithCurve(ys, (y) => Math.exp(-0.5 * Math.log(y) ** 2) / (y * Math.sqrt(2 * Math.PI)), {xlim: [0, 6]}))
  */
-export function histogramWithCurve(samples: ArrayLike<number>, density: (x: number) => number, options: HistogramOptions = {}): Figure {
+export function histogramWithCurve(
+  samples: ArrayLike<number>,
+  density: (x: number) => number,
+  options: HistogramOptions = {},
+): Figure {
   const bins = options.bins ?? 40;
   if (!Number.isInteger(bins) || bins < 1) throw new RangeError(`bins must be a positive integer, got ${bins}`);
   const N = samples.length;
@@ -56,17 +60,41 @@ export function histogramWithCurve(samples: ArrayLike<number>, density: (x: numb
       x: { domain: xlim, label: options.xLabel ?? 'x', labelAnchor: 'center', labelArrow: 'none', labelOffset: 34 },
       y: { label: 'density', grid: true, labelAnchor: 'center', labelArrow: 'none', labelOffset: 56 },
       marks: [
-        Plot.rectY(bars, { x1: 'x1', x2: 'x2', y: 'y', fill: BLUE, fillOpacity: 0.45, insetLeft: 0.5, insetRight: 0.5 }),
+        Plot.rectY(bars, {
+          x1: 'x1',
+          x2: 'x2',
+          y: 'y',
+          fill: BLUE,
+          fillOpacity: 0.45,
+          insetLeft: 0.5,
+          insetRight: 0.5,
+        }),
         Plot.ruleY([0]),
         Plot.line(curve, { x: 'x', y: 'y', stroke: 'black', strokeWidth: 2, clip: true }),
-        Plot.text([`▇ ${histLabel}`], { frameAnchor: 'top-right', text: (s: string) => s, textAnchor: 'end', dx: -6, dy: 8, fill: BLUE }),
-        Plot.text([`— ${curveLabel}`], { frameAnchor: 'top-right', text: (s: string) => s, textAnchor: 'end', dx: -6, dy: 24, fill: 'black' }),
+        Plot.text([`▇ ${histLabel}`], {
+          frameAnchor: 'top-right',
+          text: (s: string) => s,
+          textAnchor: 'end',
+          dx: -6,
+          dy: 8,
+          fill: BLUE,
+        }),
+        Plot.text([`— ${curveLabel}`], {
+          frameAnchor: 'top-right',
+          text: (s: string) => s,
+          textAnchor: 'end',
+          dx: -6,
+          dy: 24,
+          fill: 'black',
+        }),
       ],
     }),
     {
       title: options.title,
       caption: options.caption,
-      alt: options.alt ?? `${options.title ?? 'Histogram'}: ${histLabel} in ${bins} bins on [${xlim}] against the ${curveLabel}.`,
+      alt:
+        options.alt ??
+        `${options.title ?? 'Histogram'}: ${histLabel} in ${bins} bins on [${xlim}] against the ${curveLabel}.`,
     },
   );
 }

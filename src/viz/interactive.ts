@@ -95,12 +95,16 @@ export function interactivePlot(traces: PlotlyTrace[], layout: PlotlyLayout = {}
 /** nodeplotlib's `bootstrap()`, bound to loopback and without NestJS's logger. */
 async function startServer(buffer: Subject<PlotEntry[]>): Promise<void> {
   /* eslint-disable @typescript-eslint/no-require-imports */
-  const { NestFactory } = require('@nestjs/core') as { NestFactory: { create(m: unknown, o: object): Promise<NestApp> } };
+  const { NestFactory } = require('@nestjs/core') as {
+    NestFactory: { create(m: unknown, o: object): Promise<NestApp> };
+  };
   const lib = 'nodeplotlib/src/lib/server/';
   const { ServerModule } = require(`${lib}server.module`) as { ServerModule: unknown };
   const { PlotsService } = require(`${lib}plots/plots.service`) as { PlotsService: unknown };
   const { BridgeService } = require(`${lib}services/bridge.service`) as { BridgeService: unknown };
-  const { PlotsGateway } = require(`${lib}plots/plots.gateway`) as { PlotsGateway: { prototype: Gateway & Record<string, unknown> } };
+  const { PlotsGateway } = require(`${lib}plots/plots.gateway`) as {
+    PlotsGateway: { prototype: Gateway & Record<string, unknown> };
+  };
   /* eslint-enable @typescript-eslint/no-require-imports */
   quietGateway(PlotsGateway.prototype);
   const app = await NestFactory.create(ServerModule, { logger: false });
@@ -135,7 +139,10 @@ function quietGateway(proto: Gateway & Record<string, unknown>): void {
  * with a fixed `NODEPLOTLIB_PORT` (nodeplotlib's own convention: you open the page yourself),
  * and on Linux only with a graphical display (`DISPLAY` or `WAYLAND_DISPLAY`).
  */
-export function mayOpenBrowser(env: Record<string, string | undefined> = process.env, platform: string = process.platform): boolean {
+export function mayOpenBrowser(
+  env: Record<string, string | undefined> = process.env,
+  platform: string = process.platform,
+): boolean {
   if (env.CI || env.NF_NO_BROWSER === '1' || env.NODEPLOTLIB_PORT) return false;
   if (platform === 'linux') return Boolean(env.DISPLAY || env.WAYLAND_DISPLAY);
   return true;
@@ -145,21 +152,35 @@ export function mayOpenBrowser(env: Record<string, string | undefined> = process
 function openBrowser(url: string): void {
   if (!mayOpenBrowser()) return;
   const [cmd, args] =
-    process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '', url]] : ['xdg-open', [url]];
+    process.platform === 'darwin'
+      ? ['open', [url]]
+      : process.platform === 'win32'
+        ? ['cmd', ['/c', 'start', '', url]]
+        : ['xdg-open', [url]];
   const child = spawn(cmd, args, { stdio: 'ignore', detached: true });
   child.on('error', () => console.error(`Open ${url} in a browser.`));
   child.unref();
 }
 
 /** Free energy and objective per step, and -log Z as a dashed line when `logZ` is given. */
-export function historyTraces(history: Pick<TrainHistory, 'step' | 'loss' | 'freeEnergy'>, logZ?: number | null): PlotlyTrace[] {
+export function historyTraces(
+  history: Pick<TrainHistory, 'step' | 'loss' | 'freeEnergy'>,
+  logZ?: number | null,
+): PlotlyTrace[] {
   const traces: PlotlyTrace[] = [
     { x: history.step, y: history.freeEnergy, type: 'scatter', mode: 'lines', name: 'free energy F (β = 1)' },
     { x: history.step, y: history.loss, type: 'scatter', mode: 'lines', name: 'objective', visible: 'legendonly' },
   ];
   if (logZ !== undefined && logZ !== null && history.step.length > 0) {
     const s = history.step;
-    traces.push({ x: [s[0], s[s.length - 1]], y: [-logZ, -logZ], type: 'scatter', mode: 'lines', name: '−log Z', line: { dash: 'dash', color: '#e15759' } });
+    traces.push({
+      x: [s[0], s[s.length - 1]],
+      y: [-logZ, -logZ],
+      type: 'scatter',
+      mode: 'lines',
+      name: '−log Z',
+      line: { dash: 'dash', color: '#e15759' },
+    });
   }
   return traces;
 }
@@ -187,13 +208,15 @@ export function samplesTraces(samples: Samples2D, maxPoints = MAX_SCATTER_POINTS
 export function densityTraces(values: ArrayLike<number> | DensityField, grid: Grid2D): PlotlyTrace[] {
   const v = 'logDensity' in values ? values.logDensity : values;
   if ('regular' in values && !values.regular) throw new RangeError('densityTraces needs a regular grid field');
-  if (v.length !== grid.nx * grid.ny) throw new RangeError(`grid is ${grid.nx}x${grid.ny} but there are ${v.length} values`);
+  if (v.length !== grid.nx * grid.ny)
+    throw new RangeError(`grid is ${grid.nx}x${grid.ny} but there are ${v.length} values`);
   let max = -Infinity;
   for (let i = 0; i < v.length; i++) if (v[i]! > max) max = v[i]!;
   const hx = (grid.xlim[1] - grid.xlim[0]) / grid.nx;
   const hy = (grid.ylim[1] - grid.ylim[0]) / grid.ny;
   const z: number[][] = [];
-  for (let j = 0; j < grid.ny; j++) z.push(Array.from({ length: grid.nx }, (_, i) => Math.exp(v[j * grid.nx + i]! - max)));
+  for (let j = 0; j < grid.ny; j++)
+    z.push(Array.from({ length: grid.nx }, (_, i) => Math.exp(v[j * grid.nx + i]! - max)));
   return [
     {
       type: 'contour',

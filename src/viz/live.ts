@@ -50,8 +50,13 @@ export function progressLine(label: string, step: number, steps: number, history
  *
  * @example const history = await trainLive(flow, getTarget('U1'), {steps: 5000, label: 'planar K=32 on U1', stop});
  */
-export async function trainLive(flow: Flow, target: Target | LogProbFn, options: TrainLiveOptions): Promise<TrainHistory> {
-  if (options === null || typeof options !== 'object') throw new TypeError(`options must be an object, got ${String(options)}`);
+export async function trainLive(
+  flow: Flow,
+  target: Target | LogProbFn,
+  options: TrainLiveOptions,
+): Promise<TrainHistory> {
+  if (options === null || typeof options !== 'object')
+    throw new TypeError(`options must be an object, got ${String(options)}`);
   const { label, liveEvery: liveEveryIn, ...trainOptions } = options;
   if (typeof label !== 'string' || label.length === 0) {
     throw new TypeError(`options.label must be a non-empty string, got ${JSON.stringify(label)}`);

@@ -16,7 +16,8 @@ export interface SmallMultiplesOptions extends FigureMeta {
 export function smallMultiples(figures: Figure[], options: SmallMultiplesOptions = {}): Figure {
   if (figures.length === 0) throw new RangeError('smallMultiples needs at least one figure');
   const columns = options.columns ?? Math.min(3, figures.length);
-  if (!Number.isInteger(columns) || columns < 1) throw new RangeError(`columns must be a positive integer, got ${columns}`);
+  if (!Number.isInteger(columns) || columns < 1)
+    throw new RangeError(`columns must be a positive integer, got ${columns}`);
   const gap = options.gap ?? 8;
   const rows = Math.ceil(figures.length / columns);
   const colW = new Array<number>(columns).fill(0);
@@ -31,6 +32,8 @@ export function smallMultiples(figures: Figure[], options: SmallMultiplesOptions
   const height = rowY[rows - 1]! + rowH[rows - 1]!;
   const inner = figures.map((f, i) => placeSvg(f.svg, colX[i % columns]!, rowY[Math.floor(i / columns)]!)).join('');
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${inner}</svg>`;
-  const alt = options.alt ?? `${options.title ? options.title + ': ' : ''}${figures.length} panels: ${figures.map((f) => f.title ?? f.alt).join('; ')}.`;
+  const alt =
+    options.alt ??
+    `${options.title ? options.title + ': ' : ''}${figures.length} panels: ${figures.map((f) => f.title ?? f.alt).join('; ')}.`;
   return wrapSvg(svg, width, height, { title: options.title, caption: options.caption, alt });
 }

@@ -31,7 +31,10 @@ export interface PngOptions {
 }
 
 interface ResvgLib {
-  Resvg: new (svg: string, options: Record<string, unknown>) => { render(): { pixels: Buffer; width: number; height: number } };
+  Resvg: new (
+    svg: string,
+    options: Record<string, unknown>,
+  ) => { render(): { pixels: Buffer; width: number; height: number } };
 }
 let resvgLib: ResvgLib | null = null;
 let fontFiles: string[] | null = null;
@@ -72,12 +75,19 @@ export function toPNG(fig: Figure, options: PngOptions = {}): Buffer {
     },
   });
   const img = r.render();
-  return encodePng(img.pixels, img.width, img.height, options.compression === 'fast' ? PNG_FAST_DEFLATE_LEVEL : PNG_DEFLATE_LEVEL);
+  return encodePng(
+    img.pixels,
+    img.width,
+    img.height,
+    options.compression === 'fast' ? PNG_FAST_DEFLATE_LEVEL : PNG_DEFLATE_LEVEL,
+  );
 }
 
 /** pngjs's synchronous writer, typed loosely (no @types package needed for one call). */
 interface PngjsLib {
-  PNG: { sync: { write(png: { width: number; height: number; data: Uint8Array }, options: Record<string, unknown>): Buffer } };
+  PNG: {
+    sync: { write(png: { width: number; height: number; data: Uint8Array }, options: Record<string, unknown>): Buffer };
+  };
 }
 let pngjsLib: PngjsLib | null = null;
 

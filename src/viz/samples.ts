@@ -1,4 +1,5 @@
 /** {@link samplesPlot}: 2-D samples as dots over the contours of a background density. */
+import { columnsXY } from '../core/numerics';
 import type { FlowSamples } from '../diagnostics/evaluate';
 import type { Grid2D } from '../targets/grid';
 import { loadPlot, plotFigure, type Figure } from './figure';
@@ -11,7 +12,8 @@ export const MAX_SCATTER_POINTS = 2000;
 const SAMPLE_COLOR = '#e6550d';
 
 /** 2-D samples: interleaved [x0, y0, x1, y1, ...], `{x, y}` arrays, or `sampleFlow`'s result. */
-export type Samples2D = ArrayLike<number> | { x: ArrayLike<number>; y: ArrayLike<number> } | Pick<FlowSamples, 'z' | 'n' | 'dim'>;
+export type Samples2D =
+  ArrayLike<number> | { x: ArrayLike<number>; y: ArrayLike<number> } | Pick<FlowSamples, 'z' | 'n' | 'dim'>;
 
 /** Options of {@link samplesPlot}. */
 export interface SamplesPlotOptions extends Plot2DOptions {
@@ -41,14 +43,7 @@ export function samplesXY(samples: Samples2D): { x: ArrayLike<number>; y: ArrayL
     z = samples as ArrayLike<number>;
   }
   if (z.length % 2 !== 0) throw new RangeError(`interleaved 2-D samples need an even length, got ${z.length}`);
-  const n = z.length / 2;
-  const x = new Float64Array(n);
-  const y = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    x[i] = z[2 * i]!;
-    y[i] = z[2 * i + 1]!;
-  }
-  return { x, y };
+  return columnsXY(z, (n) => new Float64Array(n));
 }
 
 /**
@@ -119,4 +114,3 @@ export function samplesPlot(samples: Samples2D, options: SamplesPlotOptions = {}
     },
   );
 }
-

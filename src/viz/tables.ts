@@ -49,7 +49,10 @@ export interface HistoryFrameOptions {
 }
 
 /** A training history as a DataFrame with columns step, loss, freeEnergy, beta, lr. */
-export function historyFrame(history: Pick<TrainHistory, 'step' | 'loss' | 'freeEnergy' | 'beta' | 'lr'>, options: HistoryFrameOptions = {}): DataFrame {
+export function historyFrame(
+  history: Pick<TrainHistory, 'step' | 'loss' | 'freeEnergy' | 'beta' | 'lr'>,
+  options: HistoryFrameOptions = {},
+): DataFrame {
   const every = options.every ?? 1;
   if (!Number.isInteger(every) || every < 1) throw new RangeError(`every must be a positive integer, got ${every}`);
   const n = history.step.length;
@@ -140,13 +143,19 @@ export function frameToHtml(table: TableLike, options: TableFormatOptions = {}):
   const digits = options.digits ?? DEFAULT_TABLE_DIGITS;
   const cell = 'padding:2px 8px;border-bottom:1px solid #ddd;';
   const parts: string[] = ['<table style="border-collapse:collapse;font-family:monospace;font-size:12px;">'];
-  if (options.caption) parts.push(`<caption style="text-align:left;font-weight:bold;padding:4px 0;">${escapeHtml(options.caption)}</caption>`);
+  if (options.caption)
+    parts.push(
+      `<caption style="text-align:left;font-weight:bold;padding:4px 0;">${escapeHtml(options.caption)}</caption>`,
+    );
   parts.push('<thead><tr>');
-  for (const c of columns) parts.push(`<th style="${cell}text-align:right;border-bottom:2px solid #444;">${escapeHtml(c)}</th>`);
+  for (const c of columns)
+    parts.push(`<th style="${cell}text-align:right;border-bottom:2px solid #444;">${escapeHtml(c)}</th>`);
   parts.push('</tr></thead><tbody>');
   for (const i of shownRows(rows.length, options.maxRows ?? DEFAULT_TABLE_MAX_ROWS)) {
     if (i === null) {
-      parts.push(`<tr><td colspan="${columns.length}" style="${cell}text-align:center;">… ${rows.length - (options.maxRows ?? DEFAULT_TABLE_MAX_ROWS)} more rows …</td></tr>`);
+      parts.push(
+        `<tr><td colspan="${columns.length}" style="${cell}text-align:center;">… ${rows.length - (options.maxRows ?? DEFAULT_TABLE_MAX_ROWS)} more rows …</td></tr>`,
+      );
       continue;
     }
     parts.push('<tr>');
@@ -165,7 +174,9 @@ export function frameToText(table: TableLike, options: TableFormatOptions = {}):
   const { columns, rows } = tableData(table);
   const digits = options.digits ?? DEFAULT_TABLE_DIGITS;
   const maxRows = options.maxRows ?? DEFAULT_TABLE_MAX_ROWS;
-  const body = shownRows(rows.length, maxRows).map((i) => (i === null ? null : rows[i]!.map((v) => formatCell(v, digits))));
+  const body = shownRows(rows.length, maxRows).map((i) =>
+    i === null ? null : rows[i]!.map((v) => formatCell(v, digits)),
+  );
   const widths = columns.map((c, j) => Math.max(c.length, ...body.map((r) => (r === null ? 0 : r[j]!.length))));
   const line = (cells: string[]) => cells.map((s, j) => s.padStart(widths[j]!)).join('  ');
   const out = [line(columns), widths.map((w) => '-'.repeat(w)).join('  ')];

@@ -20,7 +20,11 @@ export interface LossPlotOptions extends FigureMeta {
 }
 
 /** Mean, min and max of consecutive bins of ys (at most `maxBins`), at the bins' mean x. */
-function binSeries(xs: ArrayLike<number>, ys: ArrayLike<number>, maxBins: number): { x: number[]; mean: number[]; lo: number[]; hi: number[] } {
+function binSeries(
+  xs: ArrayLike<number>,
+  ys: ArrayLike<number>,
+  maxBins: number,
+): { x: number[]; mean: number[]; lo: number[]; hi: number[] } {
   const n = Math.min(xs.length, ys.length);
   const per = Math.max(1, Math.ceil(n / maxBins));
   const out = { x: [] as number[], mean: [] as number[], lo: [] as number[], hi: [] as number[] };
@@ -76,7 +80,10 @@ function movingAverage(ys: ArrayLike<number>, w: number): number[] {
  *
  * @example show(lossPlot(history, {logZ: target.logZ, title: 'U1, planar K = 16'}))
  */
-export function lossPlot(history: Pick<TrainHistory, 'step' | 'loss' | 'freeEnergy'> & Partial<Pick<TrainHistory, 'beta'>>, options: LossPlotOptions = {}): Figure {
+export function lossPlot(
+  history: Pick<TrainHistory, 'step' | 'loss' | 'freeEnergy'> & Partial<Pick<TrainHistory, 'beta'>>,
+  options: LossPlotOptions = {},
+): Figure {
   const steps = history.step;
   const n = steps.length;
   const w = Math.max(1, Math.round(options.smooth ?? n / 50));
@@ -107,17 +114,59 @@ export function lossPlot(history: Pick<TrainHistory, 'step' | 'loss' | 'freeEner
       x: { domain: [0, xMax], label: 'step', labelAnchor: 'center', labelArrow: 'none', labelOffset: 34 },
       y: { domain: yDomain, label: 'nats', grid: true, labelAnchor: 'center', labelArrow: 'none', labelOffset: 64 },
       marks: [
-        Plot.areaY(bins, { x: (i: number) => fe.x[i], y1: (i: number) => fe.lo[i], y2: (i: number) => fe.hi[i], fill: BLUE, fillOpacity: 0.18, clip: true }),
-        ...(annealed ? [Plot.lineY(bins, { x: (i: number) => fe.x[i], y: (i: number) => lossSmooth[i], stroke: ORANGE, strokeWidth: 1.5, strokeDasharray: '5,3', clip: true })] : []),
-        Plot.lineY(bins, { x: (i: number) => fe.x[i], y: (i: number) => feSmooth[i], stroke: BLUE, strokeWidth: 1.8, clip: true }),
+        Plot.areaY(bins, {
+          x: (i: number) => fe.x[i],
+          y1: (i: number) => fe.lo[i],
+          y2: (i: number) => fe.hi[i],
+          fill: BLUE,
+          fillOpacity: 0.18,
+          clip: true,
+        }),
+        ...(annealed
+          ? [
+              Plot.lineY(bins, {
+                x: (i: number) => fe.x[i],
+                y: (i: number) => lossSmooth[i],
+                stroke: ORANGE,
+                strokeWidth: 1.5,
+                strokeDasharray: '5,3',
+                clip: true,
+              }),
+            ]
+          : []),
+        Plot.lineY(bins, {
+          x: (i: number) => fe.x[i],
+          y: (i: number) => feSmooth[i],
+          stroke: BLUE,
+          strokeWidth: 1.8,
+          clip: true,
+        }),
         ...(floor === null
           ? []
           : [
               Plot.ruleY([floor], { stroke: RED, strokeWidth: 1.5, strokeDasharray: '6,4' }),
-              Plot.text([floor], { y: (f: number) => f, frameAnchor: 'right', text: () => `−log Z = ${fmt(floor)}`, textAnchor: 'end', dx: -4, dy: -8, fill: RED, stroke: 'white', strokeWidth: 3, fontWeight: 'bold' }),
+              Plot.text([floor], {
+                y: (f: number) => f,
+                frameAnchor: 'right',
+                text: () => `−log Z = ${fmt(floor)}`,
+                textAnchor: 'end',
+                dx: -4,
+                dy: -8,
+                fill: RED,
+                stroke: 'white',
+                strokeWidth: 3,
+                fontWeight: 'bold',
+              }),
             ]),
         ...legend.map((l, k) =>
-          Plot.text([l.label], { frameAnchor: 'top-right', text: (s: string) => s, textAnchor: 'end', dx: -6, dy: 8 + 16 * k, fill: l.color }),
+          Plot.text([l.label], {
+            frameAnchor: 'top-right',
+            text: (s: string) => s,
+            textAnchor: 'end',
+            dx: -6,
+            dy: 8 + 16 * k,
+            fill: l.color,
+          }),
         ),
         Plot.frame({ stroke: '#444' }),
       ],
