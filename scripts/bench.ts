@@ -17,6 +17,9 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs as utilParseArgs } from 'node:util';
 import { initBackend, type BackendName } from '../src/core/backend';
+import { median } from '../src/core/numerics';
+// The fast path registers itself on import (as the package root does).
+import '../src/kernels';
 import type { Flow, FlowPath } from '../src/flows/flow';
 import { PlanarFlow } from '../src/flows/planar';
 import { SylvesterFlow } from '../src/flows/sylvester';
@@ -75,12 +78,6 @@ function parseArgs(argv: string[]): Args {
       throw new RangeError(`--${flag} must be an integer >= ${min}, got ${String(a[key])}`);
   }
   return a;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : 0.5 * (s[m - 1]! + s[m]!);
 }
 
 type FlowFactory = () => Flow;

@@ -80,3 +80,11 @@ export function columnsXY<T extends Float32Array | Float64Array>(
   }
   return { x, y };
 }
+
+/** Median of a list (NaN when empty). */
+export function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : 0.5 * (s[m - 1]! + s[m]!);
+}

@@ -20,16 +20,11 @@
  */
 import { tf } from '../core/backend';
 import { ownedVariable, type Flow, type FlowOutput } from './flow';
-import { softplus } from '../core/numerics';
+import { M_MARGIN, planarInverseJS, planarUHatJS } from './planar-float64';
+
+export { M_MARGIN };
 import { Rng } from '../core/random';
 import { checkBatch, checkFinite, checkPositiveInt, checkSeed } from '../core/validate';
-
-/**
- * Margin added to m so that wᵀû > -1 survives float32: -1 + softplus(x) rounds to exactly -1
- * once softplus(x) < 6e-8 (x < -16.6), and wᵀû = -1 makes 1 + h'·wᵀû = 0 at h' = 1.
- * With it, 1 + h'·wᵀû ≥ 1e-4 and log|det J| ≥ -9.2 per layer.
- */
-export const M_MARGIN = 1e-4;
 
 /** x with m(x) = 0, i.e. softplus(x) = 1 - M_MARGIN: x = ln(e^{1 - M_MARGIN} - 1) ≈ ln(e - 1). */
 export const M_ZERO = Math.log(Math.exp(1 - M_MARGIN) - 1);
@@ -48,11 +43,6 @@ export interface PlanarOptions {
 /** m(x) = -1 + softplus(x) (+ M_MARGIN): maps R onto (-1, ∞), also in float32. */
 export function mPlanar(x: tf.Tensor): tf.Tensor {
   return tf.add(tf.softplus(x), M_MARGIN - 1);
-}
-
-/** m(x) in float64: the same map as mPlanar, for the typed-array kernels and the inverse. */
-export function mPlanarJS(x: number): number {
-  return softplus(x) - 1 + M_MARGIN;
 }
 
 /**
@@ -82,42 +72,6 @@ export function planarUHat(u: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
   psi.dispose();
   return uHat;
 }
-
-/**
- * planarUHatPsi in float64 on plain arrays (u, w: [K, D] row-major), for the typed-array kernels
- * and the inverse: û: [K, D] and ψ_k = w_kᵀû_k = m(w_kᵀu_k): [K]. No correction step is needed
- * in float64. Rows with w = 0 give û = u and ψ = 0.
- */
-export function planarUHatJS(
-  u: ArrayLike<number>,
-  w: ArrayLike<number>,
-  K: number,
-  D: number,
-): { uHat: Float64Array; psi: Float64Array } {
-  const uHat = new Float64Array(K * D);
-  const psi = new Float64Array(K);
-  for (let k = 0; k < K; k++) {
-    let s = 0;
-    let n2 = 0;
-    for (let d = 0; d < D; d++) {
-      s += w[k * D + d]! * u[k * D + d]!;
-      n2 += w[k * D + d]! * w[k * D + d]!;
-    }
-    const c = n2 > 0 ? (mPlanarJS(s) - s) / n2 : 0; // w = 0: û = u, ψ = 0
-    let p = 0;
-    for (let d = 0; d < D; d++) {
-      const v = u[k * D + d]! + c * w[k * D + d]!;
-      uHat[k * D + d] = v;
-      p += w[k * D + d]! * v;
-    }
-    psi[k] = p;
-  }
-  return { uHat, psi };
-}
-
-/** Newton steps of the scalar inverse (each layer); converges in < 10 from the bracket. */
-const INVERSE_MAX_ITERS = 60;
-const INVERSE_TOL = 1e-12;
 
 export class PlanarFlow implements Flow {
   readonly name: string;
@@ -193,9 +147,8 @@ export class PlanarFlow implements Flow {
   }
 
   /**
-   * f⁻¹(y), layer by layer from the last. For y = z + û h(wᵀz + b), α = wᵀz solves the scalar
-   * equation wᵀy = α + wᵀû h(α + b), strictly increasing in α because 1 + wᵀû h' > 0; Newton
-   * with a bisection bracket in float64, then z = y - û h(α + b).
+   * f⁻¹(y), layer by layer from the last: α = wᵀz solves wᵀy = α + wᵀû h(α + b), strictly
+   * increasing in α because wᵀû > -1, by a safeguarded Newton root find in float64 (planar-float64.ts).
    */
   inverse(y: tf.Tensor2D): tf.Tensor2D {
     checkBatch('y', y, this.dim);
@@ -205,35 +158,7 @@ export class PlanarFlow implements Flow {
     const b = this.b.dataSync();
     // û and ψ = wᵀû > -1 in float64 (as the fused path): float32 rounding could break the bracket.
     const { uHat, psi } = planarUHatJS(this.u.dataSync(), w, this.K, D);
-    const z = Float64Array.from(y.dataSync());
-    for (let k = this.K - 1; k >= 0; k--) {
-      const wu = psi[k]!;
-      const bound = Math.abs(wu); // |wᵀû h| ≤ |wᵀû|, so α ∈ [wᵀy - |wᵀû|, wᵀy + |wᵀû|]
-      for (let i = 0; i < n; i++) {
-        let wy = 0;
-        for (let d = 0; d < D; d++) wy += w[k * D + d]! * z[i * D + d]!;
-        let lo = wy - bound - 1e-9;
-        let hi = wy + bound + 1e-9;
-        let alpha = wy;
-        let prevAbsG = Infinity;
-        for (let it = 0; it < INVERSE_MAX_ITERS; it++) {
-          const t = Math.tanh(alpha + b[k]!);
-          const g = alpha + wu * t - wy;
-          if (Math.abs(g) < INVERSE_TOL) break;
-          if (g > 0) hi = alpha;
-          else lo = alpha;
-          const next = alpha - g / (1 + wu * (1 - t * t));
-          // Newton, unless it leaves the bracket or stalls: on a steep tanh (large wᵀû, large ‖w‖)
-          // it can jump back and forth across the root, each step landing just inside the
-          // bracket, and never converge. Bisect when |g| did not at least halve.
-          const newtonOk = next > lo && next < hi && Math.abs(g) < 0.5 * prevAbsG;
-          alpha = newtonOk ? next : 0.5 * (lo + hi);
-          prevAbsG = Math.abs(g);
-        }
-        const t = Math.tanh(alpha + b[k]!);
-        for (let d = 0; d < D; d++) z[i * D + d] = z[i * D + d]! - uHat[k * D + d]! * t;
-      }
-    }
+    const z = planarInverseJS(y.dataSync(), n, D, this.K, uHat, psi, w, b);
     return tf.tensor2d(Float32Array.from(z), [n, D]);
   }
 

@@ -31,7 +31,8 @@ import { tf } from '../core/backend';
 import * as numerics from '../core/numerics';
 import type { FlowOutput } from '../flows/flow';
 import { registerFlowKernel, type ArrayFlowKernel } from '../flows/kernel';
-import { mPlanarJS, planarUHatJS, PlanarFlow } from '../flows/planar';
+import { PlanarFlow } from '../flows/planar';
+import { mPlanarJS, planarUHatJS } from '../flows/planar-float64';
 import { customGradOp, fusedFlowOutput, values } from './ops';
 import { packStackOutput, splitUpstream, takeScratch, releaseScratch } from './ops';
 

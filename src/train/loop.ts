@@ -6,6 +6,7 @@
  * request therefore takes effect at a chunk boundary, never inside a tfjs step.
  */
 import { tf } from '../core/backend';
+import { median } from '../core/numerics';
 import type { StopSignal } from '../core/stop';
 
 /**
@@ -46,14 +47,6 @@ export interface ChunkedLoopOptions<H extends LoopHistory> {
   afterStep?: (t: number, loss: number, ms: number) => void;
   /** After each chunk. */
   onChunk?: (history: H) => void | Promise<void>;
-}
-
-/** Median of a list (NaN when empty). */
-export function median(xs: number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : 0.5 * (s[m - 1]! + s[m]!);
 }
 
 /**
