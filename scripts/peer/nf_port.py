@@ -28,7 +28,8 @@ def _mix(state):
     """mulberry32's output function on uint64 arrays holding 32-bit states -> uniforms in [0, 1)."""
     t = state
     t = ((t ^ (t >> 15)) * (t | 1)) & MASK32  # Math.imul(t ^ (t >>> 15), t | 1)
-    t = t ^ ((t + (((t ^ (t >> 7)) * (t | 61)) & MASK32)) & MASK32)  # t ^= t + imul(t ^ (t >>> 7), t | 61)
+    # t ^= t + imul(t ^ (t >>> 7), t | 61)
+    t = t ^ ((t + (((t ^ (t >> 7)) * (t | 61)) & MASK32)) & MASK32)
     return ((t ^ (t >> 14)) & MASK32).astype(np.float64) / TWO_POW_32
 
 
@@ -70,7 +71,7 @@ class Rng:
 
 
 def read_csv_columns(path, columns, where=None, encode=None):
-    """Numeric columns of a CSV as float32 [N, C] (rows filtered by `where`, text coded by `encode`)."""
+    """Numeric columns of a CSV as float32 [N, C]; rows filtered by `where`, text coded by `encode`."""
     where, encode = where or {}, encode or {}
     with open(path, newline="", encoding="utf-8-sig") as fh:
         rows = [r for r in csv.reader(fh) if r and any(f.strip() for f in r)]
@@ -81,12 +82,13 @@ def read_csv_columns(path, columns, where=None, encode=None):
     for r in rows[1:]:
         if not all(r[j].strip() in allowed for j, allowed in keep):
             continue
-        out.append([encode[c][r[j].strip()] if c in encode else float(r[j]) for c, j in zip(columns, idx)])
+        out.append([encode[c][r[j].strip()] if c in encode else float(r[j])
+                    for c, j in zip(columns, idx)])
     return np.array(out, dtype=np.float32)
 
 
 def standardize(raw, stats=None):
-    """(raw - mean) / std per column, float32; mean and population std (divisor N) in float64."""
+    """(raw - mean) / std per column, float32; mean and population std (divisor N), float64."""
     x = raw.astype(np.float64)
     if stats is None:
         mean = x.mean(0)

@@ -57,7 +57,8 @@ class Coupling(torch.nn.Module):
         masks = torch.stack([first if k % 2 == 0 else 1 - first for k in range(K)])  # [K, D]
         self.register_buffer("mask", masks)
         P = torch.nn.Parameter
-        self.w1, self.b1, self.w2, self.b2, self.w3, self.b3 = (torch.nn.ParameterList() for _ in range(6))
+        lists = [torch.nn.ParameterList() for _ in range(6)]
+        self.w1, self.b1, self.w2, self.b2, self.w3, self.b3 = lists
         for _ in range(K):  # the library's draw order: w1 then w2 of each layer
             self.w1.append(P(glorot(rng, D, H)))  # [D, H]
             self.b1.append(P(torch.zeros(H)))

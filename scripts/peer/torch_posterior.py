@@ -85,7 +85,8 @@ class Planar(torch.nn.Module):
         w_norm2 = (self.w**2).sum(1, keepdim=True)  # [K, 1]
         psi = torch.nn.functional.softplus(wu) + (M_MARGIN - 1)  # wᵀû = m(wᵀu) > -1: [K, 1]
         u_hat = self.u + (psi - wu) / w_norm2 * self.w  # [K, D]
-        u_hat = u_hat + (psi - (self.w * u_hat).sum(1, keepdim=True)) / w_norm2 * self.w  # rounding only
+        residual = psi - (self.w * u_hat).sum(1, keepdim=True)  # [K, 1], rounding only
+        u_hat = u_hat + residual / w_norm2 * self.w
         hs = []
         for w, u, b in zip(self.w.unbind(0), u_hat.unbind(0), self.b.unbind(0)):
             h = torch.tanh(torch.addmv(b, z, w))  # [N]: tanh(wᵀz + b)
@@ -98,7 +99,7 @@ class Planar(torch.nn.Module):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--K", type=int, default=16, help="planar layers")
-    ap.add_argument("--batch", type=int, default=512, help="base samples per step (the CLI's default)")
+    ap.add_argument("--batch", type=int, default=512, help="base samples per step (CLI default)")
     ap.add_argument("--steps", type=int, default=500, help="timed steps")
     ap.add_argument("--warmup", type=int, default=50, help="steps before the timed ones")
     ap.add_argument("--lr", type=float, default=1e-3)
