@@ -39,7 +39,11 @@ const hasNumpy = spawnSync(PEER_PYTHON, ['-c', 'import numpy'], { stdio: 'ignore
 
 /** Run Python with scripts/peer on its path and return what it prints as JSON. */
 function python(code: string): unknown {
-  const r = spawnSync(PEER_PYTHON, ['-c', code], { cwd: join(__dirname, '..', 'scripts', 'peer'), encoding: 'utf8' });
+  const r = spawnSync(PEER_PYTHON, ['-c', code], {
+    cwd: join(__dirname, '..', 'scripts', 'peer'),
+    encoding: 'utf8',
+    env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
+  });
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout);
 }

@@ -78,7 +78,10 @@ export function runPeer(script: string, args: string[]): PeerResult | null {
   }
   if (!peerAvailable()) return null;
   const out = join(mkdtempSync(join(tmpdir(), 'nf-peer-')), 'peer.json');
-  const r = spawnSync(PEER_PYTHON, [path, ...args, '--json', out], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const r = spawnSync(PEER_PYTHON, [path, ...args, '--json', out], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' }, // no __pycache__ in the checkout
+  });
   if (r.status !== 0) {
     console.log(`peer: ${script} exited with ${r.status}, skipped`);
     return null;
