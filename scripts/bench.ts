@@ -2,29 +2,46 @@
  * Training-step benchmark: fused vs reference path (and optionally PyTorch).
  *
  *   npm run bench -- [--steps 300] [--ref-steps 60] [--warmup 50] [--repeats 3]
- *                    [--backend cpu|wasm] [--json FILE] [--scaling] [--peer]
+ *                    [--backend cpu|wasm] [--json FILE] [--scaling] [--scaling-coupling] [--peer]
  *
- * Trains planar K=32 and orthogonal Sylvester K=16 M=2 on U1 (batch 512, Adam lr 1e-3) on both
- * paths and prints the median ms/step after the warm-up steps (median over repeats of the
- * per-run medians). The reference path is 20-100x slower, so it runs --ref-steps timed steps
- * after 10 warm-up steps (its median is steady long before that). --scaling adds fused ms/step vs K and vs batch as markdown tables.
- * --peer also times the same step in PyTorch (1 thread) with scripts/peer/torch_yardstick.py; it
- * needs Debian's python3-torch (apt-get install python3-torch) and is skipped without it.
+ * Four cases, each on both paths of the library, median ms/step after the warm-up steps (median
+ * over repeats of the per-run medians):
+ *
+ *   planar K=32, orthogonal Sylvester K=16 M=2   reverse KL on U1, batch 512, Adam lr 1e-3
+ *   coupling MLE K=4 H=32                         CouplingFlow + trainMaxLikelihood on the CLI's
+ *                                                 --data rows (penguin bill length × depth,
+ *                                                 standardised), batch 128, lr 5e-3
+ *   posterior planar K=16                         reverse KL on the penguins-species posterior
+ *                                                 (the CLI's batch 512, lr 1e-3)
+ *
+ * The reference path is 10-100x slower, so it runs --ref-steps timed steps after 10 warm-up steps
+ * (its median is steady long before that); so does coupling MLE while trainMaxLikelihood has no
+ * `path` option (one tape path, detected at run time). --scaling adds fused ms/step vs K and vs
+ * batch; --scaling-coupling prints, instead of the main table, coupling-MLE ms/step vs batch and
+ * vs hidden width, library vs PyTorch (with --peer). --peer also times the same steps in PyTorch (1 thread) with the project's yardsticks
+ * in scripts/peer/ (Debian's python3-torch; skipped without it) and checks that the library and
+ * PyTorch give the same losses on the first steps where the yardstick starts from the library's
+ * own draws.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { parseArgs as utilParseArgs } from 'node:util';
 import { initBackend, type BackendName } from '../src/core/backend';
 import { median } from '../src/core/numerics';
 // The fast path registers itself on import (as the package root does).
 import '../src/kernels';
 import type { Flow, FlowPath } from '../src/flows/flow';
+import { hasFusedOp } from '../src/flows/compose';
+import { CouplingFlow } from '../src/flows/coupling';
 import { PlanarFlow } from '../src/flows/planar';
 import { SylvesterFlow } from '../src/flows/sylvester';
+import { readCSVColumns, standardize, takeRows, trainTestSplit } from '../src/targets/data';
 import { getTarget } from '../src/targets/energies';
+import { penguinsCSVPath, penguinsSpeciesModel } from '../src/targets/penguins';
+import type { Target } from '../src/targets/target';
+import { trainMaxLikelihood, type MaxLikelihoodOptions } from '../src/train/mle';
 import { train } from '../src/train/train';
+import { maxRelDiff, runPeer, type PeerResult } from './peer/peer';
 
 interface Args {
   steps: number;
@@ -34,11 +51,12 @@ interface Args {
   backend: BackendName | 'auto';
   json: string | null;
   scaling: boolean;
+  scalingCoupling: boolean;
   peer: boolean;
 }
 
 const USAGE =
-  'usage: npm run bench -- [--steps N] [--ref-steps N] [--warmup N] [--repeats N] [--backend cpu|wasm] [--json FILE] [--scaling] [--peer]';
+  'usage: npm run bench -- [--steps N] [--ref-steps N] [--warmup N] [--repeats N] [--backend cpu|wasm] [--json FILE] [--scaling] [--scaling-coupling] [--peer]';
 
 /** Command line through Node's own `util.parseArgs` (unknown options and missing values throw). */
 function parseArgs(argv: string[]): Args {
@@ -53,6 +71,7 @@ function parseArgs(argv: string[]): Args {
       backend: { type: 'string', default: 'auto' },
       json: { type: 'string' },
       scaling: { type: 'boolean', default: false },
+      'scaling-coupling': { type: 'boolean', default: false },
       peer: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -69,6 +88,7 @@ function parseArgs(argv: string[]): Args {
     backend: values.backend as BackendName | 'auto',
     json: values.json ?? null,
     scaling: values.scaling,
+    scalingCoupling: values['scaling-coupling'],
     peer: values.peer,
   };
   for (const key of ['steps', 'refSteps', 'warmup', 'repeats'] as const) {
@@ -80,6 +100,18 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
+/** Warm-up steps of the slow runs (reference path, tape-only coupling MLE). */
+const SLOW_WARMUP = 10;
+/** Coupling MLE as the CLI's --data mode (scripts/train.ts MLE_DEFAULTS, TEST_FRACTION). */
+const MLE = { K: 4, hidden: 32, batch: 128, lr: 5e-3, testFraction: 0.25 } as const;
+/** The penguins-species posterior as the CLI trains it (its default batch and lr). */
+const POSTERIOR = { K: 16, batch: 512, lr: 1e-3 } as const;
+/** --scaling-coupling: library runs are 5 + 20 steps (a step at batch 4096 or H 256 is ~0.4 s). */
+const COUPLING_SCALING = { warmup: 5, steps: 20, peerWarmup: 20, peerSteps: 100 } as const;
+
+/** One training run: `steps` steps on `path`, calling `onStep` after each. */
+type Run = (path: FlowPath, steps: number, onStep: (step: number, loss: number, ms: number) => void) => Promise<void>;
+
 type FlowFactory = () => Flow;
 const planar =
   (K: number): FlowFactory =>
@@ -90,243 +122,420 @@ const sylvester =
   () =>
     new SylvesterFlow({ K, M, variant: 'orthogonal', seed: 0 });
 
+/** Reverse KL with train(): a fresh flow on `target`, seed 0, constant lr, no annealing. */
+const reverseKL =
+  (make: FlowFactory, target: Target, batch = 512, lr = 1e-3): Run =>
+  async (path, steps, onStep) => {
+    const flow = make();
+    try {
+      await train(flow, target, {
+        steps,
+        batch,
+        lr,
+        seed: 0,
+        path,
+        chunkSize: 1000,
+        onStep: (s) => onStep(s.step, s.loss, s.ms),
+      });
+    } finally {
+      flow.dispose();
+    }
+  };
+
+/** trainMaxLikelihood's options with the `path` option being added to it (issue 11). */
+type MleOptions = MaxLikelihoodOptions & { path?: FlowPath };
+
+/**
+ * Whether trainMaxLikelihood takes `path`: it rejects a bad one (a RangeError naming `path`),
+ * reports the path taken in its history, or a kernel is registered for CouplingFlow.
+ */
+async function mleHasPathOption(data: Float32Array): Promise<boolean> {
+  const flow = new CouplingFlow({ dim: 2, K: 2, hidden: 2, seed: 0 });
+  try {
+    if (hasFusedOp(flow)) return true;
+    const probe: MleOptions = { steps: 1, batch: 2, path: 'no-such-path' as unknown as FlowPath };
+    const history = await trainMaxLikelihood(flow, data, probe);
+    return 'path' in history;
+  } catch (err) {
+    return err instanceof RangeError && /path/.test(err.message);
+  } finally {
+    flow.dispose();
+  }
+}
+
+/** Coupling MLE with trainMaxLikelihood on `data` ([N, 2]); `path` is passed when it exists. */
+const couplingMLE =
+  (data: Float32Array, withPath: boolean, hidden: number = MLE.hidden, batch: number = MLE.batch): Run =>
+  async (path, steps, onStep) => {
+    const flow = new CouplingFlow({ dim: 2, K: MLE.K, hidden, seed: 0 });
+    const options: MleOptions = {
+      steps,
+      batch,
+      lr: MLE.lr,
+      seed: 0,
+      chunkSize: 1000,
+      onStep: (s) => onStep(s.step, s.loss, s.ms),
+    };
+    if (withPath) options.path = path;
+    try {
+      await trainMaxLikelihood(flow, data, options);
+    } finally {
+      flow.dispose();
+    }
+  };
+
+/** The CLI's --data rows: penguin bill length × depth, training split standardised: [N, 2]. */
+function penguinBills(): Float32Array {
+  const table = readCSVColumns(penguinsCSVPath(), ['bill_length_mm', 'bill_depth_mm']);
+  const split = trainTestSplit(table.rows, { testFraction: MLE.testFraction, seed: 0 });
+  return standardize(takeRows(table.matrix, 2, split.train), 2).x;
+}
+
 /** 10th percentile: on a shared, busy machine the fastest steps are the least disturbed ones. */
 function p10(xs: number[]): number {
   const s = [...xs].sort((x, y) => x - y);
   return s[Math.floor(0.1 * (s.length - 1))]!;
 }
 
+/** Losses of the first steps kept for the agreement check with PyTorch. */
+const FIRST_LOSSES = 5;
+
 /**
- * Per-step wall ms of one training run after `warmup` steps, and the process CPU ms per timed
- * step (less sensitive than wall time to other processes on a shared machine).
+ * Per-step wall ms of one run after `warmup` steps, the process CPU ms per timed step (less
+ * sensitive than wall time to other processes on a shared machine), and the first losses.
  */
 async function stepTimes(
-  make: FlowFactory,
+  run: Run,
   path: FlowPath,
   steps: number,
   warmup: number,
-  batch = 512,
-): Promise<{ times: number[]; cpuMs: number }> {
-  const flow = make();
+): Promise<{ times: number[]; cpuMs: number; firstLosses: number[] }> {
   const times: number[] = [];
+  const firstLosses: number[] = [];
   const cpuStart = process.cpuUsage();
   let cpu0: NodeJS.CpuUsage | null = null;
-  await train(flow, getTarget('U1'), {
-    steps: warmup + steps,
-    batch,
-    lr: 1e-3,
-    seed: 0,
-    path,
-    chunkSize: 1000,
-    onStep: (s) => {
-      if (s.step === warmup - 1) cpu0 = process.cpuUsage();
-      if (s.step >= warmup) times.push(s.ms);
-    },
+  await run(path, warmup + steps, (step, loss, ms) => {
+    if (step < FIRST_LOSSES) firstLosses.push(loss);
+    if (step === warmup - 1) cpu0 = process.cpuUsage();
+    if (step >= warmup) times.push(ms);
   });
   const cpu = process.cpuUsage(cpu0 ?? cpuStart);
-  flow.dispose();
   // With warmup 0 the CPU clock starts before the first step (the whole run is counted).
-  return { times, cpuMs: (cpu.user + cpu.system) / 1000 / (cpu0 ? steps : steps + warmup) };
+  return { times, cpuMs: (cpu.user + cpu.system) / 1000 / (cpu0 ? steps : steps + warmup), firstLosses };
 }
 
-/** Median over `repeats` runs of each run's median ms/step (configurations interleave). */
+/** One configuration to time: a run, its path and its step plan. */
+interface Config {
+  run: Run;
+  path: FlowPath;
+  steps: number;
+  warmup: number;
+}
 
-/** Median of per-run medians, and the 10th percentile of all timed steps, per configuration. */
-async function repeatedStats(
-  configs: [FlowFactory, FlowPath, number?][],
-  a: Args,
-  steps = a.steps,
-): Promise<{ median: number; p10: number; cpu: number }[]> {
+interface Stats {
+  median: number;
+  p10: number;
+  cpu: number;
+  firstLosses: number[];
+}
+
+/** The default plan: fused runs --warmup + --steps, slow ones (reference, tape) 10 + --ref-steps. */
+const plan = (a: Args, run: Run, path: FlowPath, slow = path === 'reference'): Config =>
+  slow ? { run, path, steps: a.refSteps, warmup: SLOW_WARMUP } : { run, path, steps: a.steps, warmup: a.warmup };
+
+/** Median of per-run medians, the 10th percentile of all timed steps, per configuration (interleaved). */
+async function repeatedStats(configs: Config[], repeats: number): Promise<Stats[]> {
   const runs: number[][] = configs.map(() => []);
   const pooled: number[][] = configs.map(() => []);
   const cpu: number[][] = configs.map(() => []);
-  for (let r = 0; r < a.repeats; r++) {
+  const first: number[][] = configs.map(() => []);
+  for (let r = 0; r < repeats; r++) {
     for (let i = 0; i < configs.length; i++) {
-      const [make, path, batch] = configs[i]!;
-      const ref = path === 'reference';
-      const { times, cpuMs } = await stepTimes(make, path, ref ? a.refSteps : steps, ref ? 10 : a.warmup, batch);
+      const { run, path, steps, warmup } = configs[i]!;
+      const { times, cpuMs, firstLosses } = await stepTimes(run, path, steps, warmup);
       runs[i]!.push(median(times));
       pooled[i]!.push(...times);
       cpu[i]!.push(cpuMs);
+      if (r === 0) first[i] = firstLosses;
     }
   }
-  return runs.map((r, i) => ({ median: median(r), p10: p10(pooled[i]!), cpu: median(cpu[i]!) }));
+  return runs.map((r, i) => ({
+    median: median(r),
+    p10: p10(pooled[i]!),
+    cpu: median(cpu[i]!),
+    firstLosses: first[i]!,
+  }));
+}
+
+/** Median over `repeats` runs of a yardstick (of their medians and 10th percentiles). */
+function peerRuns(script: string, args: string[], repeats: number): PeerResult | null {
+  const ms: number[] = [];
+  const p: number[] = [];
+  let firstLosses: number[] | null = null;
+  for (let r = 0; r < repeats; r++) {
+    const m = runPeer(script, args);
+    if (m === null) return null;
+    ms.push(m.median);
+    p.push(m.p10);
+    firstLosses ??= m.firstLosses;
+  }
+  return { median: median(ms), p10: median(p), firstLosses };
 }
 
 const fmt = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '—');
+const cell = (m: number, p: number): string => `${fmt(m)} (${fmt(p)})`;
+const ratio = (x: number, y: number, digits = 2): string =>
+  Number.isFinite(x) && Number.isFinite(y) && y > 0 ? (x / y).toFixed(digits) : '—';
 
-/** PyTorch's median ms/step (time_per_iter_ms.median_last90pct), or null when unavailable. */
-function peerMs(flowArgs: string[]): { median: number; p10: number } | null {
-  const script = resolve(__dirname, 'peer', 'torch_yardstick.py');
-  if (!existsSync(script)) {
-    console.log(`peer: ${script} not found, skipped`);
-    return null;
-  }
-  if (spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status !== 0) {
-    console.log(
-      "peer: /usr/bin/python3 cannot import torch; --peer needs Debian's python3-torch: apt-get install python3-torch. Skipped",
-    );
-    return null;
-  }
-  const out = join(mkdtempSync(join(tmpdir(), 'nf-peer-')), 'peer.json');
-  const args = [
-    script,
-    '--target',
-    'U1',
-    ...flowArgs,
-    '--iters',
-    '600',
-    '--batch',
-    '512',
-    '--lr',
-    '1e-3',
-    '--threads',
-    '1',
-    '--seed',
-    '0',
-    '--eval-samples',
-    '1000',
-    '--json',
-    out,
+/** One row of the main table: a bench case, what it runs, and its PyTorch yardstick. */
+interface Case {
+  key: string;
+  name: string;
+  run: Run;
+  /** false: one path only (coupling MLE before trainMaxLikelihood has `path`), shown as fused. */
+  twoPaths: boolean;
+  peer: { script: string; args: string[] };
+}
+
+function cases(a: Args, bills: Float32Array, mlePath: boolean, posterior: Target): Case[] {
+  const common = ['--threads', '1', '--seed', '0'];
+  const timed = ['--steps', String(a.steps), '--warmup', String(a.warmup)];
+  // torch_yardstick.py times the last 90% of --iters steps; no evaluation (it is not timed).
+  const u1 = [...common, '--target', 'U1', '--iters', '600', '--batch', '512', '--lr', '1e-3', '--eval-samples', '0'];
+  return [
+    {
+      key: 'planarK32',
+      name: 'planar K=32',
+      run: reverseKL(planar(32), getTarget('U1')),
+      twoPaths: true,
+      peer: { script: 'torch_yardstick.py', args: [...u1, '--flow', 'planar', '--K', '32'] },
+    },
+    {
+      key: 'sylvesterK16',
+      name: 'orthogonal Sylvester K=16 M=2',
+      run: reverseKL(sylvester(16), getTarget('U1')),
+      twoPaths: true,
+      peer: { script: 'torch_yardstick.py', args: [...u1, '--flow', 'sylvester', '--K', '16', '--M', '2'] },
+    },
+    {
+      key: 'couplingMLE',
+      name: `coupling MLE K=${MLE.K} H=${MLE.hidden}${mlePath ? '' : ' †'}`,
+      run: couplingMLE(bills, mlePath),
+      twoPaths: mlePath,
+      peer: {
+        script: 'torch_coupling_mle.py',
+        args: [...common, ...timed, '--K', `${MLE.K}`, '--hidden', `${MLE.hidden}`, '--batch', `${MLE.batch}`].concat([
+          '--lr',
+          `${MLE.lr}`,
+        ]),
+      },
+    },
+    {
+      key: 'posteriorPlanarK16',
+      name: `posterior planar K=${POSTERIOR.K}`,
+      run: reverseKL(planar(POSTERIOR.K), posterior, POSTERIOR.batch, POSTERIOR.lr),
+      twoPaths: true,
+      peer: {
+        script: 'torch_posterior.py',
+        args: [
+          ...common,
+          ...timed,
+          '--K',
+          `${POSTERIOR.K}`,
+          '--batch',
+          `${POSTERIOR.batch}`,
+          '--lr',
+          `${POSTERIOR.lr}`,
+        ],
+      },
+    },
   ];
-  const r = spawnSync('/usr/bin/python3', args, { stdio: ['ignore', 'ignore', 'inherit'] });
-  if (r.status !== 0) {
-    console.log(`peer: exited with ${r.status}, skipped`);
-    return null;
+}
+
+/** --scaling: fused ms/step vs K and vs batch for planar and Sylvester on U1. */
+async function scalingTables(a: Args): Promise<Record<string, unknown>> {
+  const u1 = getTarget('U1');
+  const steps = Math.max(50, Math.floor(a.steps / 2));
+  const fused = (run: Run): Config => ({ run, path: 'fused', steps, warmup: a.warmup });
+  const Ks = [1, 2, 4, 8, 16, 32, 64];
+  const kp = await repeatedStats(
+    Ks.map((K) => fused(reverseKL(planar(K), u1))),
+    a.repeats,
+  );
+  const ks = await repeatedStats(
+    Ks.map((K) => fused(reverseKL(sylvester(K), u1))),
+    a.repeats,
+  );
+  const c = (x: { median: number; cpu: number }): string => `${fmt(x.median)} (${fmt(x.cpu)})`;
+  console.log(
+    '\nFused ms/step vs K (batch 512), wall median (CPU ms/step):\n\n| K | planar | orthogonal Sylvester M=2 |\n|---|---|---|',
+  );
+  Ks.forEach((K, i) => console.log(`| ${K} | ${c(kp[i]!)} | ${c(ks[i]!)} |`));
+  const Ns = [64, 128, 256, 512, 1024, 2048, 4096, 8192];
+  const np = await repeatedStats(
+    Ns.map((N) => fused(reverseKL(planar(32), u1, N))),
+    a.repeats,
+  );
+  const ns = await repeatedStats(
+    Ns.map((N) => fused(reverseKL(sylvester(16), u1, N))),
+    a.repeats,
+  );
+  console.log(
+    '\nFused ms/step vs batch, wall median (CPU ms/step):\n\n| batch | planar K=32 | orthogonal Sylvester K=16 M=2 |\n|---|---|---|',
+  );
+  Ns.forEach((N, i) => console.log(`| ${N} | ${c(np[i]!)} | ${c(ns[i]!)} |`));
+  return { K: Ks, planarByK: kp, sylvesterByK: ks, batch: Ns, planarByBatch: np, sylvesterByBatch: ns };
+}
+
+/** --scaling-coupling: coupling MLE ms/step vs batch (H 32) and vs hidden width (batch 128). */
+async function couplingScalingTables(a: Args, bills: Float32Array, mlePath: boolean): Promise<Record<string, unknown>> {
+  const sweeps = [
+    {
+      key: 'byBatch',
+      label: 'batch',
+      values: [64, 256, 1024, 4096],
+      H: (_: number) => MLE.hidden,
+      B: (n: number) => n,
+    },
+    {
+      key: 'byHidden',
+      label: 'hidden H',
+      values: [16, 64, 128, 256],
+      H: (h: number) => h,
+      B: (_: number) => MLE.batch,
+    },
+  ];
+  const out: Record<string, unknown> = {};
+  const lib = mlePath ? 'library fused' : 'library (tape)';
+  for (const s of sweeps) {
+    const stats = await repeatedStats(
+      s.values.map((v) => ({
+        run: couplingMLE(bills, mlePath, s.H(v), s.B(v)),
+        path: 'fused' as FlowPath,
+        steps: COUPLING_SCALING.steps,
+        warmup: COUPLING_SCALING.warmup,
+      })),
+      a.repeats,
+    );
+    const peers = s.values.map((v) =>
+      a.peer
+        ? peerRuns(
+            'torch_coupling_mle.py',
+            ['--threads', '1', '--seed', '0', '--K', `${MLE.K}`, '--lr', `${MLE.lr}`]
+              .concat(['--hidden', `${s.H(v)}`, '--batch', `${s.B(v)}`])
+              .concat(['--steps', `${COUPLING_SCALING.peerSteps}`, '--warmup', `${COUPLING_SCALING.peerWarmup}`]),
+            a.repeats,
+          )
+        : null,
+    );
+    const fixed = s.key === 'byBatch' ? `hidden ${MLE.hidden}` : `batch ${MLE.batch}`;
+    console.log(
+      `\nCoupling MLE K=${MLE.K} ms/step vs ${s.label} (${fixed}), wall median (10th percentile); library CPU ms/step:\n`,
+    );
+    console.log(`| ${s.label} | ${lib} | library CPU |` + (a.peer ? ' PyTorch 1 thread | library/PyTorch |' : ''));
+    console.log('|---|---|---|' + (a.peer ? '---|---|' : ''));
+    s.values.forEach((v, i) => {
+      const l = stats[i]!;
+      const t = peers[i];
+      const extra = a.peer ? ` ${t ? cell(t.median, t.p10) : '—'} | ${t ? ratio(l.median, t.median) : '—'} |` : '';
+      console.log(`| ${v} | ${cell(l.median, l.p10)} | ${fmt(l.cpu)} |${extra}`);
+    });
+    out[s.key] = { [s.label]: s.values, library: stats, torch: peers };
   }
-  const j = JSON.parse(readFileSync(out, 'utf8')) as {
-    time_per_iter_ms?: { median_last90pct?: number; p10_last90pct?: number };
-  };
-  const t = j.time_per_iter_ms;
-  return t?.median_last90pct != null && t.p10_last90pct != null
-    ? { median: t.median_last90pct, p10: t.p10_last90pct }
-    : null;
+  return out;
 }
 
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
   const backend = await initBackend(a.backend);
-  console.log(
-    `backend: ${backend}; U1, batch 512, Adam lr 1e-3; fused: ${a.warmup} warm-up + ${a.steps} timed steps, ` +
-      `reference: 10 + ${a.refSteps}; median of ${a.repeats} runs`,
-  );
-  const [pfs, prs, sfs, srs] = await repeatedStats(
-    [
-      [planar(32), 'fused'],
-      [planar(32), 'reference'],
-      [sylvester(16), 'fused'],
-      [sylvester(16), 'reference'],
-    ],
-    a,
-  );
-  const [pf, pr, sf, sr] = [pfs!.median, prs!.median, sfs!.median, srs!.median];
-  const result: Record<string, unknown> = {
-    planarK32: { fusedMs: pf, referenceMs: pr, fusedP10Ms: pfs!.p10, referenceP10Ms: prs!.p10, fusedCpuMs: pfs!.cpu },
-    sylvesterK16: {
-      fusedMs: sf,
-      referenceMs: sr,
-      fusedP10Ms: sfs!.p10,
-      referenceP10Ms: srs!.p10,
-      fusedCpuMs: sfs!.cpu,
-    },
-    backend,
-    loadavg: loadavg(),
-  };
-  type Peer = { median: number; p10: number } | null;
-  let peer: { planar: Peer; sylvester: Peer } | null = null;
-  if (a.peer) {
-    // As many PyTorch runs as ours, median of their medians.
-    const runs = (flowArgs: string[]): Peer => {
-      const ms: number[] = [];
-      const p: number[] = [];
-      for (let r = 0; r < a.repeats; r++) {
-        const m = peerMs(flowArgs);
-        if (m === null) return null;
-        ms.push(m.median);
-        p.push(m.p10);
-      }
-      return { median: median(ms), p10: median(p) };
-    };
-    peer = {
-      planar: runs(['--flow', 'planar', '--K', '32']),
-      sylvester: runs(['--flow', 'sylvester', '--K', '16', '--M', '2']),
-    };
-    Object.assign(result.planarK32 as object, {
-      torchMs: peer.planar?.median ?? null,
-      torchP10Ms: peer.planar?.p10 ?? null,
-    });
-    Object.assign(result.sylvesterK16 as object, {
-      torchMs: peer.sylvester?.median ?? null,
-      torchP10Ms: peer.sylvester?.p10 ?? null,
-    });
-  }
-  console.log('\nms/step, median (10th percentile):\n');
-  console.log('| flow | fused | reference | reference/fused |' + (peer ? ' PyTorch 1 thread | fused/PyTorch |' : ''));
-  console.log('|---|---|---|---|' + (peer ? '---|---|' : ''));
-  const cell = (m: number, p: number): string => `${fmt(m)} (${fmt(p)})`;
-  const row = (
-    name: string,
-    f: { median: number; p10: number },
-    r: { median: number; p10: number },
-    t: Peer | undefined,
-  ): void => {
-    const extra = peer
-      ? ` ${t ? cell(t.median, t.p10) : '—'} | ${t ? `${(f.median / t.median).toFixed(2)} (${(f.p10 / t.p10).toFixed(2)})` : '—'} |`
-      : '';
-    console.log(
-      `| ${name} | ${cell(f.median, f.p10)} | ${cell(r.median, r.p10)} | ${(r.median / f.median).toFixed(1)}x |${extra}`,
-    );
-  };
-  row('planar K=32', pfs!, prs!, peer?.planar);
-  row('orthogonal Sylvester K=16 M=2', sfs!, srs!, peer?.sylvester);
-  console.log(
-    `\nload average at the end: ${loadavg()
+  const bills = penguinBills();
+  const mlePath = await mleHasPathOption(bills);
+  const loads = (): string =>
+    loadavg()
       .map((x) => x.toFixed(1))
-      .join(', ')} (${cpus().length} cores)`,
+      .join(', ');
+  if (a.scalingCoupling) {
+    // Only the coupling sweeps: the main table is `npm run bench` without this flag.
+    console.log(`backend: ${backend}; load average at the start: ${loads()}`);
+    const result = {
+      backend,
+      couplingPathOption: mlePath,
+      scalingCoupling: await couplingScalingTables(a, bills, mlePath),
+    };
+    console.log(`\nload average at the end: ${loads()} (${cpus().length} cores)`);
+    if (a.json) writeFileSync(a.json, JSON.stringify({ ...result, loadavg: loadavg() }, null, 2) + '\n');
+    return;
+  }
+  const species = penguinsSpeciesModel().target;
+  console.log(
+    `backend: ${backend}; fused: ${a.warmup} warm-up + ${a.steps} timed steps, reference: ${SLOW_WARMUP} + ${a.refSteps}; ` +
+      `median of ${a.repeats} runs; load average at the start: ${loads()}`,
   );
-
-  if (a.scaling) {
-    const Ks = [1, 2, 4, 8, 16, 32, 64];
-    const steps = Math.max(50, Math.floor(a.steps / 2));
-    const kp = await repeatedStats(
-      Ks.map((K) => [planar(K), 'fused'] as [FlowFactory, FlowPath]),
-      a,
-      steps,
-    );
-    const ks = await repeatedStats(
-      Ks.map((K) => [sylvester(K), 'fused'] as [FlowFactory, FlowPath]),
-      a,
-      steps,
-    );
-    const c = (x: { median: number; cpu: number }): string => `${fmt(x.median)} (${fmt(x.cpu)})`;
-    console.log(
-      '\nFused ms/step vs K (batch 512), wall median (CPU ms/step):\n\n| K | planar | orthogonal Sylvester M=2 |\n|---|---|---|',
-    );
-    Ks.forEach((K, i) => console.log(`| ${K} | ${c(kp[i]!)} | ${c(ks[i]!)} |`));
-    const Ns = [64, 128, 256, 512, 1024, 2048, 4096, 8192];
-    const np = await repeatedStats(
-      Ns.map((N) => [planar(32), 'fused', N] as [FlowFactory, FlowPath, number]),
-      a,
-      steps,
-    );
-    const ns = await repeatedStats(
-      Ns.map((N) => [sylvester(16), 'fused', N] as [FlowFactory, FlowPath, number]),
-      a,
-      steps,
-    );
-    console.log(
-      '\nFused ms/step vs batch, wall median (CPU ms/step):\n\n| batch | planar K=32 | orthogonal Sylvester K=16 M=2 |\n|---|---|---|',
-    );
-    Ns.forEach((N, i) => console.log(`| ${N} | ${c(np[i]!)} | ${c(ns[i]!)} |`));
-    result.scaling = {
-      K: Ks,
-      planarByK: kp,
-      sylvesterByK: ks,
-      batch: Ns,
-      planarByBatch: np,
-      sylvesterByBatch: ns,
+  const all = cases(a, bills, mlePath, species);
+  // fused and reference of every case, interleaved within each repeat
+  const configs = all.flatMap((c) =>
+    c.twoPaths ? [plan(a, c.run, 'fused'), plan(a, c.run, 'reference')] : [plan(a, c.run, 'fused', true)],
+  );
+  const stats = await repeatedStats(configs, a.repeats);
+  const result: Record<string, unknown> = { backend, couplingPathOption: mlePath };
+  const rows: { c: Case; f: Stats; r: Stats | null; t: PeerResult | null }[] = [];
+  let at = 0;
+  for (const c of all) {
+    const f = stats[at++]!;
+    const r = c.twoPaths ? stats[at++]! : null;
+    // As many PyTorch runs as ours, median of their medians.
+    const t = a.peer ? peerRuns(c.peer.script, c.peer.args, a.repeats) : null;
+    rows.push({ c, f, r, t });
+    result[c.key] = {
+      fusedMs: f.median,
+      referenceMs: r?.median ?? null,
+      fusedP10Ms: f.p10,
+      referenceP10Ms: r?.p10 ?? null,
+      fusedCpuMs: f.cpu,
+      libraryFirstLosses: f.firstLosses,
+      ...(a.peer
+        ? { torchMs: t?.median ?? null, torchP10Ms: t?.p10 ?? null, torchFirstLosses: t?.firstLosses ?? null }
+        : {}),
     };
   }
+  result.loadavg = loadavg();
+
+  console.log('\nms/step, median (10th percentile):\n');
+  console.log('| flow | fused | reference | reference/fused |' + (a.peer ? ' PyTorch 1 thread | fused/PyTorch |' : ''));
+  console.log('|---|---|---|---|' + (a.peer ? '---|---|' : ''));
+  for (const { c, f, r, t } of rows) {
+    const extra = a.peer
+      ? ` ${t ? cell(t.median, t.p10) : '—'} | ${t ? `${ratio(f.median, t.median)} (${ratio(f.p10, t.p10)})` : '—'} |`
+      : '';
+    const ref = r ? `${cell(r.median, r.p10)} | ${ratio(r.median, f.median, 1)}x` : '— | —';
+    console.log(`| ${c.name} | ${cell(f.median, f.p10)} | ${ref} |${extra}`);
+  }
+  console.log(
+    `\nU1: batch 512, lr 1e-3. coupling MLE: penguin bill length × depth (the CLI's --data rows), batch ${MLE.batch}, ` +
+      `lr ${MLE.lr}. posterior: penguins-species, batch ${POSTERIOR.batch}, lr ${POSTERIOR.lr}.`,
+  );
+  if (!mlePath)
+    console.log(
+      `† trainMaxLikelihood has no \`path\` option yet: its one (tape) path is in the fused column, ${SLOW_WARMUP} + ${a.refSteps} steps.`,
+    );
+
+  const checked = rows.filter((x) => x.t?.firstLosses && x.f.firstLosses.length > 0);
+  if (checked.length > 0) {
+    console.log(
+      "\nSame start, same batches (the yardstick draws the library's Rng): loss at the initial parameters\n\n" +
+        `| case | library, step 0 | PyTorch, step 0 | max rel. diff, steps 0-${FIRST_LOSSES - 1} |\n|---|---|---|---|`,
+    );
+    for (const { c, f, t } of checked) {
+      const d = maxRelDiff(f.firstLosses, t!.firstLosses!);
+      console.log(
+        `| ${c.name} | ${f.firstLosses[0]!.toPrecision(8)} | ${t!.firstLosses![0]!.toPrecision(8)} | ${d.toExponential(1)} |`,
+      );
+    }
+  }
+  console.log(`\nload average at the end: ${loads()} (${cpus().length} cores)`);
+
+  if (a.scaling) result.scaling = await scalingTables(a);
+  species.dispose();
   if (a.json) {
     writeFileSync(a.json, JSON.stringify(result, null, 2) + '\n');
     console.log(`\nwrote ${a.json}`);

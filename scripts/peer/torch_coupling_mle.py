@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""PyTorch yardstick: RealNVP by maximum likelihood, the library's CouplingFlow + trainMaxLikelihood.
+
+Not part of the library; `npm run bench -- --peer` runs it to compare speed. The same model and
+step as src/flows/coupling.ts and src/train/mle.ts:
+
+- K affine coupling layers in D = 2 with alternating masks [1, 0], [0, 1], ...; layer k moves the
+  unmasked coordinate by a scale and shift from one MLP D -> H -> H -> 2D (tanh hidden units),
+  log-scale bounded as s = c·tanh(raw/c) (c = 2), last layer zero at initialisation (identity);
+- loss = -mean log q(x) over a minibatch drawn with replacement, log q(x) = log N(f⁻¹(x); 0, I)
+  + log|det J_{f⁻¹}(x)|, through the inverse (last layer first); Adam (ε = 1e-7 as tfjs);
+- data: data/penguins.csv bill_length_mm × bill_depth_mm, the CLI's --data rows (75% training
+  split with the seed, standardised with the training statistics: scripts/train.ts).
+
+Initial weights (Glorot-uniform from Rng(seed)) and minibatches (Rng(seed)) are the library's own
+draws (nf_port.py), so first_losses in the JSON can be compared with the library's first steps.
+Needs Debian's PyTorch:
+
+    apt-get install -y python3-torch
+    /usr/bin/python3 scripts/peer/torch_coupling_mle.py --K 4 --hidden 32 --batch 128 --json out.json
+
+The JSON holds time_per_iter_ms.{median,p10} over the --steps timed steps after --warmup steps,
+first_losses (step 0 is the loss at the initial parameters) and final_loss.
+"""
+import argparse
+import json
+import math
+import os
+import time
+
+import numpy as np
+import torch
+
+from nf_port import Rng, penguins_bills, timing_result
+
+D = 2  # bill length × bill depth
+LOG_2PI = math.log(2 * math.pi)
+SCALE_FACTOR = 2.0  # c: s = c·tanh(raw/c) ∈ (-c, c), CouplingOptions.scaleFactor's default
+ADAM_EPS = 1e-7  # tfjs's float32 epsilon, which the library's Adam uses
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "data", "penguins.csv")
+
+
+def glorot(rng, fan_in, fan_out):
+    """U(-lim, lim), lim = √(6 / (fan_in + fan_out)), row-major [fan_in, fan_out], as coupling.ts."""
+    lim = math.sqrt(6 / (fan_in + fan_out))
+    v = (2 * rng.uniforms(fan_in * fan_out) - 1) * lim
+    return torch.from_numpy(v.astype(np.float32).reshape(fan_in, fan_out))
+
+
+class Coupling(torch.nn.Module):
+    """K affine coupling layers; inverse(y) -> f⁻¹(y) [N, D], log|det J_{f⁻¹}(y)| [N]."""
+
+    def __init__(self, K, H, seed):
+        super().__init__()
+        rng = Rng(seed)
+        first = torch.tensor([1.0, 0.0])  # 1 = kept (conditioned on)
+        masks = torch.stack([first if k % 2 == 0 else 1 - first for k in range(K)])  # [K, D]
+        self.register_buffer("mask", masks)
+        P = torch.nn.Parameter
+        lists = [torch.nn.ParameterList() for _ in range(6)]
+        self.w1, self.b1, self.w2, self.b2, self.w3, self.b3 = lists
+        for _ in range(K):  # the library's draw order: w1 then w2 of each layer
+            self.w1.append(P(glorot(rng, D, H)))  # [D, H]
+            self.b1.append(P(torch.zeros(H)))
+            self.w2.append(P(glorot(rng, H, H)))  # [H, H]
+            self.b2.append(P(torch.zeros(H)))
+            self.w3.append(P(torch.zeros(H, 2 * D)))  # [H, 2D], zero: identity at init
+            self.b3.append(P(torch.zeros(2 * D)))
+
+    def scale_shift(self, k, x):
+        """s, t of layer k from the kept coordinates: each [N, D], zero where kept."""
+        m = self.mask[k]
+        h1 = torch.tanh(torch.addmm(self.b1[k], x * m, self.w1[k]))  # [N, H]
+        h2 = torch.tanh(torch.addmm(self.b2[k], h1, self.w2[k]))  # [N, H]
+        out = torch.addmm(self.b3[k], h2, self.w3[k])  # [N, 2D]
+        s = SCALE_FACTOR * torch.tanh(out[:, :D] / SCALE_FACTOR) * (1 - m)
+        return s, out[:, D:] * (1 - m)
+
+    def inverse(self, y):
+        x, log_det = y, torch.zeros(y.shape[0])
+        for k in reversed(range(self.mask.shape[0])):
+            s, t = self.scale_shift(k, x)
+            x = (x - t) * torch.exp(-s)
+            log_det = log_det - s.sum(1)
+        return x, log_det
+
+
+def nll(flow, x):
+    """-mean log q(x), log q(x) = log N(f⁻¹(x); 0, I_D) + log|det J_{f⁻¹}(x)|."""
+    z, log_det = flow.inverse(x)
+    return -(-0.5 * (z**2).sum(1) - 0.5 * D * LOG_2PI + log_det).mean()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--K", type=int, default=4, help="coupling layers")
+    ap.add_argument("--hidden", type=int, default=32, help="hidden units H of each MLP")
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--steps", type=int, default=500, help="timed steps")
+    ap.add_argument("--warmup", type=int, default=50, help="steps before the timed ones")
+    ap.add_argument("--lr", type=float, default=5e-3)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--data", default=DATA, help="penguins CSV (data/penguins.csv)")
+    ap.add_argument("--json", help="write the results here")
+    a = ap.parse_args()
+    if min(a.K, a.hidden, a.batch, a.steps, a.threads) < 1 or a.warmup < 0:
+        ap.error(f"need K, hidden, batch, steps, threads >= 1 and warmup >= 0; got {vars(a)}")
+
+    torch.set_num_threads(a.threads)
+    data = penguins_bills(a.data, a.seed)  # [N, D] float32
+    flow = Coupling(a.K, a.hidden, a.seed)
+    opt = torch.optim.Adam(flow.parameters(), lr=a.lr, eps=ADAM_EPS)
+    rng = Rng(a.seed)  # minibatch rows, as trainMaxLikelihood draws them
+
+    step_ms, losses = [], []
+    for _ in range(a.warmup + a.steps):
+        t0 = time.perf_counter()
+        rows = np.floor(rng.uniforms(a.batch) * data.shape[0]).astype(np.int64)
+        x = torch.from_numpy(data[rows])  # [batch, D]
+        opt.zero_grad()
+        loss = nll(flow, x)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+        step_ms.append(1000 * (time.perf_counter() - t0))
+
+    result = timing_result(vars(a), torch.__version__, step_ms, losses, a.warmup)
+    print(json.dumps(result, indent=2))
+    if a.json:
+        with open(a.json, "w") as fh:
+            json.dump(result, fh, indent=2)
+
+
+if __name__ == "__main__":
+    main()
