@@ -8,7 +8,7 @@ import { tf } from '../src/core/backend';
 import { Rng } from '../src/core/random';
 import { logisticPosterior, type LogisticPosterior } from '../src/targets/logistic';
 import { targetKernelOf } from '../src/targets/kernel';
-import '../src/kernels/logistic';
+import { signedDesignRows, softplusTable } from '../src/kernels/logistic';
 
 /** A posterior on N random rows with P features (+ intercept: D = P + 1). */
 function randomPosterior(seed: number, N: number, P: number): LogisticPosterior {
@@ -98,4 +98,63 @@ for (const P of [1, 4]) {
 test('a target without a spec has no kernel', () => {
   assert.equal(targetKernelOf({}), undefined);
   assert.equal(targetKernelOf({ spec: { kind: 'no-such-kind' } }), undefined);
+});
+
+test('the softplus table: f(u) = log1p(e^-u) to 1e-10 and f′(u) = -σ(-u) to 1e-9 on [0, 50]', () => {
+  const c = softplusTable();
+  const STEPS = 8; // knots per unit, as in the kernel
+  let errF = 0;
+  let errD = 0;
+  for (let i = 0; i <= 500000; i++) {
+    const u = i * 1e-4;
+    const k = Math.floor(u * STEPS);
+    let f = 0;
+    let fp = 0;
+    if (6 * k + 5 < c.length) {
+      const t = u * STEPS - k;
+      const o = 6 * k;
+      f = c[o]! + t * (c[o + 1]! + t * (c[o + 2]! + t * (c[o + 3]! + t * (c[o + 4]! + t * c[o + 5]!))));
+      fp = STEPS * (c[o + 1]! + t * (2 * c[o + 2]! + t * (3 * c[o + 3]! + t * (4 * c[o + 4]! + t * 5 * c[o + 5]!))));
+    }
+    const e = Math.exp(-u);
+    errF = Math.max(errF, Math.abs(f - Math.log1p(e)));
+    errD = Math.max(errD, Math.abs(fp + e / (1 + e)));
+  }
+  assert.ok(errF < 1e-10, `value error ${errF}`);
+  assert.ok(errD < 1e-9, `derivative error ${errD}`);
+});
+
+test('signed design rows: duplicates merged with their counts, every row kept', () => {
+  const post = logisticPosterior({ X: [[1], [1], [2], [1], [2]], y: [1, 1, 0, 0, 0], priorStd: 1 });
+  const { A, count, J } = signedDesignRows(post.spec);
+  // rows (1, 1)·(+1) twice, (1, 2)·(−1) twice, (1, 1)·(−1) once: three distinct signed rows
+  assert.equal(J, 3);
+  assert.deepEqual([...count], [2, 2, 1]);
+  assert.deepEqual([...A], [1, 1, -1, -2, -1, -1]);
+  // the kernel on the merged rows equals the plain sum over all five rows, in float64
+  const theta = new Float32Array([0.3, -1.2, 2, 0.5]);
+  const logp = new Float32Array(2);
+  const grad = new Float32Array(4);
+  targetKernelOf(post)!(theta, 2, logp, grad);
+  for (let i = 0; i < 2; i++) {
+    const th = [theta[2 * i]!, theta[2 * i + 1]!];
+    let s = -Math.log(2 * Math.PI) - 0.5 * (th[0]! ** 2 + th[1]! ** 2);
+    const g = [-th[0]!, -th[1]!];
+    for (const [x, y] of [
+      [1, 1],
+      [1, 1],
+      [2, 0],
+      [1, 0],
+      [2, 0],
+    ] as const) {
+      const a = (y === 1 ? 1 : -1) * (th[0]! + x * th[1]!);
+      s += -Math.log1p(Math.exp(-a));
+      const sig = 1 / (1 + Math.exp(a)); // σ(−a)
+      g[0]! += sig * (y === 1 ? 1 : -1);
+      g[1]! += sig * (y === 1 ? 1 : -1) * x;
+    }
+    assert.ok(Math.abs(logp[i]! - s) < 1e-5 * Math.max(1, Math.abs(s)), `logp ${logp[i]} vs ${s}`);
+    for (let d = 0; d < 2; d++)
+      assert.ok(Math.abs(grad[2 * i + d]! - g[d]!) < 1e-5, `grad ${grad[2 * i + d]} vs ${g[d]}`);
+  }
 });
