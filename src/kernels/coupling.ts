@@ -99,7 +99,12 @@ export function packCouplingParams(
     const P = keep.length;
     const M = move.length;
     const w1P = new Float64Array(P * H); // [|P|, H]
-    keep.forEach((d, i) => w1P.set(Float64Array.from({ length: H }, (_, j) => w1![d * H + j]!), i * H));
+    keep.forEach((d, i) =>
+      w1P.set(
+        Float64Array.from({ length: H }, (_, j) => w1![d * H + j]!),
+        i * H,
+      ),
+    );
     const w3M = new Float64Array(H * 2 * M); // [H, 2|M|]
     const b3M = new Float64Array(2 * M);
     move.forEach((d, j) => {
@@ -110,7 +115,16 @@ export function packCouplingParams(
       b3M[j] = b3![d]!;
       b3M[M + j] = b3![D + d]!;
     });
-    return { keep, move, w1: w1P, b1: Float64Array.from(b1!), w2: Float64Array.from(w2!), b2: Float64Array.from(b2!), w3: w3M, b3: b3M };
+    return {
+      keep,
+      move,
+      w1: w1P,
+      b1: Float64Array.from(b1!),
+      w2: Float64Array.from(w2!),
+      b2: Float64Array.from(b2!),
+      w3: w3M,
+      b3: b3M,
+    };
   });
   return { D, H, K, c, layers };
 }
