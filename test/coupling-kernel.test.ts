@@ -13,6 +13,7 @@ import { CouplingFlow } from '../src/flows/coupling';
 import type { FlowOutput } from '../src/flows/flow';
 import { flowKernelOf, inverseArrayKernelOf, type FlowKernel } from '../src/flows/kernel';
 import { couplingBackward, couplingRun, packCouplingParams, type Direction } from '../src/kernels/coupling';
+import * as dense from '../src/kernels/dense';
 import { releaseScratch } from '../src/kernels/ops';
 import { flowLogProb, logLikelihood, trainMaxLikelihood } from '../src/train/mle';
 import { Rng } from '../src/core/random';
@@ -230,4 +231,47 @@ test('coupling kernel: a wrong batch shape names the parameter; the fused op che
   assert.throws(() => k.op(f, bad), /z must have 2 columns/);
   bad.dispose();
   f.dispose();
+});
+
+test('dense loops equal naive triple loops, tile remainders included (rows and columns not multiples of 4 × 2)', () => {
+  const rng = new Rng(23);
+  const rand = (n: number) => Float64Array.from({ length: n }, () => rng.normal());
+  for (const [N, I, J] of [
+    [1, 1, 1],
+    [4, 2, 2],
+    [7, 5, 3],
+    [9, 6, 11],
+    [37, 32, 8],
+  ] as const) {
+    const X = rand(N * I);
+    const W = rand(I * J);
+    const b = rand(J);
+    const G = rand(N * J);
+    const out = new Float64Array(N * J);
+    dense.matMulBias(X, W, b, out, N, I, J);
+    const want = new Float64Array(N * J); // X W + b
+    for (let n = 0; n < N; n++)
+      for (let j = 0; j < J; j++) {
+        want[n * J + j] = b[j]!;
+        for (let i = 0; i < I; i++) want[n * J + j] += X[n * I + i]! * W[i * J + j]!;
+      }
+    assert.ok(relErr(out, want) < 1e-14, `matMulBias ${N}×${I}×${J}`);
+    const gx = new Float64Array(N * I);
+    dense.matMulTransB(G, W, gx, N, J, I);
+    const wantGx = new Float64Array(N * I); // G Wᵀ
+    for (let n = 0; n < N; n++)
+      for (let i = 0; i < I; i++) for (let j = 0; j < J; j++) wantGx[n * I + i] += G[n * J + j]! * W[i * J + j]!;
+    assert.ok(relErr(gx, wantGx) < 1e-14, `matMulTransB ${N}×${I}×${J}`);
+    const dW = rand(I * J); // accumulates onto what is there
+    const wantDW = Float64Array.from(dW); // dW + Xᵀ G
+    for (let i = 0; i < I; i++)
+      for (let j = 0; j < J; j++) for (let n = 0; n < N; n++) wantDW[i * J + j] += X[n * I + i]! * G[n * J + j]!;
+    dense.addMatTMul(X, G, dW, N, I, J);
+    assert.ok(relErr(dW, wantDW) < 1e-14, `addMatTMul ${N}×${I}×${J}`);
+    const db = rand(J);
+    const wantDb = Float64Array.from(db);
+    for (let n = 0; n < N; n++) for (let j = 0; j < J; j++) wantDb[j] += G[n * J + j]!;
+    dense.addColSums(G, db, N, J);
+    assert.ok(relErr(db, wantDb) < 1e-14, `addColSums ${N}×${J}`);
+  }
 });
