@@ -46,7 +46,7 @@ import type { FlowOutput } from '../flows/flow';
 import { registerFlowKernel, type ArrayFlowKernel } from '../flows/kernel';
 import { checkBatch } from '../core/validate';
 import * as dense from './dense';
-import { customGradOp, fusedFlowOutput, releaseScratch, splitUpstream, takeScratch, values } from './ops';
+import { customGradOp, fusedFlowOutput, packOutput, releaseScratch, splitUpstream, takeScratch, values } from './ops';
 
 // Module-level bindings of the hot-loop helpers (see planar.ts: under tsx an imported function
 // called in a loop goes through a getter that V8 does not inline).
@@ -318,13 +318,8 @@ function couplingOp(flow: CouplingFlow, dir: Direction, x: tf.Tensor2D): tf.Tens
     const vs = inputs.slice(0, vars.length); // tfjs appends its `save` function to the inputs
     const [N, D] = xt.shape;
     const { x: out, logDet, tape } = couplingRun(paramsOf(flow, vs.map(values)), values(xt), N, dir);
-    const packed = new Float32Array(N * (D + 1)); // [N, D + 1]
-    for (let n = 0; n < N; n++) {
-      for (let d = 0; d < D; d++) packed[n * (D + 1) + d] = out[n * D + d]!;
-      packed[n * (D + 1) + D] = logDet[n]!;
-    }
     return {
-      value: tf.tensor2d(packed, [N, D + 1]),
+      value: tf.tensor2d(packOutput(out, logDet, N, D), [N, D + 1]),
       gradFunc: (dy: tf.Tensor2D) => {
         const { dx, grads } = couplingBackward(tape, values(dy), true); // tfjs runs a gradFunc once
         return [tf.tensor2d(dx, [N, D]), ...grads.map((gv, i) => tf.tensor(gv, vs[i]!.shape))];
