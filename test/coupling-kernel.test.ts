@@ -11,12 +11,14 @@ import { tf } from '../src/core/backend';
 import '../src/kernels';
 import { CouplingFlow } from '../src/flows/coupling';
 import type { FlowOutput } from '../src/flows/flow';
-import { flowKernelOf, inverseArrayKernelOf, type FlowKernel } from '../src/flows/kernel';
+import { arrayKernelOf, flowKernelOf, inverseArrayKernelOf, type FlowKernel } from '../src/flows/kernel';
 import { couplingBackward, couplingRun, packCouplingParams, type Direction } from '../src/kernels/coupling';
 import * as dense from '../src/kernels/dense';
 import { releaseScratch } from '../src/kernels/ops';
 import { flowLogProb, logLikelihood, trainMaxLikelihood } from '../src/train/mle';
 import { Rng } from '../src/core/random';
+import { getTarget } from '../src/targets/energies';
+import { train } from '../src/train/train';
 import { assertGradFD, jacobianFD, logAbsDet, packedLoss, relErr } from './oracle';
 
 /** Kernel vs reference values: float64 loops against float32 tf ops over 4 layers. */
@@ -274,4 +276,32 @@ test('dense loops equal naive triple loops, tile remainders included (rows and c
     dense.addColSums(G, db, N, J);
     assert.ok(relErr(db, wantDb) < 1e-14, `addColSums ${N}×${J}`);
   }
+});
+
+test("coupling kernel: reverse-KL training (train) steps tape-free with the tape path's loss and gradients", async () => {
+  const seen: Record<string, { loss: number; grads: Float32Array[] }[]> = { fused: [], reference: [] };
+  for (const path of ['fused', 'reference'] as const) {
+    const f = randomCoupling(2, 8, 29);
+    const before = tf.memory().numTensors;
+    const h = await train(f, getTarget('U1'), {
+      steps: 3,
+      batch: 33,
+      lr: 1e-2,
+      seed: 2,
+      path,
+      onGradients: ({ loss, grads }) => seen[path]!.push({ loss, grads }),
+    });
+    assert.equal(h.path, path);
+    assert.equal(tf.memory().numTensors, before, `${path}: training leaks no tensors`);
+    if (path === 'fused') assert.ok(arrayKernelOf(f), 'the fused path had the plain-array forward kernel');
+    f.dispose();
+  }
+  assert.equal(seen.fused!.length, 3);
+  seen.fused!.forEach((a, t) => {
+    const b = seen.reference![t]!;
+    assert.ok(Math.abs(a.loss - b.loss) < 1e-4 * (1 + Math.abs(b.loss)), `step ${t} loss ${a.loss} vs ${b.loss}`);
+    a.grads.forEach((g, i) =>
+      assert.ok(relErr(g, b.grads[i]!) < 1e-4, `step ${t} grad ${i}: ${relErr(g, b.grads[i]!)}`),
+    );
+  });
 });
