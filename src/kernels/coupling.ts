@@ -35,9 +35,11 @@
  * reference's gradients, which multiply them by exact zeros). Layers run in order 0..K-1
  * forward and K-1..0 inverse; the backward walks them in the opposite order.
  *
- * Speed (2 shared cores, tsx, cpu backend; scripts/coupling-scaling.ts): the maximum-likelihood
- * step of the CLI's --data default (K=4, H=32, batch 128) takes ~1 ms here against ~14 ms on the
- * tfjs tape. The dense loops (dense.ts) are register-blocked over 4 rows of the batch.
+ * Speed (2 shared cores under load ~5, tsx, cpu backend): the maximum-likelihood step of the
+ * CLI's --data default (K=4, H=32, batch 128) takes ~2.0 ms with this kernel against 19-21 ms on
+ * the tfjs tape; `node --import tsx scripts/coupling-scaling.ts` sweeps batch and H (5-10x). The
+ * time goes to the three H × H products per layer (dense.ts: register-tiled dot products) and
+ * the 2·N·H tanh per layer.
  */
 import { tf } from '../core/backend';
 import * as numerics from '../core/numerics';
@@ -99,12 +101,9 @@ export function packCouplingParams(
     const P = keep.length;
     const M = move.length;
     const w1P = new Float64Array(P * H); // [|P|, H]
-    keep.forEach((d, i) =>
-      w1P.set(
-        Float64Array.from({ length: H }, (_, j) => w1![d * H + j]!),
-        i * H,
-      ),
-    );
+    keep.forEach((d, i) => {
+      for (let j = 0; j < H; j++) w1P[i * H + j] = w1![d * H + j]!;
+    });
     const w3M = new Float64Array(H * 2 * M); // [H, 2|M|]
     const b3M = new Float64Array(2 * M);
     move.forEach((d, j) => {
