@@ -3,10 +3,18 @@
  * file holds only the readable maths (tf ops), and `src/kernels/` registers, per flow class,
  *
  *   op      the whole stack as ONE tf op with a hand-derived gradient (tf.customGrad), and
- *   arrays  the same forward and backward on plain typed arrays, for the trainer's tape-free step.
+ *   arrays  the same forward and backward on plain typed arrays, for the trainer's tape-free step;
  *
- * No flow imports a kernel. `forwardOn(flow, z, 'fused')` and the trainer look the kernel up
- * here and fall back to the flow's own `forward` when none is registered.
+ * and, optionally, for a flow with a closed-form inverse (maximum likelihood needs f⁻¹ and its
+ * log-det, src/train/mle.ts), the same two for the inverse map y -> f⁻¹(y):
+ *
+ *   inverseOp      y [N, D] -> f⁻¹(y), log|det J_{f⁻¹}(y)| as one tf op with its gradient;
+ *   inverseArrays  that on plain arrays: an ArrayFlowKernel whose `forward(y, N)` runs f⁻¹
+ *                  (zK = f⁻¹(y), logDet = log|det J_{f⁻¹}(y)|) and whose backward takes
+ *                  [∂L/∂f⁻¹(y) | ∂L/∂logdet] and returns ∂L/∂v per variable.
+ *
+ * No flow imports a kernel. `forwardOn(flow, z, 'fused')` and the trainers look the kernel up
+ * here and fall back to the flow's own `forward` (or `inverseWithLogDet`) when none is registered.
  */
 import type { tf } from '../core/backend';
 import type { Flow, FlowOutput } from './flow';
@@ -36,6 +44,10 @@ export interface FlowKernel<F extends Flow = Flow> {
   op(flow: F, z: tf.Tensor2D): FlowOutput;
   /** The plain-array kernel of one flow instance (built once per instance, then cached). */
   arrays?(flow: F): ArrayFlowKernel;
+  /** The inverse as one tf op with a hand-derived gradient: y [N, D] -> f⁻¹(y), log|det J_{f⁻¹}(y)|. */
+  inverseOp?(flow: F, y: tf.Tensor2D): FlowOutput;
+  /** The inverse on plain arrays (`forward` runs y -> f⁻¹(y); built once per instance, then cached). */
+  inverseArrays?(flow: F): ArrayFlowKernel;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -43,6 +55,7 @@ type FlowClass<F extends Flow> = abstract new (...args: any[]) => F;
 
 const registry = new Map<FlowClass<Flow>, FlowKernel>();
 const arrayCache = new WeakMap<Flow, ArrayFlowKernel>();
+const inverseArrayCache = new WeakMap<Flow, ArrayFlowKernel>();
 
 /** Attach `kernel` to every instance of `flowClass` (a later call replaces an earlier one). */
 export function registerFlowKernel<F extends Flow>(flowClass: FlowClass<F>, kernel: FlowKernel<F>): void {
@@ -58,11 +71,26 @@ export function flowKernelOf(flow: Flow): FlowKernel | undefined {
   return undefined;
 }
 
+/** The kernel `make` builds for `flow`, built on first use and kept with the instance in `cache`. */
+function cached(
+  cache: WeakMap<Flow, ArrayFlowKernel>,
+  flow: Flow,
+  make: (k: FlowKernel, flow: Flow) => ArrayFlowKernel | undefined,
+): ArrayFlowKernel | undefined {
+  const hit = cache.get(flow);
+  if (hit) return hit;
+  const kernel = flowKernelOf(flow);
+  const k = kernel ? make(kernel, flow) : undefined;
+  if (k) cache.set(flow, k);
+  return k;
+}
+
 /** The plain-array kernel of `flow`, built on first use and kept with the instance. */
 export function arrayKernelOf(flow: Flow): ArrayFlowKernel | undefined {
-  const cached = arrayCache.get(flow);
-  if (cached) return cached;
-  const k = flowKernelOf(flow)?.arrays?.(flow);
-  if (k) arrayCache.set(flow, k);
-  return k;
+  return cached(arrayCache, flow, (k, f) => k.arrays?.(f));
+}
+
+/** The plain-array kernel of `flow`'s inverse (`forward` runs y -> f⁻¹(y)), if registered. */
+export function inverseArrayKernelOf(flow: Flow): ArrayFlowKernel | undefined {
+  return cached(inverseArrayCache, flow, (k, f) => k.inverseArrays?.(f));
 }

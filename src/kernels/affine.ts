@@ -19,7 +19,7 @@ import { tf } from '../core/backend';
 import { AffineFlow } from '../flows/affine';
 import { registerFlowKernel, type ArrayFlowKernel, type ArrayForward } from '../flows/kernel';
 import type { FlowOutput } from '../flows/flow';
-import { customGradOp, fusedFlowOutput, values } from './ops';
+import { customGradOp, fusedFlowOutput, packOutput, values } from './ops';
 
 /** L from the raw matrix a (both row-major [D, D]), in float64. */
 function lowerFactor(a: ArrayLike<number>, D: number): Float64Array {
@@ -95,13 +95,8 @@ const affineOp = customGradOp((z: tf.Tensor2D, mu: tf.Tensor1D, a: tf.Tensor2D) 
   const zv = values(z).slice();
   const av = values(a).slice();
   const { zK, logDet, L } = affineForward(zv, N, D, values(mu), av);
-  const out = new Float32Array(N * (D + 1)); // [N, D + 1]
-  for (let n = 0; n < N; n++) {
-    for (let d = 0; d < D; d++) out[n * (D + 1) + d] = zK[n * D + d]!;
-    out[n * (D + 1) + D] = logDet[n]!;
-  }
   return {
-    value: tf.tensor2d(out, [N, D + 1]),
+    value: tf.tensor2d(packOutput(zK, logDet, N, D), [N, D + 1]),
     gradFunc: (dy: tf.Tensor) => {
       const g = affineBackward(zv, N, D, av, L, values(dy));
       return [tf.tensor2d(g.dz, [N, D]), tf.tensor1d(g.dMu), tf.tensor2d(g.dA, [D, D])];

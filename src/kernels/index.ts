@@ -1,6 +1,6 @@
 /**
  * The fast path, attached by registration: importing this module registers every kernel (flow
- * kernels for PlanarFlow, SylvesterFlow and AffineFlow, the 'energy' and 'logistic' target
+ * kernels for PlanarFlow, SylvesterFlow, AffineFlow and CouplingFlow, the 'energy' and 'logistic' target
  * kernels, the fused loss ops).
  * Nothing outside src/kernels/ imports a kernel; `forwardOn`, the loss and the trainer look
  * them up (src/flows/kernel.ts, src/targets/kernel.ts, src/train/kernel.ts).
@@ -10,4 +10,5 @@ import './planar';
 import './sylvester';
 import './targets';
 import './affine';
+import './coupling';
 import './logistic';

@@ -49,9 +49,14 @@ export function packStackOutput(
   N: number,
   D: number,
 ): Float32Array {
+  for (let n = 0; n < N; n++) logDet[n] = logDet[n]! + Math.log(Math.abs(detProd[n]!));
+  return packOutput(z, logDet, N, D);
+}
+
+/** A flow's output packed as one float32 array: [N, D + 1] = [z: [N, D] | logDet: [N]]. */
+export function packOutput(z: ArrayLike<number>, logDet: ArrayLike<number>, N: number, D: number): Float32Array {
   const out = new Float32Array(N * (D + 1));
   for (let n = 0; n < N; n++) {
-    logDet[n] = logDet[n]! + Math.log(Math.abs(detProd[n]!));
     for (let d = 0; d < D; d++) out[n * (D + 1) + d] = z[n * D + d]!;
     out[n * (D + 1) + D] = logDet[n]!;
   }

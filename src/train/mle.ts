@@ -11,6 +11,12 @@
  *
  * The baseline a flow must beat: one full-covariance Gaussian fitted to the training rows,
  * scored on held-out rows (`gaussianBaseline`).
+ *
+ * Two paths, as in `train`: 'fused' (default) steps without the tfjs tape when the flow has a
+ * plain-array inverse kernel registered (src/flows/kernel.ts `inverseArrays`: z = f⁻¹(x), logdet
+ * and the backward of [∂loss/∂z | ∂loss/∂logdet] = [z/B | -1/B]), else on the tape through its
+ * fused inverse op (`inverseOp`) or its own `inverseWithLogDet`; 'reference' always takes the
+ * tape through `inverseWithLogDet`. Both give the same loss and gradients up to float rounding.
  */
 import { tf } from '../core/backend';
 import { Adam } from './adam';
@@ -18,9 +24,11 @@ import { runChunked, startLoopHistory, type LoopHistory } from './loop';
 import { StandardNormal } from '../flows/base';
 import { LOG_2PI } from '../core/numerics';
 import type { InvertibleFlow } from '../flows/coupling';
+import type { FlowPath } from '../flows/flow';
+import { flowKernelOf, inverseArrayKernelOf, type ArrayFlowKernel } from '../flows/kernel';
 import { Rng } from '../core/random';
 import type { StopSignal } from '../core/stop';
-import { checkPositive, checkPositiveInt, checkSeed } from '../core/validate';
+import { checkOneOf, checkPositive, checkPositiveInt, checkSeed } from '../core/validate';
 
 export interface MaxLikelihoodOptions {
   /** Optimisation steps (default 1000). */
@@ -33,9 +41,16 @@ export interface MaxLikelihoodOptions {
   seed?: number;
   /** Steps between awaits / onChunk calls (default 100). */
   chunkSize?: number;
+  /** 'fused' (default; the registered inverse kernel, else the tape) or 'reference' (the tape). */
+  path?: FlowPath;
   /** Stop at the next chunk boundary when set. */
   stop?: StopSignal;
   onStep?: (info: { step: number; loss: number; ms: number }) => void;
+  /**
+   * Called at every step, before Adam applies them, with the step's loss and ∂loss/∂v for each of
+   * `flow.variables` (copies): to compare the paths. Costs a copy of the gradients per step.
+   */
+  onGradients?: (info: { step: number; loss: number; grads: Float32Array[] }) => void;
   onChunk?: (info: {
     step: number;
     steps: number;
@@ -49,6 +64,8 @@ export interface MaxLikelihoodHistory extends LoopHistory {
   step: number[];
   /** Minibatch mean negative log-likelihood (nats per row). */
   loss: number[];
+  /** The path taken: 'reference' when 'fused' was asked of a flow without an inverse kernel. */
+  path: FlowPath;
 }
 
 function checkData(name: string, data: Float32Array, dim: number): number {
@@ -65,12 +82,48 @@ function checkData(name: string, data: Float32Array, dim: number): number {
   return data.length / dim;
 }
 
-/** log q(x) = log q0(f⁻¹(x)) + log|det J_{f⁻¹}(x)| as a tensor: x [N, D] -> [N]. */
-export function flowLogProb(flow: InvertibleFlow, x: tf.Tensor2D): tf.Tensor1D {
+/**
+ * log q(x) = log q0(f⁻¹(x)) + log|det J_{f⁻¹}(x)| as a tensor: x [N, D] -> [N]. On the 'fused'
+ * path (default) f⁻¹ is the flow's registered inverse op when it has one.
+ */
+export function flowLogProb(flow: InvertibleFlow, x: tf.Tensor2D, path: FlowPath = 'fused'): tf.Tensor1D {
   return tf.tidy(() => {
-    const { z, logDetJ } = flow.inverseWithLogDet(x); // z: [N, D], logDetJ: [N]
+    const kernel = path === 'fused' ? flowKernelOf(flow) : undefined;
+    // z: [N, D], logDetJ: [N]
+    const { z, logDetJ } = kernel?.inverseOp ? kernel.inverseOp(flow, x) : flow.inverseWithLogDet(x);
     return tf.add(new StandardNormal(flow.dim).logProb(z), logDetJ) as tf.Tensor1D;
   });
+}
+
+/**
+ * One maximum-likelihood step on plain arrays (no tape), x: [B, D] row-major:
+ *
+ *   loss = -(1/B) Σ_n (-½‖z_n‖² - (D/2) log 2π + logdet_n),   z = f⁻¹(x)
+ *   ∂loss/∂z_n = z_n / B,   ∂loss/∂logdet_n = -1/B
+ *
+ * then the inverse kernel's backward: the loss and ∂loss/∂v per flow variable.
+ */
+export function maxLikelihoodArrayStep(
+  inverse: ArrayFlowKernel,
+  x: Float32Array,
+  B: number,
+  D: number,
+): { loss: number; grads: Float32Array[] } {
+  const { zK: z, logDet, backward } = inverse.forward(x, B); // z: [B, D], logDet: [B]
+  const c = 0.5 * D * LOG_2PI;
+  const dy = new Float64Array(B * (D + 1)); // [B, D + 1] = [∂loss/∂z | ∂loss/∂logdet]
+  let sum = 0;
+  for (let n = 0; n < B; n++) {
+    let sq = 0;
+    for (let d = 0; d < D; d++) {
+      const zd = z[n * D + d]!;
+      sq += zd * zd;
+      dy[n * (D + 1) + d] = zd / B;
+    }
+    dy[n * (D + 1) + D] = -1 / B;
+    sum += -0.5 * sq - c + logDet[n]!;
+  }
+  return { loss: -sum / B, grads: backward(dy) };
 }
 
 /**
@@ -94,7 +147,10 @@ export async function trainMaxLikelihood(
   const lr = checkPositive('lr', options.lr ?? 1e-3);
   const chunkSize = checkPositiveInt('chunkSize', options.chunkSize ?? 100);
   const rng = new Rng(checkSeed('seed', options.seed ?? 0));
+  const path = checkOneOf('path', options.path ?? 'fused', ['fused', 'reference'] as const);
   if (flow.variables.length === 0) throw new RangeError('flow has no trainable variables');
+  // Fastest: the registered plain-array inverse kernel, stepping without the tfjs tape.
+  const inverse = path === 'fused' ? inverseArrayKernelOf(flow) : undefined;
 
   // The library's Adam (tf.train.adam's update in typed-array loops): ~2x faster steps here.
   const optimizer = new Adam(flow.variables, lr);
@@ -102,6 +158,7 @@ export async function trainMaxLikelihood(
     step: [],
     loss: [],
     ...startLoopHistory(),
+    path: path === 'fused' && !inverse && !flowKernelOf(flow)?.inverseOp ? 'reference' : path,
   };
   const xb = new Float32Array(batch * D); // the minibatch, reused: [batch, D]
   const loop = { steps, chunkSize, stop: options.stop };
@@ -113,16 +170,31 @@ export async function trainMaxLikelihood(
           const r = Math.floor(rng.uniform() * N);
           xb.set(data.subarray(r * D, (r + 1) * D), i * D);
         }
-        // One tidy around the step: when it throws, nothing leaks (see disposeAbandonedTape).
-        const loss = tf.tidy(() => {
-          const x = tf.tensor2d(xb, [batch, D]); // x: [batch, D]
-          const { value: cost, grads } = tf.variableGrads(
-            () => tf.neg(tf.mean(flowLogProb(flow, x))) as tf.Scalar,
-            flow.variables,
-          );
-          optimizer.applyGradients(grads);
-          return cost.dataSync()[0]!;
-        });
+        let loss: number;
+        if (inverse) {
+          const r = maxLikelihoodArrayStep(inverse, xb, batch, D);
+          options.onGradients?.({ step: t, loss: r.loss, grads: r.grads.map((g) => Float32Array.from(g)) });
+          optimizer.applyGradientArrays(r.grads);
+          loss = r.loss;
+        } else {
+          // One tidy around the step: when it throws, nothing leaks (see disposeAbandonedTape).
+          loss = tf.tidy(() => {
+            const x = tf.tensor2d(xb, [batch, D]); // x: [batch, D]
+            const { value: cost, grads } = tf.variableGrads(
+              () => tf.neg(tf.mean(flowLogProb(flow, x, path))) as tf.Scalar,
+              flow.variables,
+            );
+            const value = cost.dataSync()[0]!;
+            if (options.onGradients) {
+              const copies = flow.variables.map((v) =>
+                Float32Array.from(grads[v.name]?.dataSync() ?? new Float32Array(v.size)),
+              );
+              options.onGradients({ step: t, loss: value, grads: copies });
+            }
+            optimizer.applyGradients(grads);
+            return value;
+          });
+        }
         history.step.push(t);
         history.loss.push(loss);
         return loss;
