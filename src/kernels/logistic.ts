@@ -78,6 +78,29 @@ export function signedDesignRows(spec: LogisticSpec): { A: Float64Array; count: 
 }
 
 /**
+ * f(u) = log1p(e^{-u}) and f'(u) into fx[0], fx[1], from the table (0 past U_MAX). A small
+ * function that V8 inlines; the pair goes through `fx` so that nothing is allocated per call.
+ */
+function softplusAt(table: Float64Array, u: number, fx: Float64Array): void {
+  if (u >= U_MAX) {
+    fx[0] = 0;
+    fx[1] = 0;
+    return;
+  }
+  const x = u * TABLE_STEPS;
+  const k = x | 0;
+  const t = x - k;
+  const o = 6 * k;
+  const c1 = table[o + 1]!;
+  const c2 = table[o + 2]!;
+  const c3 = table[o + 3]!;
+  const c4 = table[o + 4]!;
+  const c5 = table[o + 5]!;
+  fx[0] = table[o]! + t * (c1 + t * (c2 + t * (c3 + t * (c4 + t * c5))));
+  fx[1] = TABLE_STEPS * (c1 + t * (2 * c2 + t * (3 * c3 + t * (4 * c4 + t * 5 * c5))));
+}
+
+/**
  * The kernel of a logistic posterior: for θ row-major [n, D] it writes logp[i] = log p̃(θ_i)
  * and, when grad is given, grad[i*D + d] = ∂ log p̃(θ_i)/∂θ_id.
  */
@@ -86,8 +109,10 @@ export function logisticKernel(spec: LogisticSpec): TargetKernel {
   const { A, count, J } = signedDesignRows(spec);
   const invVar = 1 / priorStd ** 2; // 1/s²
   const logNormConst = -(D / 2) * (LOG_2PI + 2 * Math.log(priorStd)); // log N(0; 0, s² I_D)
-  const g = new Float64Array(D); // one sample's gradient, summed in float64: [D]
   const table = softplusTable();
+  const fx = new Float64Array(2); // f(|a|), f'(|a|)
+  if (D === 2) return logisticKernel2(A, count, J, invVar, logNormConst, table, fx);
+  const g = new Float64Array(D); // one sample's gradient, summed in float64: [D]
   return (z, n, logp, grad) => {
     for (let i = 0; i < n; i++) {
       const zi = i * D;
@@ -99,29 +124,55 @@ export function logisticKernel(spec: LogisticSpec): TargetKernel {
       for (let j = 0; j < J; j++) {
         let a = 0; // a_jᵀθ_i
         for (let d = 0; d < D; d++) a += A[j * D + d]! * z[zi + d]!;
-        const u = Math.abs(a);
-        let f = 0; // f(u) = log1p(e^{-u})
-        let fp = 0; // f'(u) = -σ(-u)
-        if (u < U_MAX) {
-          const x = u * TABLE_STEPS;
-          const k = x | 0;
-          const t = x - k;
-          const o = 6 * k;
-          const c1 = table[o + 1]!;
-          const c2 = table[o + 2]!;
-          const c3 = table[o + 3]!;
-          const c4 = table[o + 4]!;
-          const c5 = table[o + 5]!;
-          f = table[o]! + t * (c1 + t * (c2 + t * (c3 + t * (c4 + t * c5))));
-          fp = TABLE_STEPS * (c1 + t * (2 * c2 + t * (3 * c3 + t * (4 * c4 + t * 5 * c5))));
-        }
+        softplusAt(table, Math.abs(a), fx);
         const c = count[j]!;
-        s += c * (Math.min(a, 0) - f); // c_j log σ(a)
-        const w = c * (a >= 0 ? -fp : 1 + fp); // c_j σ(-a)
+        s += c * (Math.min(a, 0) - fx[0]!); // c_j log σ(a)
+        const w = c * (a >= 0 ? -fx[1]! : 1 + fx[1]!); // c_j σ(-a)
         for (let d = 0; d < D; d++) g[d]! += w * A[j * D + d]!;
       }
       logp[i] = s;
       if (grad) for (let d = 0; d < D; d++) grad[zi + d] = g[d]!;
+    }
+  };
+}
+
+/**
+ * The same kernel for D = 2 (intercept + one feature, the species model), with the inner loops
+ * over d written out: 0.68 against 0.99 ms per call of 512 samples with the general loops
+ * (species model, 132 distinct rows; measured back to back, load average 3.2 on 2 cores).
+ */
+function logisticKernel2(
+  A: Float64Array,
+  count: Float64Array,
+  J: number,
+  invVar: number,
+  logNormConst: number,
+  table: Float64Array,
+  fx: Float64Array,
+): TargetKernel {
+  return (z, n, logp, grad) => {
+    for (let i = 0; i < n; i++) {
+      const z0 = z[2 * i]!;
+      const z1 = z[2 * i + 1]!;
+      let s = logNormConst - 0.5 * invVar * (z0 * z0 + z1 * z1);
+      let g0 = -invVar * z0;
+      let g1 = -invVar * z1;
+      for (let j = 0; j < J; j++) {
+        const a0 = A[2 * j]!;
+        const a1 = A[2 * j + 1]!;
+        const a = a0 * z0 + a1 * z1;
+        softplusAt(table, Math.abs(a), fx);
+        const c = count[j]!;
+        s += c * (Math.min(a, 0) - fx[0]!);
+        const w = c * (a >= 0 ? -fx[1]! : 1 + fx[1]!);
+        g0 += w * a0;
+        g1 += w * a1;
+      }
+      logp[i] = s;
+      if (grad) {
+        grad[2 * i] = g0;
+        grad[2 * i + 1] = g1;
+      }
     }
   };
 }
