@@ -26,7 +26,8 @@
  *   a = (y^(k+1) - y^(k)) (s_k - δ_k) + (y - y^(k)) (δ_{k+1} + δ_k - 2 s_k)
  *   b = (y^(k+1) - y^(k)) δ_k - (y - y^(k)) (δ_{k+1} + δ_k - 2 s_k)
  *   c = -s_k (y - y^(k))
- *   ξ = 2c / (-b - √(b² - 4ac))   (the stable form: no cancellation as y -> y^(k))
+ *   ξ = 2c / (-b - √(b² - 4ac))   (stable as y -> y^(k); for b < 0 the same root as
+ *                                  (-b + √(b² - 4ac)) / 2a, see `stableRoot`)
  *   x = x^(k) + ξ (x^(k+1) - x^(k)),   log|g⁻¹'(y)| = -log g'(x)
  *
  * Shapes: x: any shape S; θ^w, θ^h: S + [K]; θ^d: S + [K - 1] (one spline per element of x).
@@ -167,19 +168,33 @@ function binOf(u: tf.Tensor, knots: tf.Tensor, { xk, yk, delta }: SplineKnots) {
   const oneHot = tf.oneHot(k, K); // S + [K]
   const lo = (t: tf.Tensor) => tf.sum(tf.mul(oneHot, tf.split(t, [K, 1], axis)[0]!), -1); // t_k: S
   const hi = (t: tf.Tensor) => tf.sum(tf.mul(oneHot, tf.split(t, [1, K], axis)[1]!), -1); // t_{k+1}: S
-  const xLo = lo(xk);
-  const yLo = lo(yk);
-  const w = tf.sub(hi(xk), xLo);
+  const [xLo, xHi, yLo] = [lo(xk), hi(xk), lo(yk)];
+  const w = tf.sub(xHi, xLo);
   const h = tf.sub(hi(yk), yLo);
-  return { xLo, w, yLo, h, dLo: lo(delta), dHi: hi(delta), s: tf.div(h, w) };
+  return { xLo, xHi, w, yLo, h, dLo: lo(delta), dHi: hi(delta), s: tf.div(h, w) };
 }
 
-/** log g'(x) at ξ in bin k (eq. 5), and the denominator's factor δ_{k+1} + δ_k - 2 s_k. */
-function logDerivative(xi: tf.Tensor, s: tf.Tensor, dLo: tf.Tensor, dHi: tf.Tensor): tf.Tensor {
-  const xi1m = tf.mul(xi, tf.sub(1, xi)); // ξ(1-ξ)
+/** log g'(x) in bin k (eq. 5) from ξ and 1 - ξ (given apart: near ξ = 1, 1 - ξ is more exact). */
+function logDerivative(xi: tf.Tensor, om: tf.Tensor, s: tf.Tensor, dLo: tf.Tensor, dHi: tf.Tensor): tf.Tensor {
+  const xi1m = tf.mul(xi, om); // ξ(1-ξ)
   const den = tf.add(s, tf.mul(tf.sub(tf.add(dHi, dLo), tf.mul(2, s)), xi1m));
-  const num = tf.addN([tf.mul(dHi, tf.square(xi)), tf.mul(tf.mul(2, s), xi1m), tf.mul(dLo, tf.square(tf.sub(1, xi)))]);
+  const num = tf.addN([tf.mul(dHi, tf.square(xi)), tf.mul(tf.mul(2, s), xi1m), tf.mul(dLo, tf.square(om))]);
   return tf.sub(tf.add(tf.mul(2, tf.log(s)), tf.log(num)), tf.mul(2, tf.log(den)));
+}
+
+/**
+ * The root ξ ∈ [0, 1] of a ξ² + b ξ + c = 0 (c <= 0), without cancellation. For b >= 0 the
+ * paper's form 2c / (-b - √(b² - 4ac)); for b < 0 the same root as (-b + √(b² - 4ac)) / 2a, since
+ * there -b - √(b² - 4ac) cancels: in a flat bin (s_k = 0.003, δ_{k+1} = 1.2) near its right end
+ * the paper's form lost 2 digits in float32 (ξ off by 1.2e-5, x by 5e-5). The unused branch
+ * divides by 1, so its gradient stays finite.
+ */
+function stableRoot(a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, rootDisc: tf.Tensor): tf.Tensor {
+  const bNonNeg = tf.greaterEqual(b, 0);
+  const one = tf.onesLike(b);
+  const paper = tf.div(tf.mul(2, c), tf.where(bNonNeg, tf.sub(tf.neg(b), rootDisc), one)); // b >= 0
+  const conjugate = tf.div(tf.add(tf.neg(b), rootDisc), tf.where(bNonNeg, one, tf.mul(2, a))); // b < 0
+  return tf.where(bNonNeg, paper, conjugate);
 }
 
 /**
@@ -192,27 +207,29 @@ export function rqSpline(u: tf.Tensor, params: SplineParams, config: SplineConfi
   return tf.tidy(() => {
     const knots = splineKnots(params, config);
     const B = config.bound;
-    const inside = tf.logicalAnd(tf.greaterEqual(u, -B), tf.lessEqual(u, B)); // S
+    // B >= |u|: GreaterEqual has a (zero) gradient in tfjs, LessEqual and LogicalAnd have none
+    const inside = tf.greaterEqual(B, tf.abs(u)); // S
     const uc = tf.clipByValue(u, -B, B); // the tails' values stay finite in the unused branch
-    const { xLo, w, yLo, h, dLo, dHi, s } = binOf(uc, inverse ? knots.yk : knots.xk, knots);
+    const { xLo, xHi, w, yLo, h, dLo, dHi, s } = binOf(uc, inverse ? knots.yk : knots.xk, knots);
     const sum2 = tf.sub(tf.add(dHi, dLo), tf.mul(2, s)); // δ_{k+1} + δ_k - 2 s_k
     let out: tf.Tensor;
     let logDet: tf.Tensor;
     if (!inverse) {
       const xi = tf.div(tf.sub(uc, xLo), w); // ξ
-      const xi1m = tf.mul(xi, tf.sub(1, xi));
+      const om = tf.div(tf.sub(xHi, uc), w); // 1 - ξ
+      const xi1m = tf.mul(xi, om);
       const num = tf.mul(h, tf.add(tf.mul(s, tf.square(xi)), tf.mul(dLo, xi1m)));
       out = tf.add(yLo, tf.div(num, tf.add(s, tf.mul(sum2, xi1m))));
-      logDet = logDerivative(xi, s, dLo, dHi);
+      logDet = logDerivative(xi, om, s, dLo, dHi);
     } else {
       const dy = tf.sub(uc, yLo); // y - y^(k)
       const a = tf.add(tf.mul(h, tf.sub(s, dLo)), tf.mul(dy, sum2));
       const b = tf.sub(tf.mul(h, dLo), tf.mul(dy, sum2));
       const c = tf.neg(tf.mul(s, dy));
-      const disc = tf.relu(tf.sub(tf.square(b), tf.mul(4, tf.mul(a, c)))); // >= 0; relu drops -0 rounding
-      const xi = tf.div(tf.mul(2, c), tf.sub(tf.neg(b), tf.sqrt(disc)));
+      const rootDisc = tf.sqrt(tf.relu(tf.sub(tf.square(b), tf.mul(4, tf.mul(a, c))))); // relu: rounding below 0
+      const xi = stableRoot(a, b, c, rootDisc);
       out = tf.add(xLo, tf.mul(xi, w));
-      logDet = tf.neg(logDerivative(xi, s, dLo, dHi));
+      logDet = tf.neg(logDerivative(xi, tf.sub(1, xi), s, dLo, dHi));
     }
     return { y: tf.where(inside, out, u), logDet: tf.where(inside, logDet, tf.zerosLike(u)) };
   });
