@@ -229,7 +229,9 @@ export function rqSpline(u: tf.Tensor, params: SplineParams, config: SplineConfi
       const rootDisc = tf.sqrt(tf.relu(tf.sub(tf.square(b), tf.mul(4, tf.mul(a, c))))); // relu: rounding below 0
       const xi = stableRoot(a, b, c, rootDisc);
       out = tf.add(xLo, tf.mul(xi, w));
-      logDet = tf.neg(logDerivative(xi, tf.sub(1, xi), s, dLo, dHi));
+      // -log g' at the x returned, with 1 - ξ from x^(k+1) - x as in the forward pass (1 - ξ from
+      // the root loses digits near ξ = 1, where log g' can move ~1e-4 per float32 step)
+      logDet = tf.neg(logDerivative(tf.div(tf.sub(out, xLo), w), tf.div(tf.sub(xHi, out), w), s, dLo, dHi));
     }
     return { y: tf.where(inside, out, u), logDet: tf.where(inside, logDet, tf.zerosLike(u)) };
   });
