@@ -25,9 +25,8 @@
  */
 import { tf } from '../core/backend';
 import type { Flow, FlowOutput } from './flow';
-import { applyMLP, createMLP, mlpVariables, perturbVariables, withoutLogDet, type MLP } from './mlp';
-import { Rng } from '../core/random';
-import { checkBatch, checkPositive, checkPositiveInt, checkSeed } from '../core/validate';
+import { applyMLP, couplingSizes, createMLP, mlpVariables, perturbVariables, withoutLogDet, type MLP } from './mlp';
+import { checkBatch, checkPositive, checkPositiveInt } from '../core/validate';
 
 export interface CouplingOptions {
   /** Dimension D of x (default 2; must be >= 2: a coupling needs a coordinate to condition on). */
@@ -82,12 +81,9 @@ export class CouplingFlow implements InvertibleFlow {
   private readonly layers: CouplingLayer[];
 
   constructor(options: CouplingOptions = {}) {
-    this.dim = checkPositiveInt('dim', options.dim ?? 2, 2);
-    this.K = checkPositiveInt('K', options.K ?? 4);
-    this.hidden = checkPositiveInt('hidden', options.hidden ?? 32);
+    const { dim: D, K, hidden: H, rng } = couplingSizes(options);
+    [this.dim, this.K, this.hidden] = [D, K, H];
     this.scaleFactor = checkPositive('scaleFactor', options.scaleFactor ?? 2);
-    const rng = new Rng(checkSeed('seed', options.seed ?? 0));
-    const { dim: D, hidden: H } = this;
     this.name = `coupling(K=${this.K}, H=${H})`;
     this.layers = couplingMasks(D, this.K).map((m) => ({
       mask: tf.tensor2d(m, [1, D]),

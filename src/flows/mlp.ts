@@ -11,7 +11,29 @@
 import { tf } from '../core/backend';
 import { ownedVariable } from './flow';
 import { Rng } from '../core/random';
-import { checkPositive } from '../core/validate';
+import { checkPositive, checkPositiveInt, checkSeed } from '../core/validate';
+
+/** The sizes every coupling flow checks, and the seeded generator of its initialisation. */
+export interface CouplingSizes {
+  /** D >= 2 (a coupling needs a coordinate to condition on), default 2 */
+  dim: number;
+  /** Number of layers, default 4 */
+  K: number;
+  /** Hidden units H of each layer's MLP, default 32 */
+  hidden: number;
+  /** Rng(seed), seed default 0 */
+  rng: Rng;
+}
+
+/** Check a coupling flow's dim, K, hidden and seed options (errors name the option). */
+export function couplingSizes(options: { dim?: number; K?: number; hidden?: number; seed?: number }): CouplingSizes {
+  return {
+    dim: checkPositiveInt('dim', options.dim ?? 2, 2),
+    K: checkPositiveInt('K', options.K ?? 4),
+    hidden: checkPositiveInt('hidden', options.hidden ?? 32),
+    rng: new Rng(checkSeed('seed', options.seed ?? 0)),
+  };
+}
 
 /** One MLP's parameters. */
 export interface MLP {

@@ -19,10 +19,9 @@
 import { tf } from '../core/backend';
 import type { FlowOutput } from './flow';
 import { couplingMasks, type InverseOutput, type InvertibleFlow } from './coupling';
-import { applyMLP, createMLP, mlpVariables, perturbVariables, withoutLogDet, type MLP } from './mlp';
+import { applyMLP, couplingSizes, createMLP, mlpVariables, withoutLogDet, type MLP } from './mlp';
 import { rqSpline, splineConfig, splineParamCount, splitSplineParams, type SplineConfig } from './spline';
-import { Rng } from '../core/random';
-import { checkBatch, checkPositiveInt, checkSeed } from '../core/validate';
+import { checkBatch } from '../core/validate';
 
 export interface SplineCouplingOptions {
   /** Dimension D of x (default 2; must be >= 2: a coupling needs a coordinate to condition on). */
@@ -58,21 +57,18 @@ interface SplineLayer {
 }
 
 export class SplineCouplingFlow implements InvertibleFlow {
+  /** The splines' bins, interval and lower limits. */
+  readonly spline: SplineConfig;
+  private readonly layers: SplineLayer[];
   readonly name: string;
   readonly dim: number;
   readonly K: number;
   readonly hidden: number;
-  /** The splines' bins, interval and lower limits. */
-  readonly spline: SplineConfig;
-  private readonly layers: SplineLayer[];
 
   constructor(options: SplineCouplingOptions = {}) {
-    this.dim = checkPositiveInt('dim', options.dim ?? 2, 2);
-    this.K = checkPositiveInt('K', options.K ?? 4);
-    this.hidden = checkPositiveInt('hidden', options.hidden ?? 32);
     this.spline = splineConfig(options);
-    const rng = new Rng(checkSeed('seed', options.seed ?? 0));
-    const { dim: D, hidden: H } = this;
+    const { dim: D, K, hidden: H, rng } = couplingSizes(options);
+    [this.dim, this.K, this.hidden] = [D, K, H];
     const P = splineParamCount(this.spline.bins);
     this.name = `spline-coupling(K=${this.K}, bins=${this.spline.bins}, H=${H})`;
     this.layers = couplingMasks(D, this.K).map((m) => {
@@ -129,11 +125,6 @@ export class SplineCouplingFlow implements InvertibleFlow {
   /** f⁻¹(y): [N, D]. */
   inverse(y: tf.Tensor2D): tf.Tensor2D {
     return withoutLogDet(() => this.inverseWithLogDet(y));
-  }
-
-  /** Add N(0, std²) noise to every variable (tests and demos: move off the identity init). */
-  perturb(std: number, seed = 1): void {
-    perturbVariables(this.variables, std, seed);
   }
 
   dispose(): void {
