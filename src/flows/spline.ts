@@ -31,6 +31,9 @@
  *   x = x^(k) + ξ (x^(k+1) - x^(k)),   log|g⁻¹'(y)| = -log g'(x)
  *
  * Shapes: x: any shape S; θ^w, θ^h: S + [K]; θ^d: S + [K - 1] (one spline per element of x).
+ * Any conditioner plugs in: a coupling MLP (src/flows/spline-coupling.ts), or an autoregressive
+ * MADE with D (3K - 1) outputs, reshaped to [N, D, 3K - 1] and cut by `splitSplineParams` (its
+ * degrees must give all 3K - 1 outputs of coordinate d the degree of d).
  */
 import { tf } from '../core/backend';
 import { checkInRange, checkPositive, checkPositiveInt } from '../core/validate';
