@@ -6,7 +6,7 @@ import { rqSpline, splineConfig, splineKnots, splitSplineParams, type SplineConf
 import { perturbVariables } from '../src/flows/mlp';
 import { SplineCouplingFlow } from '../src/flows/spline-coupling';
 import { gaussianBaseline, logLikelihood, trainMaxLikelihood } from '../src/train/mle';
-import { jacobianFD, logAbsDet } from './oracle';
+import { jacobianFD, logAbsDet, relErr } from './oracle';
 
 /** Float32 round trip x -> g(x) -> g⁻¹(g(x)): a few roundings of numbers of size <= B. */
 const ROUNDTRIP_TOL = 1e-5;
@@ -139,6 +139,64 @@ test('g and log g′ match a float64 oracle and its finite-difference derivative
     assert.ok(Math.abs(y[i]! - spline64(t, x, cfg)) < 1e-5, `g(${x}) = ${y[i]} vs ${spline64(t, x, cfg)}`);
     assert.ok(Math.abs(logDet[i]! - Math.log(fd)) < LOGDER_TOL, `log g'(${x}) = ${logDet[i]} vs ${Math.log(fd)}`);
   });
+});
+
+/** log g′(x) in float64: the log of a central difference of `spline64` (relative error ~1e-9). */
+function logDer64(theta: Theta, x: number, cfg: SplineConfig): number {
+  return Math.log((spline64(theta, x + FD64_STEP, cfg) - spline64(theta, x - FD64_STEP, cfg)) / (2 * FD64_STEP));
+}
+
+/** g⁻¹(y) in float64 by bisection on `spline64` (to the last bit). */
+function inverse64(theta: Theta, y: number, cfg: SplineConfig): number {
+  let [lo, hi] = [Math.min(y, -cfg.bound) - 1, Math.max(y, cfg.bound) + 1];
+  for (let i = 0; i < 200 && hi - lo > 1e-15; i++) {
+    const mid = 0.5 * (lo + hi);
+    if (spline64(theta, mid, cfg) < y) lo = mid;
+    else hi = mid;
+  }
+  return 0.5 * (lo + hi);
+}
+
+/** Step on θ for the float64 gradient oracle: the log-derivative's ~1e-9 noise / 1e-4 stays ~1e-5. */
+const THETA_FD_STEP = 1e-4;
+
+test('gradients of g, g⁻¹ and their log-derivatives in θ match float64 finite differences', () => {
+  const cfg = splineConfig({ bins: 4, bound: 2 });
+  const rng = new Rng(17);
+  const n = 6;
+  const thetas = Array.from({ length: n }, () => randomTheta(rng, 4, 1));
+  const us = thetas.map(() => 3.6 * rng.uniform() - 1.8); // inside [-B, B]
+  const [r, q] = [us.map(() => rng.normal()), us.map(() => rng.normal())]; // L = Σ r g + q log g′
+  for (const inverse of [false, true]) {
+    const L64 = (ts: Theta[]) =>
+      ts.reduce((sum, t, i) => {
+        const out = inverse ? inverse64(t, us[i]!, cfg) : spline64(t, us[i]!, cfg);
+        const ld = inverse ? -logDer64(t, out, cfg) : logDer64(t, us[i]!, cfg);
+        return sum + r[i]! * out + q[i]! * ld;
+      }, 0);
+    const grads = tf.tidy(() => {
+      const params = [thetas.map((t) => t.w), thetas.map((t) => t.h), thetas.map((t) => t.d)].map((a) =>
+        tf.tensor2d(a),
+      );
+      const f = (w: tf.Tensor, h: tf.Tensor, d: tf.Tensor) => {
+        const out = rqSpline(tf.tensor1d(us), { thetaW: w, thetaH: h, thetaD: d }, cfg, inverse);
+        return tf.add(tf.sum(tf.mul(out.y, r)), tf.sum(tf.mul(out.logDet, q))) as tf.Scalar;
+      };
+      return tf
+        .grads(f)(params)
+        .map((g) => Array.from(g.dataSync()));
+    });
+    (['w', 'h', 'd'] as const).forEach((key, j) => {
+      const fd = thetas.flatMap((t, i) =>
+        t[key].map((_, m) => {
+          const shifted = (e: number) =>
+            thetas.map((u, i2) => (i2 !== i ? u : { ...u, [key]: u[key].map((v, m2) => (m2 === m ? v + e : v)) }));
+          return (L64(shifted(THETA_FD_STEP)) - L64(shifted(-THETA_FD_STEP))) / (2 * THETA_FD_STEP);
+        }),
+      );
+      assert.ok(relErr(grads[j]!, fd) < 1e-3, `inverse=${inverse} ∂L/∂θ^${key}: ${grads[j]} vs ${fd}`);
+    });
+  }
 });
 
 /** The largest float32 below the float32 number x (x > 0 or x < 0, not 0). */
