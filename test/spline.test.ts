@@ -7,11 +7,10 @@ import { perturbVariables } from '../src/flows/mlp';
 import { SplineCouplingFlow } from '../src/flows/spline-coupling';
 import { gaussianBaseline, logLikelihood, trainMaxLikelihood } from '../src/train/mle';
 import { jacobianFD, logAbsDet, relErr } from './oracle';
+import { FD64_STEP, inverse64, knots64, logDer64, randomTheta, spline64, type Theta } from './spline-oracle';
 
 /** Float32 round trip x -> g(x) -> g⁻¹(g(x)): a few roundings of numbers of size <= B. */
 const ROUNDTRIP_TOL = 1e-5;
-/** Float64 central-difference step for the oracle: error ~h² g''' + 1e-16/h, far below the tolerance. */
-const FD64_STEP = 1e-6;
 /** log g' in float32 (logs of s, numerator, denominator) against a float64 derivative. */
 const LOGDER_TOL = 1e-4;
 /** Central-difference step on the float32 flow (as in coupling.test.ts: rounding / h vs curvature h²). */
@@ -24,18 +23,6 @@ const FD_LOGDET_TOL = 3e-3;
  * factors up to ~100, a strongly bent spline that float32 still resolves to ~1e-6.
  */
 const THETA_SCALE = 1.5;
-
-/** One spline's unnormalised parameters θ^w, θ^h, θ^d as plain numbers. */
-interface Theta {
-  w: number[];
-  h: number[];
-  d: number[];
-}
-
-function randomTheta(rng: Rng, K: number, scale: number): Theta {
-  const draw = (n: number) => Array.from({ length: n }, () => scale * rng.normal());
-  return { w: draw(K), h: draw(K), d: draw(K - 1) };
-}
 
 /** g (or g⁻¹) at each point, each with its own θ, in float32 through rqSpline: numbers out. */
 function evalSpline(thetas: Theta[], xs: number[], cfg: SplineConfig, inverse = false) {
@@ -50,43 +37,6 @@ function evalSpline(thetas: Theta[], xs: number[], cfg: SplineConfig, inverse = 
     assert.deepEqual(out.y.shape, [n]);
     return { y: Array.from(out.y.dataSync()), logDet: Array.from(out.logDet.dataSync()) };
   });
-}
-
-/** Knots x^(k) (or y^(k)) in float64, written from the paper independently of src/. */
-function knots64(theta: number[], minBin: number, B: number): number[] {
-  const K = theta.length;
-  const m = Math.max(...theta);
-  const e = theta.map((t) => Math.exp(t - m));
-  const sum = e.reduce((a, b) => a + b, 0);
-  const out = [-B];
-  let c = 0;
-  for (let k = 0; k < K - 1; k++) {
-    c += minBin + (1 - K * minBin) * (e[k]! / sum);
-    out.push(-B + 2 * B * c);
-  }
-  out.push(B);
-  return out;
-}
-
-/** Knot derivatives δ_0..δ_K in float64: 1 at the ends, δ_min + softplus(θ + c) inside. */
-function delta64(theta: number[], minD: number): number[] {
-  const c = Math.log(Math.expm1(1 - minD));
-  return [1, ...theta.map((t) => minD + Math.log1p(Math.exp(t + c))), 1];
-}
-
-/** The forward spline g(x) in float64 (paper eq. 4), identity outside [-B, B]. */
-function spline64(theta: Theta, x: number, cfg: SplineConfig): number {
-  const B = cfg.bound;
-  if (x < -B || x > B) return x;
-  const xk = knots64(theta.w, cfg.minBinWidth, B);
-  const yk = knots64(theta.h, cfg.minBinHeight, B);
-  const dk = delta64(theta.d, cfg.minDerivative);
-  let k = 0;
-  while (k < cfg.bins - 1 && xk[k + 1]! <= x) k++;
-  const s = (yk[k + 1]! - yk[k]!) / (xk[k + 1]! - xk[k]!);
-  const xi = (x - xk[k]!) / (xk[k + 1]! - xk[k]!);
-  const q = xi * (1 - xi);
-  return yk[k]! + ((yk[k + 1]! - yk[k]!) * (s * xi * xi + dk[k]! * q)) / (s + (dk[k + 1]! + dk[k]! - 2 * s) * q);
 }
 
 const maxAbs = (a: number[], b: number[]) => Math.max(...a.map((v, i) => Math.abs(v - b[i]!)));
@@ -140,22 +90,6 @@ test('g and log g′ match a float64 oracle and its finite-difference derivative
     assert.ok(Math.abs(logDet[i]! - Math.log(fd)) < LOGDER_TOL, `log g'(${x}) = ${logDet[i]} vs ${Math.log(fd)}`);
   });
 });
-
-/** log g′(x) in float64: the log of a central difference of `spline64` (relative error ~1e-9). */
-function logDer64(theta: Theta, x: number, cfg: SplineConfig): number {
-  return Math.log((spline64(theta, x + FD64_STEP, cfg) - spline64(theta, x - FD64_STEP, cfg)) / (2 * FD64_STEP));
-}
-
-/** g⁻¹(y) in float64 by bisection on `spline64` (to the last bit). */
-function inverse64(theta: Theta, y: number, cfg: SplineConfig): number {
-  let [lo, hi] = [Math.min(y, -cfg.bound) - 1, Math.max(y, cfg.bound) + 1];
-  for (let i = 0; i < 200 && hi - lo > 1e-15; i++) {
-    const mid = 0.5 * (lo + hi);
-    if (spline64(theta, mid, cfg) < y) lo = mid;
-    else hi = mid;
-  }
-  return 0.5 * (lo + hi);
-}
 
 /** Step on θ for the float64 gradient oracle: the log-derivative's ~1e-9 noise / 1e-4 stays ~1e-5. */
 const THETA_FD_STEP = 1e-4;
