@@ -20,6 +20,8 @@ export * from './flows/base';
 export * from './flows/planar';
 export * from './flows/sylvester';
 export * from './flows/coupling';
+export * from './flows/spline';
+export * from './flows/spline-coupling';
 export * from './flows/affine';
 export * from './flows/made';
 export * from './flows/autoregressive';

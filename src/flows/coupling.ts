@@ -24,9 +24,9 @@
  *   log q(x) = log q0(f⁻¹(x)) + log|det J_{f⁻¹}(x)|
  */
 import { tf } from '../core/backend';
-import { ownedVariable, type Flow, type FlowOutput } from './flow';
-import { Rng } from '../core/random';
-import { checkBatch, checkPositive, checkPositiveInt, checkSeed } from '../core/validate';
+import type { Flow, FlowOutput } from './flow';
+import { applyMLP, couplingSizes, createMLP, mlpVariables, perturbVariables, withoutLogDet, type MLP } from './mlp';
+import { checkBatch, checkPositive, checkPositiveInt } from '../core/validate';
 
 export interface CouplingOptions {
   /** Dimension D of x (default 2; must be >= 2: a coupling needs a coordinate to condition on). */
@@ -64,26 +64,12 @@ export function couplingMasks(dim: number, K: number): number[][] {
   return Array.from({ length: K }, (_, k) => (k % 2 === 0 ? first : first.map((m) => 1 - m)));
 }
 
-/** One layer's parameters: a D -> H -> H -> 2D MLP. */
-interface CouplingLayer {
+/** One layer: its mask and a D -> H -> H -> 2D MLP (src/flows/mlp.ts). */
+interface CouplingLayer extends MLP {
   /** 1 where kept: [1, D] */
   mask: tf.Tensor2D;
   /** 1 - mask: [1, D] */
   inv: tf.Tensor2D;
-  w1: tf.Variable<tf.Rank.R2>; // [D, H]
-  b1: tf.Variable<tf.Rank.R1>; // [H]
-  w2: tf.Variable<tf.Rank.R2>; // [H, H]
-  b2: tf.Variable<tf.Rank.R1>; // [H]
-  w3: tf.Variable<tf.Rank.R2>; // [H, 2D], zero at init
-  b3: tf.Variable<tf.Rank.R1>; // [2D], zero at init
-}
-
-/** Glorot-uniform limit √(6 / (fan_in + fan_out)): keeps tanh units out of saturation at init. */
-function glorot(rng: Rng, fanIn: number, fanOut: number): tf.Tensor2D {
-  const lim = Math.sqrt(6 / (fanIn + fanOut));
-  const v = new Float32Array(fanIn * fanOut);
-  for (let i = 0; i < v.length; i++) v[i] = (2 * rng.uniform() - 1) * lim;
-  return tf.tensor2d(v, [fanIn, fanOut]);
 }
 
 export class CouplingFlow implements InvertibleFlow {
@@ -95,12 +81,9 @@ export class CouplingFlow implements InvertibleFlow {
   private readonly layers: CouplingLayer[];
 
   constructor(options: CouplingOptions = {}) {
-    this.dim = checkPositiveInt('dim', options.dim ?? 2, 2);
-    this.K = checkPositiveInt('K', options.K ?? 4);
-    this.hidden = checkPositiveInt('hidden', options.hidden ?? 32);
+    const { dim: D, K, hidden: H, rng } = couplingSizes(options);
+    [this.dim, this.K, this.hidden] = [D, K, H];
     this.scaleFactor = checkPositive('scaleFactor', options.scaleFactor ?? 2);
-    const rng = new Rng(checkSeed('seed', options.seed ?? 0));
-    const { dim: D, hidden: H } = this;
     this.name = `coupling(K=${this.K}, H=${H})`;
     this.layers = couplingMasks(D, this.K).map((m) => ({
       mask: tf.tensor2d(m, [1, D]),
@@ -108,27 +91,20 @@ export class CouplingFlow implements InvertibleFlow {
         m.map((x) => 1 - x),
         [1, D],
       ),
-      w1: ownedVariable(glorot(rng, D, H)),
-      b1: ownedVariable(tf.zeros([H]) as tf.Tensor1D),
-      w2: ownedVariable(glorot(rng, H, H)),
-      b2: ownedVariable(tf.zeros([H]) as tf.Tensor1D),
-      w3: ownedVariable(tf.zeros([H, 2 * D]) as tf.Tensor2D),
-      b3: ownedVariable(tf.zeros([2 * D]) as tf.Tensor1D),
+      ...createMLP(rng, D, H, 2 * D),
     }));
   }
 
   get variables(): tf.Variable[] {
-    return this.layers.flatMap((l) => [l.w1, l.b1, l.w2, l.b2, l.w3, l.b3]);
+    return this.layers.flatMap(mlpVariables);
   }
 
   /** log-scale s and shift t of layer k from the kept coordinates: each [N, D], zero where kept. */
   private scaleShift(l: CouplingLayer, x: tf.Tensor2D): { s: tf.Tensor2D; t: tf.Tensor2D } {
     const D = this.dim;
     const c = this.scaleFactor;
-    const xm = tf.mul(x, l.mask); // m ⊙ x: [N, D]
-    const h1 = tf.tanh(tf.add(tf.matMul(xm, l.w1), l.b1)); // [N, H]
-    const h2 = tf.tanh(tf.add(tf.matMul(h1, l.w2), l.b2)); // [N, H]
-    const out = tf.add(tf.matMul(h2, l.w3), l.b3) as tf.Tensor2D; // [N, 2D]
+    const xm = tf.mul(x, l.mask) as tf.Tensor2D; // m ⊙ x: [N, D]
+    const out = applyMLP(l, xm); // [N, 2D]
     const [raw, shift] = tf.split(out, [D, D], 1) as [tf.Tensor2D, tf.Tensor2D];
     const s = tf.mul(tf.mul(c, tf.tanh(tf.div(raw, c))), l.inv) as tf.Tensor2D; // (1 - m) ⊙ c·tanh(raw/c): [N, D]
     const t = tf.mul(shift, l.inv) as tf.Tensor2D; // (1 - m) ⊙ t: [N, D]
@@ -168,22 +144,12 @@ export class CouplingFlow implements InvertibleFlow {
 
   /** f⁻¹(y): [N, D]. */
   inverse(y: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => {
-      const { z, logDetJ } = this.inverseWithLogDet(y);
-      logDetJ.dispose();
-      return z;
-    });
+    return withoutLogDet(() => this.inverseWithLogDet(y));
   }
 
   /** Add N(0, std²) noise to every variable (tests and demos: move off the identity init). */
   perturb(std: number, seed = 1): void {
-    checkPositive('std', std);
-    const rng = new Rng(seed);
-    for (const v of this.variables) {
-      tf.tidy(() => {
-        v.assign(tf.add(v, tf.mul(std, rng.normalTensor(1, v.size).reshape(v.shape))));
-      });
-    }
+    perturbVariables(this.variables, std, seed);
   }
 
   dispose(): void {
