@@ -19,11 +19,11 @@
  * Either way the Jacobian is triangular in the order and log|det| = ±Σ_d α_d.
  */
 import { tf } from '../core/backend';
-import type { FlowOutput } from './flow';
-import type { InverseOutput, InvertibleFlow } from './coupling';
+import { LayeredFlow } from './layered';
+import { perturbVariables } from './mlp';
 import { Made, type MadeOptions, type ShiftLogScale } from './made';
 import { Rng } from '../core/random';
-import { checkBatch, checkPositive, checkPositiveInt, checkSeed } from '../core/validate';
+import { checkPositive, checkPositiveInt, checkSeed } from '../core/validate';
 
 export interface AutoregressiveOptions extends MadeOptions {
   /** Dimension D of x (default 2; any D >= 1). */
@@ -52,7 +52,7 @@ function affineStep(input: tf.Tensor2D, { mu, alpha }: ShiftLogScale, toData: bo
     : (tf.mul(tf.sub(input, mu), tf.exp(tf.neg(alpha))) as tf.Tensor2D); // (v - μ) ⊙ e^{-α}: [N, D]
 }
 
-export abstract class AutoregressiveFlow implements InvertibleFlow {
+export abstract class AutoregressiveFlow extends LayeredFlow {
   readonly name: string;
   readonly dim: number;
   readonly K: number;
@@ -63,7 +63,12 @@ export abstract class AutoregressiveFlow implements InvertibleFlow {
   /** Which side of a layer μ and α are computed from. */
   protected abstract readonly conditionedOn: ConditionedOn;
 
+  protected get numLayers(): number {
+    return this.K;
+  }
+
   constructor(label: string, options: AutoregressiveOptions = {}) {
+    super();
     this.dim = checkPositiveInt('dim', options.dim ?? 2);
     this.K = checkPositiveInt('K', options.K ?? 4);
     this.hidden = checkPositiveInt('hidden', options.hidden ?? 32);
@@ -100,47 +105,18 @@ export abstract class AutoregressiveFlow implements InvertibleFlow {
     return { out, sumAlpha: tf.sum(alpha, 1) };
   }
 
-  /** Push x through the layers toward the data (forward) or the base (inverse), with log|det|. */
-  private run(x: tf.Tensor2D, toData: boolean): FlowOutput {
-    return tf.tidy(() => {
-      let logDetJ = tf.zeros([x.shape[0]]) as tf.Tensor1D; // [N]
-      const ks = this.layers.map((_, k) => k);
-      for (const k of toData ? ks : ks.reverse()) {
-        const { out, sumAlpha } = this.layerStep(this.layers[k]!, x, toData);
-        x = out;
-        logDetJ = (toData ? tf.add(logDetJ, sumAlpha) : tf.sub(logDetJ, sumAlpha)) as tf.Tensor1D;
-      }
-      return { z: x, logDetJ };
-    });
-  }
-
-  /** f(z) base -> data with log|det ∂f/∂z| = Σ_k Σ_d α_kd. z: [N, D]. */
-  forward(z: tf.Tensor2D): FlowOutput {
-    checkBatch('z', z, this.dim);
-    return this.run(z, true);
-  }
-
-  /** f⁻¹(y) data -> base with log|det ∂f⁻¹/∂y| = -Σ_k Σ_d α_kd. y: [N, D]. */
-  inverseWithLogDet(y: tf.Tensor2D): InverseOutput {
-    checkBatch('y', y, this.dim);
-    return this.run(y, false);
-  }
-
-  /** f⁻¹(y): [N, D]. */
-  inverse(y: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => this.inverseWithLogDet(y).z);
+  /** Layer k toward the data (inverse false: + Σ_d α_d) or the base (true: - Σ_d α_d). */
+  protected layer(k: number, x: tf.Tensor2D, inverse: boolean): { y: tf.Tensor2D; logDet: tf.Tensor1D } {
+    const { out, sumAlpha } = this.layerStep(this.layers[k]!, x, !inverse);
+    return { y: out, logDet: inverse ? tf.neg(sumAlpha) : sumAlpha };
   }
 
   /** Add N(0, std²) noise to every variable (tests and demos: move off the identity init). */
   perturb(std: number, seed = 1): void {
-    checkPositive('std', std);
-    const rng = new Rng(checkSeed('seed', seed));
-    tf.tidy(() =>
-      this.variables.forEach((v) => v.assign(tf.add(v, tf.mul(std, rng.normalTensor(1, v.size).reshape(v.shape))))),
-    );
+    perturbVariables(this.variables, checkPositive('std', std), checkSeed('seed', seed));
   }
 
-  dispose(): void {
+  override dispose(): void {
     this.layers.forEach((l) => l.dispose());
   }
 }

@@ -17,11 +17,10 @@
  * convention: `forward` maps base -> data; the data log-likelihood uses `inverseWithLogDet`.
  */
 import { tf } from '../core/backend';
-import type { FlowOutput } from './flow';
-import { couplingMasks, type InverseOutput, type InvertibleFlow } from './coupling';
-import { applyMLP, couplingSizes, createMLP, mlpVariables, withoutLogDet, type MLP } from './mlp';
+import { couplingMasks } from './coupling';
+import { LayeredFlow } from './layered';
+import { applyMLP, couplingSizes, createMLP, mlpVariables, type MLP } from './mlp';
 import { rqSpline, splineConfig, splineParamCount, splitSplineParams, type SplineConfig } from './spline';
-import { checkBatch } from '../core/validate';
 
 export interface SplineCouplingOptions {
   /** Dimension D of x (default 2; must be >= 2: a coupling needs a coordinate to condition on). */
@@ -56,7 +55,7 @@ interface SplineLayer {
   mlp: MLP;
 }
 
-export class SplineCouplingFlow implements InvertibleFlow {
+export class SplineCouplingFlow extends LayeredFlow {
   /** The splines' bins, interval and lower limits. */
   readonly spline: SplineConfig;
   private readonly layers: SplineLayer[];
@@ -65,7 +64,12 @@ export class SplineCouplingFlow implements InvertibleFlow {
   readonly K: number;
   readonly hidden: number;
 
+  protected get numLayers(): number {
+    return this.K;
+  }
+
   constructor(options: SplineCouplingOptions = {}) {
+    super();
     this.spline = splineConfig(options);
     const { dim: D, K, hidden: H, rng } = couplingSizes(options);
     [this.dim, this.K, this.hidden] = [D, K, H];
@@ -85,7 +89,8 @@ export class SplineCouplingFlow implements InvertibleFlow {
   }
 
   /** One layer in either direction: x [N, D] -> y [N, D] and Σ_{d moved} log|g'| or log|g⁻¹'|: [N]. */
-  private layer(l: SplineLayer, x: tf.Tensor2D, inverse: boolean): { y: tf.Tensor2D; logDet: tf.Tensor1D } {
+  protected layer(k: number, x: tf.Tensor2D, inverse: boolean): { y: tf.Tensor2D; logDet: tf.Tensor1D } {
+    const l = this.layers[k]!;
     const N = x.shape[0];
     const xKept = tf.gather(x, l.kept, 1) as tf.Tensor2D; // [N, |kept|], the same on both sides
     const xMoved = tf.gather(x, l.moved, 1); // [N, |moved|]
@@ -93,41 +98,5 @@ export class SplineCouplingFlow implements InvertibleFlow {
     const g = rqSpline(xMoved, splitSplineParams(raw, this.spline.bins), this.spline, inverse);
     const y = tf.gather(tf.concat([xKept, g.y], 1), l.order, 1) as tf.Tensor2D; // [N, D]
     return { y, logDet: tf.sum(g.logDet, 1) as tf.Tensor1D };
-  }
-
-  /** The layers in order (forward) or reversed (inverse), log-dets summed. x: [N, D]. */
-  private run(x0: tf.Tensor2D, inverse: boolean): FlowOutput {
-    return tf.tidy(() => {
-      let x = x0;
-      let logDetJ = tf.zeros([x0.shape[0]]) as tf.Tensor1D; // [N]
-      const layers = inverse ? [...this.layers].reverse() : this.layers;
-      for (const l of layers) {
-        const { y, logDet } = this.layer(l, x, inverse);
-        x = y;
-        logDetJ = tf.add(logDetJ, logDet);
-      }
-      return { z: x, logDetJ };
-    });
-  }
-
-  /** f(z) base -> data with log|det ∂f/∂z|. z: [N, D]. */
-  forward(z: tf.Tensor2D): FlowOutput {
-    checkBatch('z', z, this.dim);
-    return this.run(z, false);
-  }
-
-  /** f⁻¹(y) data -> base with log|det ∂f⁻¹/∂y|. y: [N, D]. */
-  inverseWithLogDet(y: tf.Tensor2D): InverseOutput {
-    checkBatch('y', y, this.dim);
-    return this.run(y, true);
-  }
-
-  /** f⁻¹(y): [N, D]. */
-  inverse(y: tf.Tensor2D): tf.Tensor2D {
-    return withoutLogDet(() => this.inverseWithLogDet(y));
-  }
-
-  dispose(): void {
-    this.variables.forEach((v) => v.dispose());
   }
 }
