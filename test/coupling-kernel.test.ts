@@ -14,6 +14,7 @@ import type { FlowOutput } from '../src/flows/flow';
 import { arrayKernelOf, flowKernelOf, inverseArrayKernelOf, type FlowKernel } from '../src/flows/kernel';
 import { couplingBackward, couplingRun, packCouplingParams, type Direction } from '../src/kernels/coupling';
 import * as dense from '../src/kernels/dense';
+import { A_MAX, TABLE_STEPS, tanhTab, tanhTabSlope } from '../src/kernels/tanh';
 import { releaseScratch } from '../src/kernels/ops';
 import { flowLogProb, logLikelihood, trainMaxLikelihood } from '../src/train/mle';
 import { Rng } from '../src/core/random';
@@ -304,4 +305,33 @@ test("coupling kernel: reverse-KL training (train) steps tape-free with the tape
       assert.ok(relErr(g, b.grads[i]!) < 1e-4, `step ${t} grad ${i}: ${relErr(g, b.grads[i]!)}`),
     );
   });
+});
+
+/** tanhTab vs Math.tanh over the whole line (the table covers |a| < A_MAX, ±1 beyond). */
+const TANH_TOL = 1e-10;
+/** The quintic's own slope vs 1 - tanhTab², what the backward uses for h'. */
+const TANH_SLOPE_TOL = 1e-8;
+
+test('tanh table: within 1e-10 of Math.tanh everywhere, odd, slope consistent with 1 - t²', () => {
+  const rng = new Rng(7);
+  const points = [0, -0, A_MAX, -A_MAX, 1e-300, -1e-300, 1e6, -1e6, Infinity, -Infinity];
+  for (let a = -A_MAX - 2; a <= A_MAX + 2; a += 1 / (TABLE_STEPS * 7)) points.push(a); // knots and between
+  for (let i = 0; i < 20000; i++) points.push((2 * rng.uniform() - 1) * (A_MAX + 1));
+  let worst = 0;
+  let worstSlope = 0;
+  for (const a of points) {
+    const t = tanhTab(a);
+    worst = Math.max(worst, Math.abs(t - Math.tanh(a)));
+    assert.ok(tanhTab(-a) === -t, `tanhTab is odd at ${a}`); // === : 0 and -0 both pass
+    if (Number.isFinite(a)) worstSlope = Math.max(worstSlope, Math.abs(tanhTabSlope(a) - (1 - t * t)));
+  }
+  assert.ok(worst < TANH_TOL, `max |tanhTab - tanh| = ${worst}`);
+  assert.ok(worstSlope < TANH_SLOPE_TOL, `max |tanhTab' - (1 - tanhTab²)| = ${worstSlope}`);
+  assert.ok(Number.isNaN(tanhTab(NaN)), 'NaN stays NaN');
+  // The slope is the derivative of the values: a central difference of the table itself.
+  for (const a of [-3.3, -0.51, 0.02, 0.7, 2.2, 9.1]) {
+    const h = 1e-6;
+    const fd = (tanhTab(a + h) - tanhTab(a - h)) / (2 * h);
+    assert.ok(Math.abs(fd - tanhTabSlope(a)) < 1e-8, `slope at ${a}: ${tanhTabSlope(a)} vs FD ${fd}`);
+  }
 });
