@@ -236,7 +236,8 @@ test('coupling kernel: a wrong batch shape names the parameter; the fused op che
   f.dispose();
 });
 
-test('dense loops equal naive triple loops, tile remainders included (rows and columns not multiples of 4 × 2)', () => {
+test('dense loops equal naive triple loops: WebAssembly 4 × 4 tiles and JS remainders (rows, columns not multiples)', () => {
+  assert.ok(dense.WASM_PRODUCT, 'Node has WebAssembly SIMD: the products below take the WebAssembly path');
   const rng = new Rng(23);
   const rand = (n: number) => Float64Array.from({ length: n }, () => rng.normal());
   for (const [N, I, J] of [
@@ -245,6 +246,11 @@ test('dense loops equal naive triple loops, tile remainders included (rows and c
     [7, 5, 3],
     [9, 6, 11],
     [37, 32, 8],
+    [8, 3, 4], // matMulBias in WebAssembly, the other two in JS
+    [12, 8, 4],
+    [16, 1, 32],
+    [20, 4, 12],
+    [128, 32, 32], // the coupling layer's H × H products
   ] as const) {
     const X = rand(N * I);
     const W = rand(I * J);
