@@ -35,11 +35,16 @@
  * reference's gradients, which multiply them by exact zeros). Layers run in order 0..K-1
  * forward and K-1..0 inverse; the backward walks them in the opposite order.
  *
- * Speed (2 shared cores under load ~5, tsx, cpu backend): the maximum-likelihood step of the
- * CLI's --data default (K=4, H=32, batch 128) takes ~2.0 ms with this kernel against 19-21 ms on
- * the tfjs tape; `node --import tsx scripts/coupling-scaling.ts` sweeps batch and H (5-10x). The
- * time goes to the three H × H products per layer (dense.ts: register-tiled dot products) and
- * the 2·N·H tanh per layer.
+ * Speed (2 shared cores under load ~3, tsx, cpu backend), the maximum-likelihood step of the
+ * CLI's --data default (K=4, H=32, batch 128; `npm run bench -- --peer`, coupling MLE row):
+ *   - JS 4 × 2 register tiles, tanh as 1 - 2/(e^{2a} + 1):          1.96 ms (PyTorch 2.38: 0.83x)
+ *   - tanh from a quintic table (tanh.ts, ~4 ns against ~12),
+ *     scratch arrays reused across steps:                          ~1.75 ms (timed by parts)
+ *   - the H × H products in WebAssembly SIMD (dense.ts, gemm-wasm.ts;
+ *     ~20 µs each against ~65):                                     1.04 ms (PyTorch 2.91: 0.36x)
+ * against 15 ms on the tfjs tape; `node --import tsx scripts/coupling-scaling.ts` sweeps batch and
+ * H. What is left: the products (~45%), the 2·N·H tanh per layer (~12%), Adam (~9%), the rest
+ * (packing the parameters, the small loops).
  */
 import { tf } from '../core/backend';
 import { CouplingFlow, couplingMasks } from '../flows/coupling';
