@@ -236,8 +236,19 @@ test('coupling kernel: a wrong batch shape names the parameter; the fused op che
   f.dispose();
 });
 
-test('dense loops equal naive triple loops: WebAssembly 4 × 4 tiles and JS remainders (rows, columns not multiples)', () => {
+test('dense loops equal naive triple loops: WebAssembly (zero-padded 4 × 4 tiles) and the JS fallback (4 × 2 tiles)', () => {
   assert.ok(dense.WASM_PRODUCT, 'Node has WebAssembly SIMD: the products below take the WebAssembly path');
+  for (const wasm of [true, false]) {
+    dense.useWasmProducts(wasm);
+    try {
+      denseCases(wasm ? 'wasm' : 'js');
+    } finally {
+      dense.useWasmProducts(true);
+    }
+  }
+});
+
+function denseCases(path: string): void {
   const rng = new Rng(23);
   const rand = (n: number) => Float64Array.from({ length: n }, () => rng.normal());
   for (const [N, I, J] of [
@@ -264,26 +275,26 @@ test('dense loops equal naive triple loops: WebAssembly 4 × 4 tiles and JS rema
         want[n * J + j] = b[j]!;
         for (let i = 0; i < I; i++) want[n * J + j] += X[n * I + i]! * W[i * J + j]!;
       }
-    assert.ok(relErr(out, want) < 1e-14, `matMulBias ${N}×${I}×${J}`);
+    assert.ok(relErr(out, want) < 1e-14, `${path} matMulBias ${N}×${I}×${J}`);
     const gx = new Float64Array(N * I);
     dense.matMulTransB(G, W, gx, N, J, I);
     const wantGx = new Float64Array(N * I); // G Wᵀ
     for (let n = 0; n < N; n++)
       for (let i = 0; i < I; i++) for (let j = 0; j < J; j++) wantGx[n * I + i] += G[n * J + j]! * W[i * J + j]!;
-    assert.ok(relErr(gx, wantGx) < 1e-14, `matMulTransB ${N}×${I}×${J}`);
+    assert.ok(relErr(gx, wantGx) < 1e-14, `${path} matMulTransB ${N}×${I}×${J}`);
     const dW = rand(I * J); // accumulates onto what is there
     const wantDW = Float64Array.from(dW); // dW + Xᵀ G
     for (let i = 0; i < I; i++)
       for (let j = 0; j < J; j++) for (let n = 0; n < N; n++) wantDW[i * J + j] += X[n * I + i]! * G[n * J + j]!;
     dense.addMatTMul(X, G, dW, N, I, J);
-    assert.ok(relErr(dW, wantDW) < 1e-14, `addMatTMul ${N}×${I}×${J}`);
+    assert.ok(relErr(dW, wantDW) < 1e-14, `${path} addMatTMul ${N}×${I}×${J}`);
     const db = rand(J);
     const wantDb = Float64Array.from(db);
     for (let n = 0; n < N; n++) for (let j = 0; j < J; j++) wantDb[j] += G[n * J + j]!;
     dense.addColSums(G, db, N, J);
-    assert.ok(relErr(db, wantDb) < 1e-14, `addColSums ${N}×${J}`);
+    assert.ok(relErr(db, wantDb) < 1e-14, `${path} addColSums ${N}×${J}`);
   }
-});
+}
 
 test("coupling kernel: reverse-KL training (train) steps tape-free with the tape path's loss and gradients", async () => {
   const seen: Record<string, { loss: number; grads: Float32Array[] }[]> = { fused: [], reference: [] };

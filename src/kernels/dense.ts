@@ -16,10 +16,12 @@
  * Every inner loop walks contiguous memory, as dot products of rows: matMulBias first
  * transposes W (I·J copies), addMatTMul X and G (N·(I + J) copies), against N·I·J multiply-adds.
  *
- * Products whose output has rows and columns in multiples of 4 (the coupling layer's H × H ones)
- * go to WebAssembly SIMD instead (gemm-wasm.ts), the operands copied into its memory and the
+ * With WebAssembly SIMD (gemm-wasm.ts; everywhere Node runs) every product goes there instead,
+ * the operands copied into its memory (zero-padded to multiples of 4 rows and columns) and the
  * output back: N = 128, H = 32 products take 18-26 µs there against 60-67 µs in the JS tiles
- * (~0.15 against ~0.45 ns per multiply-add, same machine and load ~3), copies included.
+ * (~0.15 against ~0.45 ns per multiply-add, same machine and load ~3), copies included; the
+ * thin ones of a D = 2 coupling layer (|P| = |M| = 1) padded too: fwd + bwd of K = 4 layers at
+ * N = 128 from ~905 to ~820 µs of CPU time (A/B, load ~4.5). dotRows stays as the fallback.
  */
 import { gemmWasm } from './gemm-wasm';
 
@@ -118,10 +120,16 @@ function dotInto(
 }
 
 /** The WebAssembly product (gemm-wasm.ts), or undefined: then every product takes dotRows. */
-const wasm = gemmWasm();
-/** Whether the products with 4 | rows and 4 | columns run in WebAssembly (else all in JS). */
-export const WASM_PRODUCT = wasm !== undefined;
-/** Tile of the WebAssembly product: it takes R and C in multiples of 4. */
+const compiled = gemmWasm();
+let wasm = compiled;
+
+/** Take the JS loops (false) or WebAssembly where available (true, the default): tests, A/B timing. */
+export function useWasmProducts(on: boolean): void {
+  wasm = on ? compiled : undefined;
+}
+/** Whether the products run in WebAssembly (else all in JS). */
+export const WASM_PRODUCT = compiled !== undefined;
+/** Tile of the WebAssembly product: it takes R and C in multiples of 4 (the rest is zero-padded). */
 const WASM_TILE = 4;
 /** Bytes per float64 and per WebAssembly memory page. */
 const F64 = 8;
@@ -129,15 +137,39 @@ const PAGE = 65536;
 let heap = new Float64Array(0);
 
 /** The WebAssembly memory as float64, at least `doubles` long (grown on demand). */
-function heapOf(memory: NonNullable<typeof wasm>['memory'], doubles: number): Float64Array {
+function heapOf(memory: NonNullable<typeof compiled>['memory'], doubles: number): Float64Array {
   const missing = doubles * F64 - memory.buffer.byteLength;
   if (missing > 0) memory.grow(Math.ceil(missing / PAGE));
   if (heap.buffer !== memory.buffer) heap = new Float64Array(memory.buffer);
   return heap;
 }
 
-/** Whether the WebAssembly product takes an [R, C] output. */
-const wasmFits = (R: number, C: number): boolean => wasm !== undefined && R % WASM_TILE === 0 && C % WASM_TILE === 0;
+/** n rounded up to the tile. */
+const padded = (n: number): number => Math.ceil(n / WASM_TILE) * WASM_TILE;
+
+/** a: [R, C] into h at `at` as [Rp, Cp], zero-padded (transposed: a is [C, R], read down its columns). */
+function put(
+  h: Float64Array,
+  at: number,
+  a: Float64Array,
+  R: number,
+  C: number,
+  Rp: number,
+  Cp: number,
+  transposed = false,
+): void {
+  if (C === Cp && !transposed) h.set(a.subarray(0, R * C), at);
+  else
+    for (let r = 0; r < R; r++)
+      for (let c = 0; c < Cp; c++) h[at + r * Cp + c] = c < C ? a[transposed ? c * R + r : r * C + c]! : 0;
+  h.fill(0, at + R * Cp, at + Rp * Cp);
+}
+
+/** The [R, C] corner of h's [., Cp] at `at` into out: [R, C]. */
+function take(h: Float64Array, at: number, out: Float64Array, R: number, C: number, Cp: number): void {
+  if (C === Cp) out.set(h.subarray(at, at + R * C));
+  else for (let r = 0; r < R; r++) for (let c = 0; c < C; c++) out[r * C + c] = h[at + r * Cp + c]!;
+}
 
 /** out: [N, I] = G: [N, J] · Wᵀ, W: [I, J]. */
 export function matMulTransB(
@@ -148,13 +180,14 @@ export function matMulTransB(
   J: number,
   I: number,
 ): void {
-  if (!wasmFits(N, I)) return dotRows(G, W, out, N, I, J, false);
-  const h = heapOf(wasm!.memory, N * J + J * I + N * I); // [G | Wᵀ | out]
-  h.set(G.subarray(0, N * J));
-  transposeInto(W, h.subarray(N * J), I, J);
-  const o = N * J + J * I;
-  wasm!.gemm(0, J * F64, F64, N * J * F64, o * F64, N, I, J, 0);
-  out.set(h.subarray(o, o + N * I));
+  if (!wasm) return dotRows(G, W, out, N, I, J, false);
+  const [Np, Ip] = [padded(N), padded(I)];
+  const h = heapOf(wasm.memory, Np * J + J * Ip + Np * Ip); // [G | Wᵀ | out]
+  put(h, 0, G, N, J, Np, J);
+  put(h, Np * J, W, J, I, J, Ip, true);
+  const o = Np * J + J * Ip;
+  wasm.gemm(0, J * F64, F64, Np * J * F64, o * F64, Np, Ip, J, 0);
+  take(h, o, out, N, I, Ip);
 }
 
 /** Reusable transpose buffers (grown on demand, never shrunk). */
@@ -172,14 +205,15 @@ export function matMulBias(
   I: number,
   J: number,
 ): void {
-  if (wasmFits(N, J)) {
-    const h = heapOf(wasm!.memory, N * I + I * J + N * J); // [X | W | out]
-    h.set(X.subarray(0, N * I));
-    h.set(W.subarray(0, I * J), N * I);
-    const o = N * I + I * J;
-    for (let n = 0; n < N; n++) h.set(b.subarray(0, J), o + n * J);
-    wasm!.gemm(0, I * F64, F64, N * I * F64, o * F64, N, J, I, 1);
-    out.set(h.subarray(o, o + N * J));
+  if (wasm) {
+    const [Np, Jp] = [padded(N), padded(J)];
+    const h = heapOf(wasm.memory, Np * I + I * Jp + Np * Jp); // [X | W | out]
+    put(h, 0, X, N, I, Np, I);
+    put(h, Np * I, W, I, J, I, Jp);
+    const o = Np * I + I * Jp;
+    for (let n = 0; n < Np; n++) for (let j = 0; j < Jp; j++) h[o + n * Jp + j] = j < J ? b[j]! : 0;
+    wasm.gemm(0, I * F64, F64, Np * I * F64, o * F64, Np, Jp, I, 1);
+    take(h, o, out, N, J, Jp);
     return;
   }
   if (wT.length < I * J) wT = new Float64Array(I * J);
@@ -195,14 +229,15 @@ function transposeInto(a: Float64Array, into: Float64Array, R: number, C: number
 
 /** dW: [I, J] += Xᵀ · G, X: [N, I], G: [N, J]. */
 export function addMatTMul(X: Float64Array, G: Float64Array, dW: Float64Array, N: number, I: number, J: number): void {
-  if (wasmFits(I, J)) {
-    const h = heapOf(wasm!.memory, N * I + N * J + I * J); // [X | G | dW]; A = Xᵀ by its strides
-    h.set(X.subarray(0, N * I));
-    h.set(G.subarray(0, N * J), N * I);
-    const o = N * I + N * J;
-    h.set(dW.subarray(0, I * J), o);
-    wasm!.gemm(0, F64, I * F64, N * I * F64, o * F64, I, J, N, 1);
-    dW.set(h.subarray(o, o + I * J));
+  if (wasm) {
+    const [Ip, Jp] = [padded(I), padded(J)];
+    const h = heapOf(wasm.memory, N * Ip + N * Jp + Ip * Jp); // [X | G | dW]; A = Xᵀ by its strides
+    put(h, 0, X, N, I, N, Ip);
+    put(h, N * Ip, G, N, J, N, Jp);
+    const o = N * Ip + N * Jp;
+    put(h, o, dW, I, J, Ip, Jp);
+    wasm.gemm(0, F64, Ip * F64, N * Ip * F64, o * F64, Ip, Jp, N, 1);
+    take(h, o, dW, I, J, Jp);
     return;
   }
   if (xT.length < N * I) xT = new Float64Array(N * I);
