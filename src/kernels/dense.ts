@@ -211,7 +211,8 @@ export function matMulBias(
     put(h, 0, X, N, I, Np, I);
     put(h, Np * I, W, I, J, I, Jp);
     const o = Np * I + I * Jp;
-    for (let n = 0; n < Np; n++) for (let j = 0; j < Jp; j++) h[o + n * Jp + j] = j < J ? b[j]! : 0;
+    for (let j = 0; j < Jp; j++) h[o + j] = j < J ? b[j]! : 0; // out's rows start as b
+    for (let n = Jp; n < Np * Jp; n *= 2) h.copyWithin(o + n, o, o + Math.min(n, Np * Jp - n));
     wasm.gemm(0, I * F64, F64, Np * I * F64, o * F64, Np, Jp, I, 1);
     take(h, o, out, N, J, Jp);
     return;
@@ -249,8 +250,16 @@ export function addMatTMul(X: Float64Array, G: Float64Array, dW: Float64Array, N
 
 /** db: [J] += Σ_n G[n, :], G: [N, J]. */
 export function addColSums(G: Float64Array, db: Float64Array, N: number, J: number): void {
-  for (let n = 0; n < N; n++) {
-    const g = n * J;
-    for (let j = 0; j < J; j++) db[j] += G[g + j]!;
+  for (let j = 0; j < J; j++) {
+    let [s0, s1, s2, s3] = [0, 0, 0, 0]; // four independent sums down the column (no add chain)
+    let n = 0;
+    for (; n + 4 <= N; n += 4) {
+      s0 += G[n * J + j]!;
+      s1 += G[(n + 1) * J + j]!;
+      s2 += G[(n + 2) * J + j]!;
+      s3 += G[(n + 3) * J + j]!;
+    }
+    for (; n < N; n++) s0 += G[n * J + j]!;
+    db[j] += s0 + s1 + (s2 + s3);
   }
 }
