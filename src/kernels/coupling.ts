@@ -149,9 +149,9 @@ export function packCouplingParams(
       keep,
       move,
       w1: w1P,
-      b1: Float64Array.from(b1!),
-      w2: Float64Array.from(w2!),
-      b2: Float64Array.from(b2!),
+      b1: new Float64Array(b1!),
+      w2: new Float64Array(w2!),
+      b2: new Float64Array(b2!),
       w3: w3M,
       b3: b3M,
     };
@@ -301,7 +301,7 @@ export function couplingBackward(
     unpackLayerGrads(p, l, dW1, db1, dW2, db2, dW3, db3).forEach((gv, i) => (grads[6 * k + i] = gv));
   }
   if (release) releaseScratch(tape.buffer);
-  return { dx: Float32Array.from(g), grads };
+  return { dx: new Float32Array(g), grads };
 }
 
 /** One layer's gradients in the variables' shapes: W1 [D, H] (zero on M's rows), W3 [H, 2D], b3 [2D]. */
@@ -329,7 +329,7 @@ function unpackLayerGrads(
     db3[d] = db3M[j]!;
     db3[D + d] = db3M[M + j]!;
   });
-  return [dW1, Float32Array.from(db1), Float32Array.from(dW2), Float32Array.from(db2), dW3, db3];
+  return [dW1, new Float32Array(db1), new Float32Array(dW2), new Float32Array(db2), dW3, db3];
 }
 
 /** The packed parameters of `flow` from its variables' current values. */
