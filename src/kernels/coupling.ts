@@ -38,13 +38,15 @@
  * Speed (2 shared cores under load ~3, tsx, cpu backend), the maximum-likelihood step of the
  * CLI's --data default (K=4, H=32, batch 128; `npm run bench -- --peer`, coupling MLE row):
  *   - JS 4 × 2 register tiles, tanh as 1 - 2/(e^{2a} + 1):          1.96 ms (PyTorch 2.38: 0.83x)
- *   - tanh from a quintic table (tanh.ts, ~4 ns against ~12),
- *     scratch arrays reused across steps:                          ~1.75 ms (timed by parts)
+ *   - tanh from a quintic table (tanh.ts, ~4.8 ns against ~12),
+ *     scratch arrays reused across steps:                  2.24 -> 1.99 ms (timed by parts)
  *   - the H × H products in WebAssembly SIMD (dense.ts, gemm-wasm.ts;
  *     ~20 µs each against ~65):                                     1.04 ms (PyTorch 2.91: 0.36x)
+ *   - the thin products (|P|, 2|M| = 1, 2) zero-padded into WebAssembly too, bias rows by
+ *     copyWithin, four-chain column sums: fwd + bwd ~905 -> ~790 µs CPU (A/B, load ~4.5)
  * against 15 ms on the tfjs tape; `node --import tsx scripts/coupling-scaling.ts` sweeps batch and
- * H. What is left: the products (~45%), the 2·N·H tanh per layer (~12%), Adam (~9%), the rest
- * (packing the parameters, the small loops).
+ * H. What is left (profile): the products ~20%, the 2·N·H tanh per layer ~18%, the copies into
+ * and out of WebAssembly memory, Adam, packing the parameters (~40 µs), the small loops.
  */
 import { tf } from '../core/backend';
 import { CouplingFlow, couplingMasks } from '../flows/coupling';
