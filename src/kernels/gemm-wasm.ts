@@ -91,98 +91,43 @@ function storeRow(row: number): number[] {
   return [...get(ACC), ...IF, ...add, END, ...[0, 1].flatMap((h) => [...p, ...get(acc(row, h)), ...v128Store(16 * h)])];
 }
 
+/** x = y + z (i32 locals). */
+const setSum = (x: number, y: number, z: number): number[] => [...get(y), ...get(z), ADD, ...set(x)];
+
 /** for (x = 0; x < bound; x += step) body, as block/loop. */
+// prettier-ignore
 const forLoop = (x: number, bound: number, step: number, body: number[]): number[] => [
-  ...i32(0),
-  ...set(x),
-  ...BLOCK,
-  ...LOOP,
-  ...get(x),
-  ...get(bound),
-  GE_S,
-  ...brIf(1),
+  ...i32(0), ...set(x),
+  ...BLOCK, ...LOOP,
+  ...get(x), ...get(bound), GE_S, ...brIf(1), // exit when x >= bound
   ...body,
-  ...get(x),
-  ...i32(step),
-  ADD,
-  ...set(x),
-  ...br(0),
-  END,
-  END,
+  ...get(x), ...i32(step), ADD, ...set(x), ...br(0),
+  END, END,
 ];
 
+// prettier-ignore
 function gemmBody(): number[] {
   const inner = [
-    ...get(pb),
-    ...v128Load(0),
-    ...set(BV0),
-    ...get(pb),
-    ...v128Load(16),
-    ...set(BV1),
+    ...get(pb), ...v128Load(0), ...set(BV0), // B[l, c..c+1]
+    ...get(pb), ...v128Load(16), ...set(BV1), // B[l, c+2..c+3]
     ...[0, 1, 2, 3].flatMap(tileRow),
-    ...get(pa),
-    ...get(ACS),
-    ADD,
-    ...set(pa),
-    ...get(pb),
-    ...get(ldb),
-    ADD,
-    ...set(pb),
-    ...get(l),
-    ...i32(1),
-    SUB,
-    ...set(l),
+    ...setSum(pa, pa, ACS), // next l
+    ...setSum(pb, pb, ldb),
+    ...get(l), ...i32(1), SUB, ...set(l),
   ];
   const tile = [
     ...[0, 1, 2, 3].flatMap((row) => [0, 1].flatMap((h) => [...V128_ZERO, ...set(acc(row, h))])),
-    ...get(A),
-    ...get(r),
-    ...get(ARS),
-    MUL,
-    ADD,
-    ...set(pa), // pa = a + r·aRS
-    ...get(B),
-    ...get(c),
-    ...i32(8),
-    MUL,
-    ADD,
-    ...set(pb), // pb = b + 8c
-    ...get(L),
-    ...set(l),
-    ...BLOCK,
-    ...LOOP,
-    ...get(l),
-    EQZ,
-    ...brIf(1),
-    ...inner,
-    ...br(0),
-    END,
-    END,
-    ...get(OUT),
-    ...get(r),
-    ...get(ldb),
-    MUL,
-    ADD,
-    ...get(c),
-    ...i32(8),
-    MUL,
-    ADD,
-    ...set(po),
+    ...get(A), ...get(r), ...get(ARS), MUL, ADD, ...set(pa), // pa = a + r·aRS
+    ...get(B), ...get(c), ...i32(8), MUL, ADD, ...set(pb), // pb = b + 8c
+    ...get(L), ...set(l),
+    ...BLOCK, ...LOOP, ...get(l), EQZ, ...brIf(1), ...inner, ...br(0), END, END, // L times
+    ...get(OUT), ...get(r), ...get(ldb), MUL, ADD, ...get(c), ...i32(8), MUL, ADD, ...set(po),
     ...[0, 1, 2, 3].flatMap(storeRow),
   ];
   return [
-    ...get(C),
-    ...i32(8),
-    MUL,
-    ...set(ldb),
-    ...get(ARS),
-    ...get(ARS),
-    ADD,
-    ...set(aRS2),
-    ...get(aRS2),
-    ...get(ARS),
-    ADD,
-    ...set(aRS3),
+    ...get(C), ...i32(8), MUL, ...set(ldb), // bytes per row of B and out
+    ...setSum(aRS2, ARS, ARS),
+    ...setSum(aRS3, aRS2, ARS),
     ...forLoop(r, R, 4, forLoop(c, C, 4, tile)),
     END,
   ];
