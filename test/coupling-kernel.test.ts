@@ -3,7 +3,9 @@
  * (flows/coupling.ts) and float64 oracles: forward, inverse and log-dets; the round trip;
  * gradients of a random scalar loss (tfjs autodiff of the reference, central finite
  * differences); log|det| of a finite-difference Jacobian; the tape-free maximum-likelihood step
- * against the tape; no tensor leaks. D = 2 and 5, H = 8 and 32.
+ * against the tape; no tensor leaks. D = 2 and 5, H = 8 and 32. Its parts: the dense products
+ * (WebAssembly and JS paths) against naive triple loops; the tanh table against Math.tanh over
+ * the whole line, its slope against 1 - tanh² and its own finite differences.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
