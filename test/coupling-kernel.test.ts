@@ -3,7 +3,9 @@
  * (flows/coupling.ts) and float64 oracles: forward, inverse and log-dets; the round trip;
  * gradients of a random scalar loss (tfjs autodiff of the reference, central finite
  * differences); log|det| of a finite-difference Jacobian; the tape-free maximum-likelihood step
- * against the tape; no tensor leaks. D = 2 and 5, H = 8 and 32.
+ * against the tape; no tensor leaks. D = 2 and 5, H = 8 and 32. Its parts: the dense products
+ * (WebAssembly and JS paths) against naive triple loops; the tanh table against Math.tanh over
+ * the whole line, its slope against 1 - tanh² and its own finite differences.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -14,6 +16,7 @@ import type { FlowOutput } from '../src/flows/flow';
 import { arrayKernelOf, flowKernelOf, inverseArrayKernelOf, type FlowKernel } from '../src/flows/kernel';
 import { couplingBackward, couplingRun, packCouplingParams, type Direction } from '../src/kernels/coupling';
 import * as dense from '../src/kernels/dense';
+import { A_MAX, TABLE_STEPS, tanhTab, tanhTabSlope } from '../src/kernels/tanh';
 import { releaseScratch } from '../src/kernels/ops';
 import { flowLogProb, logLikelihood, trainMaxLikelihood } from '../src/train/mle';
 import { Rng } from '../src/core/random';
@@ -235,7 +238,19 @@ test('coupling kernel: a wrong batch shape names the parameter; the fused op che
   f.dispose();
 });
 
-test('dense loops equal naive triple loops, tile remainders included (rows and columns not multiples of 4 × 2)', () => {
+test('dense loops equal naive triple loops: WebAssembly (zero-padded 4 × 4 tiles) and the JS fallback (4 × 2 tiles)', () => {
+  assert.ok(dense.WASM_PRODUCT, 'Node has WebAssembly SIMD: the products below take the WebAssembly path');
+  for (const wasm of [true, false]) {
+    dense.useWasmProducts(wasm);
+    try {
+      denseCases(wasm ? 'wasm' : 'js');
+    } finally {
+      dense.useWasmProducts(true);
+    }
+  }
+});
+
+function denseCases(path: string): void {
   const rng = new Rng(23);
   const rand = (n: number) => Float64Array.from({ length: n }, () => rng.normal());
   for (const [N, I, J] of [
@@ -244,6 +259,11 @@ test('dense loops equal naive triple loops, tile remainders included (rows and c
     [7, 5, 3],
     [9, 6, 11],
     [37, 32, 8],
+    [8, 3, 4], // matMulBias in WebAssembly, the other two in JS
+    [12, 8, 4],
+    [16, 1, 32],
+    [20, 4, 12],
+    [128, 32, 32], // the coupling layer's H × H products
   ] as const) {
     const X = rand(N * I);
     const W = rand(I * J);
@@ -257,26 +277,26 @@ test('dense loops equal naive triple loops, tile remainders included (rows and c
         want[n * J + j] = b[j]!;
         for (let i = 0; i < I; i++) want[n * J + j] += X[n * I + i]! * W[i * J + j]!;
       }
-    assert.ok(relErr(out, want) < 1e-14, `matMulBias ${N}×${I}×${J}`);
+    assert.ok(relErr(out, want) < 1e-14, `${path} matMulBias ${N}×${I}×${J}`);
     const gx = new Float64Array(N * I);
     dense.matMulTransB(G, W, gx, N, J, I);
     const wantGx = new Float64Array(N * I); // G Wᵀ
     for (let n = 0; n < N; n++)
       for (let i = 0; i < I; i++) for (let j = 0; j < J; j++) wantGx[n * I + i] += G[n * J + j]! * W[i * J + j]!;
-    assert.ok(relErr(gx, wantGx) < 1e-14, `matMulTransB ${N}×${I}×${J}`);
+    assert.ok(relErr(gx, wantGx) < 1e-14, `${path} matMulTransB ${N}×${I}×${J}`);
     const dW = rand(I * J); // accumulates onto what is there
     const wantDW = Float64Array.from(dW); // dW + Xᵀ G
     for (let i = 0; i < I; i++)
       for (let j = 0; j < J; j++) for (let n = 0; n < N; n++) wantDW[i * J + j] += X[n * I + i]! * G[n * J + j]!;
     dense.addMatTMul(X, G, dW, N, I, J);
-    assert.ok(relErr(dW, wantDW) < 1e-14, `addMatTMul ${N}×${I}×${J}`);
+    assert.ok(relErr(dW, wantDW) < 1e-14, `${path} addMatTMul ${N}×${I}×${J}`);
     const db = rand(J);
     const wantDb = Float64Array.from(db);
     for (let n = 0; n < N; n++) for (let j = 0; j < J; j++) wantDb[j] += G[n * J + j]!;
     dense.addColSums(G, db, N, J);
-    assert.ok(relErr(db, wantDb) < 1e-14, `addColSums ${N}×${J}`);
+    assert.ok(relErr(db, wantDb) < 1e-14, `${path} addColSums ${N}×${J}`);
   }
-});
+}
 
 test("coupling kernel: reverse-KL training (train) steps tape-free with the tape path's loss and gradients", async () => {
   const seen: Record<string, { loss: number; grads: Float32Array[] }[]> = { fused: [], reference: [] };
@@ -304,4 +324,33 @@ test("coupling kernel: reverse-KL training (train) steps tape-free with the tape
       assert.ok(relErr(g, b.grads[i]!) < 1e-4, `step ${t} grad ${i}: ${relErr(g, b.grads[i]!)}`),
     );
   });
+});
+
+/** tanhTab vs Math.tanh over the whole line (the table covers |a| < A_MAX, ±1 beyond). */
+const TANH_TOL = 1e-10;
+/** The quintic's own slope vs 1 - tanhTab², what the backward uses for h'. */
+const TANH_SLOPE_TOL = 1e-8;
+
+test('tanh table: within 1e-10 of Math.tanh everywhere, odd, slope consistent with 1 - t²', () => {
+  const rng = new Rng(7);
+  const points = [0, -0, A_MAX, -A_MAX, 1e-300, -1e-300, 1e6, -1e6, Infinity, -Infinity];
+  for (let a = -A_MAX - 2; a <= A_MAX + 2; a += 1 / (TABLE_STEPS * 7)) points.push(a); // knots and between
+  for (let i = 0; i < 20000; i++) points.push((2 * rng.uniform() - 1) * (A_MAX + 1));
+  let worst = 0;
+  let worstSlope = 0;
+  for (const a of points) {
+    const t = tanhTab(a);
+    worst = Math.max(worst, Math.abs(t - Math.tanh(a)));
+    assert.ok(tanhTab(-a) === -t, `tanhTab is odd at ${a}`); // === : 0 and -0 both pass
+    if (Number.isFinite(a)) worstSlope = Math.max(worstSlope, Math.abs(tanhTabSlope(a) - (1 - t * t)));
+  }
+  assert.ok(worst < TANH_TOL, `max |tanhTab - tanh| = ${worst}`);
+  assert.ok(worstSlope < TANH_SLOPE_TOL, `max |tanhTab' - (1 - tanhTab²)| = ${worstSlope}`);
+  assert.ok(Number.isNaN(tanhTab(NaN)), 'NaN stays NaN');
+  // The slope is the derivative of the values: a central difference of the table itself.
+  for (const a of [-3.3, -0.51, 0.02, 0.7, 2.2, 9.1]) {
+    const h = 1e-6;
+    const fd = (tanhTab(a + h) - tanhTab(a - h)) / (2 * h);
+    assert.ok(Math.abs(fd - tanhTabSlope(a)) < 1e-8, `slope at ${a}: ${tanhTabSlope(a)} vs FD ${fd}`);
+  }
 });

@@ -35,25 +35,58 @@
  * reference's gradients, which multiply them by exact zeros). Layers run in order 0..K-1
  * forward and K-1..0 inverse; the backward walks them in the opposite order.
  *
- * Speed (2 shared cores under load ~5, tsx, cpu backend): the maximum-likelihood step of the
- * CLI's --data default (K=4, H=32, batch 128) takes ~2.0 ms with this kernel against 19-21 ms on
- * the tfjs tape; `node --import tsx scripts/coupling-scaling.ts` sweeps batch and H (5-10x). The
- * time goes to the three H × H products per layer (dense.ts: register-tiled dot products) and
- * the 2·N·H tanh per layer.
+ * Speed (2 shared cores under load ~3, tsx, cpu backend), the maximum-likelihood step of the
+ * CLI's --data default (K=4, H=32, batch 128; `npm run bench -- --peer`, coupling MLE row):
+ *   - JS 4 × 2 register tiles, tanh as 1 - 2/(e^{2a} + 1):          1.96 ms (PyTorch 2.38: 0.83x)
+ *   - tanh from a quintic table (tanh.ts, ~4.8 ns against ~12),
+ *     scratch arrays reused across steps:                  2.24 -> 1.99 ms (timed by parts)
+ *   - the H × H products in WebAssembly SIMD (dense.ts, gemm-wasm.ts;
+ *     ~20 µs each against ~65):                                     1.04 ms (PyTorch 2.91: 0.36x)
+ *   - the thin products (|P|, 2|M| = 1, 2) zero-padded into WebAssembly too, bias rows by
+ *     copyWithin, four-chain column sums: fwd + bwd ~905 -> ~790 µs CPU (A/B, load ~4.5)
+ * against 15 ms on the tfjs tape; `node --import tsx scripts/coupling-scaling.ts` sweeps batch and
+ * H. What is left (profile): the products ~20%, the 2·N·H tanh per layer ~18%, the copies into
+ * and out of WebAssembly memory, Adam, packing the parameters (~40 µs), the small loops.
  */
 import { tf } from '../core/backend';
-import * as numerics from '../core/numerics';
 import { CouplingFlow, couplingMasks } from '../flows/coupling';
 import type { FlowOutput } from '../flows/flow';
 import { registerFlowKernel, type ArrayFlowKernel } from '../flows/kernel';
 import { checkBatch } from '../core/validate';
 import * as dense from './dense';
+import * as tanh from './tanh';
 import { customGradOp, fusedFlowOutput, packOutput, releaseScratch, splitUpstream, takeScratch, values } from './ops';
 
 // Module-level bindings of the hot-loop helpers (see planar.ts: under tsx an imported function
 // called in a loop goes through a getter that V8 does not inline).
-const { tanhExp } = numerics;
 const { matMulBias, matMulTransB, addMatTMul, addColSums } = dense;
+const { tanhTab, tanhInPlace } = tanh;
+
+/**
+ * Scratch arrays of the loops, one per slot, reused from step to step while its length stays
+ * the same (nothing in them outlives a call): a training step then allocates only its outputs.
+ */
+const scratchSlots: Float64Array[] = [];
+enum Slot {
+  head,
+  gOut,
+  gH,
+  gH1,
+  gxP,
+  dW1,
+  db1,
+  dW2,
+  db2,
+  dW3,
+  db3,
+}
+/** The slot's array of length n, zeroed when `zero`. */
+function slot(s: Slot, n: number, zero = false): Float64Array {
+  const a = scratchSlots[s];
+  if (a?.length !== n) return (scratchSlots[s] = new Float64Array(n));
+  if (zero) a.fill(0);
+  return a;
+}
 
 /** +1: forward (base -> data), -1: inverse (data -> base). */
 export type Direction = 1 | -1;
@@ -118,9 +151,9 @@ export function packCouplingParams(
       keep,
       move,
       w1: w1P,
-      b1: Float64Array.from(b1!),
-      w2: Float64Array.from(w2!),
-      b2: Float64Array.from(b2!),
+      b1: new Float64Array(b1!),
+      w2: new Float64Array(w2!),
+      b2: new Float64Array(b2!),
       w3: w3M,
       b3: b3M,
     };
@@ -182,7 +215,6 @@ export function couplingRun(
     return { xP, h1: h1!, h2: h2!, s: sv!, e: e!, u: u! };
   });
   const order = Array.from({ length: K }, (_, i) => (dir === 1 ? i : K - 1 - i));
-  let head = new Float64Array(0); // [N, 2|M|], the MLP's output
   for (const k of order) {
     const l = p.layers[k]!;
     const t = layers[k]!;
@@ -190,15 +222,15 @@ export function couplingRun(
     const M = l.move.length;
     for (let n = 0; n < N; n++) for (let i = 0; i < P; i++) t.xP[n * P + i] = x[n * D + l.keep[i]!]!;
     matMulBias(t.xP, l.w1, l.b1, t.h1, N, P, H);
-    for (let i = 0; i < N * H; i++) t.h1[i] = tanhExp(t.h1[i]!);
+    tanhInPlace(t.h1, N * H);
     matMulBias(t.h1, l.w2, l.b2, t.h2, N, H, H);
-    for (let i = 0; i < N * H; i++) t.h2[i] = tanhExp(t.h2[i]!);
-    if (head.length !== N * 2 * M) head = new Float64Array(N * 2 * M);
+    tanhInPlace(t.h2, N * H);
+    const head = slot(Slot.head, N * 2 * M); // [N, 2|M|], the MLP's output
     matMulBias(t.h2, l.w3, l.b3, head, N, H, 2 * M);
     for (let n = 0; n < N; n++) {
       let sumS = 0;
       for (let j = 0; j < M; j++) {
-        const s = c * tanhExp(head[n * 2 * M + j]! / c);
+        const s = c * tanhTab(head[n * 2 * M + j]! / c);
         const shift = head[n * 2 * M + M + j]!;
         const e = Math.exp(dir * s);
         const xi = n * D + l.move[j]!;
@@ -228,8 +260,8 @@ export function couplingBackward(
   const { p, N, dir } = tape;
   const { D, H, c } = p;
   const { gz: g, gl } = splitUpstream(dy, N, D); // g: [N, D] running ∂L/∂x, gl: [N]
-  const gH = new Float64Array(N * H); // [N, H]
-  const gH1 = new Float64Array(N * H); // [N, H]
+  const gH = slot(Slot.gH, N * H); // [N, H]
+  const gH1 = slot(Slot.gH1, N * H); // [N, H]
   const grads: Float32Array[] = new Array<Float32Array>(6 * p.K);
   for (let o = tape.order.length - 1; o >= 0; o--) {
     const k = tape.order[o]!;
@@ -237,7 +269,7 @@ export function couplingBackward(
     const t = tape.layers[k]!;
     const P = l.keep.length;
     const M = l.move.length;
-    const gOut = new Float64Array(N * 2 * M); // [N, 2|M|] = [∂L/∂r | ∂L/∂t]
+    const gOut = slot(Slot.gOut, N * 2 * M); // [N, 2|M|] = [∂L/∂r | ∂L/∂t]
     for (let n = 0; n < N; n++) {
       for (let j = 0; j < M; j++) {
         const xi = n * D + l.move[j]!;
@@ -249,29 +281,29 @@ export function couplingBackward(
         g[xi] = gx * e;
       }
     }
-    const dW3 = new Float64Array(H * 2 * M);
-    const db3 = new Float64Array(2 * M);
+    const dW3 = slot(Slot.dW3, H * 2 * M, true);
+    const db3 = slot(Slot.db3, 2 * M, true);
     addMatTMul(t.h2, gOut, dW3, N, H, 2 * M);
     addColSums(gOut, db3, N, 2 * M);
     matMulTransB(gOut, l.w3, gH, N, 2 * M, H);
     for (let i = 0; i < N * H; i++) gH[i] = gH[i]! * (1 - t.h2[i]! * t.h2[i]!); // ∂L/∂a2
-    const dW2 = new Float64Array(H * H);
-    const db2 = new Float64Array(H);
+    const dW2 = slot(Slot.dW2, H * H, true);
+    const db2 = slot(Slot.db2, H, true);
     addMatTMul(t.h1, gH, dW2, N, H, H);
     addColSums(gH, db2, N, H);
     matMulTransB(gH, l.w2, gH1, N, H, H);
     for (let i = 0; i < N * H; i++) gH1[i] = gH1[i]! * (1 - t.h1[i]! * t.h1[i]!); // ∂L/∂a1
-    const dW1 = new Float64Array(P * H);
-    const db1 = new Float64Array(H);
+    const dW1 = slot(Slot.dW1, P * H, true);
+    const db1 = slot(Slot.db1, H, true);
     addMatTMul(t.xP, gH1, dW1, N, P, H);
     addColSums(gH1, db1, N, H);
-    const gxP = new Float64Array(N * P); // [N, |P|]
+    const gxP = slot(Slot.gxP, N * P); // [N, |P|]
     matMulTransB(gH1, l.w1, gxP, N, H, P);
     for (let n = 0; n < N; n++) for (let i = 0; i < P; i++) g[n * D + l.keep[i]!] += gxP[n * P + i]!;
     unpackLayerGrads(p, l, dW1, db1, dW2, db2, dW3, db3).forEach((gv, i) => (grads[6 * k + i] = gv));
   }
   if (release) releaseScratch(tape.buffer);
-  return { dx: Float32Array.from(g), grads };
+  return { dx: new Float32Array(g), grads };
 }
 
 /** One layer's gradients in the variables' shapes: W1 [D, H] (zero on M's rows), W3 [H, 2D], b3 [2D]. */
@@ -299,7 +331,7 @@ function unpackLayerGrads(
     db3[d] = db3M[j]!;
     db3[D + d] = db3M[M + j]!;
   });
-  return [dW1, Float32Array.from(db1), Float32Array.from(dW2), Float32Array.from(db2), dW3, db3];
+  return [dW1, new Float32Array(db1), new Float32Array(dW2), new Float32Array(db2), dW3, db3];
 }
 
 /** The packed parameters of `flow` from its variables' current values. */
