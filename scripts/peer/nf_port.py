@@ -13,6 +13,8 @@ import it to draw the library's initial parameters, minibatches and base samples
   the standardised bill length, with an intercept column).
 """
 import csv
+import json
+import time
 import math
 
 import numpy as np
@@ -154,3 +156,26 @@ def timing_result(config, torch_version, step_ms, losses, warmup):
         "first_losses": losses[:FIRST_LOSSES],
         "final_loss": losses[-1],
     }
+
+
+def emit(result, path):
+    """Print the result as JSON and, when a path is given, write it there too."""
+    text = json.dumps(result, indent=2)
+    print(text)
+    if path:
+        with open(path, "w") as fh:
+            fh.write(text)
+
+
+def timed_steps(opt, n, loss_fn):
+    """n optimiser steps on loss_fn() (which draws its own batch): wall ms and loss per step."""
+    step_ms, losses = [], []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        opt.zero_grad()
+        loss = loss_fn()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+        step_ms.append(1000 * (time.perf_counter() - t0))
+    return step_ms, losses

@@ -23,15 +23,13 @@ The JSON holds time_per_iter_ms.{median,p10} over the --steps timed steps after 
 first_losses (step 0 is the loss at the initial parameters) and final_loss.
 """
 import argparse
-import json
 import math
 import os
-import time
 
 import numpy as np
 import torch
 
-from nf_port import Rng, penguins_bills, timing_result
+from nf_port import Rng, emit, penguins_bills, timed_steps, timing_result
 
 D = 2  # bill length × bill depth
 LOG_2PI = math.log(2 * math.pi)
@@ -113,23 +111,12 @@ def main():
     opt = torch.optim.Adam(flow.parameters(), lr=a.lr, eps=ADAM_EPS)
     rng = Rng(a.seed)  # minibatch rows, as trainMaxLikelihood draws them
 
-    step_ms, losses = [], []
-    for _ in range(a.warmup + a.steps):
-        t0 = time.perf_counter()
+    def loss_fn():
         rows = np.floor(rng.uniforms(a.batch) * data.shape[0]).astype(np.int64)
-        x = torch.from_numpy(data[rows])  # [batch, D]
-        opt.zero_grad()
-        loss = nll(flow, x)
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-        step_ms.append(1000 * (time.perf_counter() - t0))
+        return nll(flow, torch.from_numpy(data[rows]))  # x: [batch, D]
 
-    result = timing_result(vars(a), torch.__version__, step_ms, losses, a.warmup)
-    print(json.dumps(result, indent=2))
-    if a.json:
-        with open(a.json, "w") as fh:
-            json.dump(result, fh, indent=2)
+    step_ms, losses = timed_steps(opt, a.warmup + a.steps, loss_fn)
+    emit(timing_result(vars(a), torch.__version__, step_ms, losses, a.warmup), a.json)
 
 
 if __name__ == "__main__":

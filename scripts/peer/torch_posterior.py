@@ -28,15 +28,13 @@ The JSON holds time_per_iter_ms.{median,p10} over the --steps timed steps after 
 first_losses (step 0 is the loss at the initial parameters) and final_loss.
 """
 import argparse
-import json
 import math
 import os
-import time
 
 import numpy as np
 import torch
 
-from nf_port import Rng, penguins_species_design, timing_result
+from nf_port import Rng, emit, penguins_species_design, timed_steps, timing_result
 
 D = 2  # θ = (intercept, slope)
 LOG_2PI = math.log(2 * math.pi)
@@ -117,24 +115,14 @@ def main():
     opt = torch.optim.Adam(flow.parameters(), lr=a.lr, eps=ADAM_EPS)
     rng = Rng(a.seed)  # base samples, as train() draws them
 
-    step_ms, losses = [], []
-    for _ in range(a.warmup + a.steps):
-        t0 = time.perf_counter()
+    def loss_fn():
         z0 = torch.from_numpy(rng.normals(a.batch * D).astype(np.float32).reshape(a.batch, D))
-        opt.zero_grad()
         zK, log_det = flow(z0)
         log_q0 = -0.5 * (z0**2).sum(1) - 0.5 * D * LOG_2PI
-        loss = (log_q0 - log_det - log_p(zK)).mean()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-        step_ms.append(1000 * (time.perf_counter() - t0))
+        return (log_q0 - log_det - log_p(zK)).mean()
 
-    result = timing_result(vars(a), torch.__version__, step_ms, losses, a.warmup)
-    print(json.dumps(result, indent=2))
-    if a.json:
-        with open(a.json, "w") as fh:
-            json.dump(result, fh, indent=2)
+    step_ms, losses = timed_steps(opt, a.warmup + a.steps, loss_fn)
+    emit(timing_result(vars(a), torch.__version__, step_ms, losses, a.warmup), a.json)
 
 
 if __name__ == "__main__":
