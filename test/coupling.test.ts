@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { tf } from '../src/core/backend';
 import { CouplingFlow, couplingMasks } from '../src/flows/coupling';
 import { Rng } from '../src/core/random';
+import { assertNoLeaksBothWays } from './flows-helpers';
 
 /**
  * Central-difference step: float32 rounding of f (~6e-8 |f|) divided by h against the O(h²)
@@ -127,20 +128,7 @@ test('no tensor leaks in forward, inverse and gradients; dispose frees everythin
   const before = tf.memory().numTensors;
   const flow = new CouplingFlow({ dim: 3, K: 4, hidden: 8, seed: 1 });
   const x = new Rng(0).normalTensor(20, 3);
-  const mid = tf.memory().numTensors;
-  for (let i = 0; i < 3; i++) {
-    const f = flow.forward(x);
-    const inv = flow.inverseWithLogDet(f.z);
-    const z = flow.inverse(f.z);
-    tf.dispose([f.z, f.logDetJ, inv.z, inv.logDetJ, z]);
-    const { value, grads } = tf.variableGrads(
-      () => tf.mean(flow.inverseWithLogDet(x).logDetJ) as tf.Scalar,
-      flow.variables,
-    );
-    value.dispose();
-    tf.dispose(Object.values(grads));
-  }
-  assert.equal(tf.memory().numTensors, mid);
+  assertNoLeaksBothWays(flow, x, 3);
   x.dispose();
   flow.dispose();
   assert.equal(tf.memory().numTensors, before);

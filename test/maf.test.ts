@@ -9,10 +9,11 @@ import { Made, madeDegrees } from '../src/flows/made';
 import { reversedOrders, type AutoregressiveFlow } from '../src/flows/autoregressive';
 import { MaskedAutoregressiveFlow } from '../src/flows/maf';
 import { InverseAutoregressiveFlow } from '../src/flows/iaf';
-import { gaussianBaseline, logLikelihood, trainMaxLikelihood } from '../src/train/mle';
+import { gaussianBaseline } from '../src/train/mle';
 import { train } from '../src/train/train';
 import { getTarget } from '../src/targets/energies';
 import { jacobianFD, logAbsDet } from './oracle';
+import { assertNoLeaksBothWays, banana, fitHeldOut } from './flows-helpers';
 
 /**
  * Central-difference step on a float32 map: float32 rounding (~6e-8 |f|) / h against the O(h²)
@@ -168,29 +169,12 @@ test('log-scale is bounded by scaleFactor per layer and coordinate', () => {
   }
 });
 
-/** n draws of x1 ~ N(0, 1), x2 = 0.5 x1² - 1 + 0.3 ε: curved, so a Gaussian fits it badly. */
-function banana(n: number, seed: number): Float32Array {
-  const rng = new Rng(seed);
-  const out = new Float32Array(2 * n);
-  for (let i = 0; i < n; i++) {
-    const a = rng.normal();
-    out[2 * i] = a;
-    out[2 * i + 1] = 0.5 * a * a - 1 + 0.3 * rng.normal();
-  }
-  return out;
-}
-
 test('MAF by maximum likelihood on a curved 2-D data set: held-out log-likelihood improves', async () => {
   const data = banana(1000, 1);
   const heldOut = banana(500, 2);
   const base = gaussianBaseline(data, heldOut, 2);
   const flow = new MaskedAutoregressiveFlow({ dim: 2, K: 4, hidden: 32, seed: 0 });
-  const before = logLikelihood(flow, heldOut, 'mean');
-  const tensors = tf.memory().numTensors;
-  const h = await trainMaxLikelihood(flow, data, { steps: 200, batch: 128, lr: 5e-3, seed: 0 });
-  assert.equal(tf.memory().numTensors, tensors, 'training leaks no tensors');
-  const after = logLikelihood(flow, heldOut, 'mean');
-  assert.equal(h.stepsDone, 200);
+  const { before, after } = await fitHeldOut(flow, data, heldOut, { steps: 200, batch: 128, lr: 5e-3, seed: 0 });
   assert.ok(after > before + 0.5, `held-out log-likelihood ${before} -> ${after}`);
   // measured: -2.91 -> -1.92 after 200 steps vs the Gaussian baseline's -2.86
   assert.ok(after > base.testLogLik + 0.3, `MAF ${after} vs Gaussian baseline ${base.testLogLik}`);
@@ -215,19 +199,7 @@ test('no tensor leaks in forward, inverse and gradients; dispose frees everythin
   for (const make of Object.values(FLOWS)) {
     const flow = make({ dim: 3, K: 2, hidden: 8, seed: 1 });
     const x = new Rng(0).normalTensor(10, 3);
-    const mid = tf.memory().numTensors;
-    for (let i = 0; i < 2; i++) {
-      const f = flow.forward(x);
-      const inv = flow.inverseWithLogDet(f.z);
-      const z = flow.inverse(f.z);
-      tf.dispose([f.z, f.logDetJ, inv.z, inv.logDetJ, z]);
-      for (const loss of [() => flow.inverseWithLogDet(x).logDetJ, () => flow.forward(x).logDetJ]) {
-        const { value, grads } = tf.variableGrads(() => tf.mean(loss()) as tf.Scalar, flow.variables);
-        value.dispose();
-        tf.dispose(Object.values(grads));
-      }
-    }
-    assert.equal(tf.memory().numTensors, mid);
+    assertNoLeaksBothWays(flow, x, 2, [(v) => flow.inverseWithLogDet(v).logDetJ, (v) => flow.forward(v).logDetJ]);
     x.dispose();
     flow.dispose();
   }

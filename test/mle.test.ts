@@ -1,26 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { tf } from '../src/core/backend';
 import { LOG_2PI } from '../src/flows/base';
 import { CouplingFlow } from '../src/flows/coupling';
 import { gaussianBaseline, logLikelihood, trainMaxLikelihood } from '../src/train/mle';
-import { Rng } from '../src/core/random';
 import { StopSignal } from '../src/core/stop';
-
-/**
- * n draws of a skewed, curved 2-D density ("banana"): x1 ~ N(0, 1), x2 = 0.5 x1² - 1 + 0.3 ε.
- * A single Gaussian cannot bend, so a flow has a lot to gain over the baseline.
- */
-function banana(n: number, seed: number): Float32Array {
-  const rng = new Rng(seed);
-  const out = new Float32Array(2 * n);
-  for (let i = 0; i < n; i++) {
-    const a = rng.normal();
-    out[2 * i] = a;
-    out[2 * i + 1] = 0.5 * a * a - 1 + 0.3 * rng.normal();
-  }
-  return out;
-}
+import { banana, fitHeldOut } from './flows-helpers';
 
 test('gaussianBaseline: closed form on a known covariance', () => {
   const train = Float32Array.from([1, 0, -1, 0, 0, 2, 0, -2]); // mean 0, cov diag(0.5, 2)
@@ -47,12 +31,16 @@ test('maximum likelihood on a curved 2-D distribution beats the Gaussian baselin
   const test = banana(1000, 2);
   const base = gaussianBaseline(train, test, 2);
   const flow = new CouplingFlow({ dim: 2, K: 4, hidden: 32, seed: 0 });
-  const before = logLikelihood(flow, test, 'mean');
-  const tensors = tf.memory().numTensors;
-  const h = await trainMaxLikelihood(flow, train, { steps: 200, batch: 128, lr: 5e-3, seed: 0 });
-  assert.equal(tf.memory().numTensors, tensors, 'training leaks no tensors');
-  const after = logLikelihood(flow, test, 'mean');
-  assert.equal(h.stepsDone, 200);
+  const {
+    before,
+    after,
+    history: h,
+  } = await fitHeldOut(flow, train, test, {
+    steps: 200,
+    batch: 128,
+    lr: 5e-3,
+    seed: 0,
+  });
   assert.equal(h.stoppedReason, null);
   assert.ok(Number.isFinite(h.msPerStep));
   assert.ok(after > before + 0.5, `held-out log-likelihood ${before} -> ${after}`);

@@ -7,6 +7,7 @@ import { perturbVariables } from '../src/flows/mlp';
 import { SplineCouplingFlow } from '../src/flows/spline-coupling';
 import { gaussianBaseline, logLikelihood, trainMaxLikelihood } from '../src/train/mle';
 import { jacobianFD, logAbsDet, relErr } from './oracle';
+import { assertNoLeaksBothWays } from './flows-helpers';
 import { FD64_STEP, inverse64, knots64, logDer64, randomTheta, spline64, type Theta } from './spline-oracle';
 
 /** Float32 round trip x -> g(x) -> g⁻¹(g(x)): a few roundings of numbers of size <= B. */
@@ -298,21 +299,7 @@ test('no tensor leaks in forward, inverse and gradients; dispose frees everythin
   const before = tf.memory().numTensors;
   const flow = new SplineCouplingFlow({ dim: 3, K: 2, hidden: 8, bins: 4, seed: 1 });
   const x = new Rng(0).normalTensor(20, 3);
-  const mid = tf.memory().numTensors;
-  for (let i = 0; i < 2; i++) {
-    const f = flow.forward(x);
-    const inv = flow.inverseWithLogDet(f.z);
-    const z = flow.inverse(f.z);
-    tf.dispose([f.z, f.logDetJ, inv.z, inv.logDetJ, z]);
-    const { value, grads } = tf.variableGrads(
-      () => tf.mean(flow.inverseWithLogDet(x).logDetJ) as tf.Scalar,
-      flow.variables,
-    );
-    assert.ok(Object.values(grads).every((g) => tf.tidy(() => tf.all(tf.isFinite(g)).dataSync()[0] === 1)));
-    value.dispose();
-    tf.dispose(Object.values(grads));
-  }
-  assert.equal(tf.memory().numTensors, mid);
+  assertNoLeaksBothWays(flow, x, 2);
   x.dispose();
   flow.dispose();
   assert.equal(tf.memory().numTensors, before);
