@@ -22,6 +22,9 @@ import {
   TARGET_NAMES,
   DOMAIN_NAMES,
   FLOW_NAMES,
+  DENSITY_FLOW_NAMES,
+  HIDDEN_FLOW_NAMES,
+  FLOW_FAST_DIRECTION,
   SYLVESTER_VARIANTS,
   LR_SCHEDULES,
   checkOneOf,
@@ -39,7 +42,6 @@ import {
   takeRows,
   checkDistinct,
   checkColumnsForFitting,
-  CouplingFlow,
   trainMaxLikelihood,
   logLikelihood,
   gaussianBaseline,
@@ -97,6 +99,29 @@ export const TARGET_DEFAULTS: Readonly<
  */
 export const MLE_DEFAULTS = { K: 4, steps: 500, batch: 128, lr: 5e-3 } as const;
 
+/**
+ * Layers of the MADE / spline flows when sampling: each layer is an MLP (the library's default
+ * K = 4), so K = 32 would cost 8x the time of a flow that is already far more expressive per layer.
+ */
+const MLP_FLOW_K = 4;
+const MLP_FLOWS: readonly string[] = ['maf', 'iaf', 'nsf'];
+/** Hidden units of each layer's MLP (coupling, maf, iaf, nsf). */
+const DEFAULT_HIDDEN = 32;
+
+/**
+ * A note when a flow runs in its slow direction: D MADE passes per layer instead of one.
+ * `direction` is what this run needs: 'sample' (reverse KL) or 'density' (--data).
+ */
+function slowDirectionNote(flow: string, direction: 'sample' | 'density'): void {
+  const fast = FLOW_FAST_DIRECTION[flow as keyof typeof FLOW_FAST_DIRECTION];
+  if (fast === undefined || fast === 'both' || fast === direction) return;
+  const twin = flow === 'maf' ? 'iaf' : 'maf';
+  const what = direction === 'sample' ? 'samples' : 'evaluates densities';
+  console.error(
+    `note: --flow ${flow} ${what} with D passes per layer (slow in this direction); --flow ${twin} is fast here`,
+  );
+}
+
 /** Posterior targets on the penguins data (src/targets/penguins.ts). */
 const POSTERIOR_TARGETS = ['penguins-species', 'penguins-sex'] as const;
 const ALL_TARGETS = [...TARGET_NAMES, ...POSTERIOR_TARGETS] as const;
@@ -111,8 +136,13 @@ Usage: npm run train -- [options]
 
   --target NAME             U1|U2|U3|U4 (2-D demos) or penguins-species (2-D Bayesian logistic
                             regression posterior) or penguins-sex (5-D) (default ${DEFAULTS.target})
-  --flow planar|sylvester|coupling  flow family (default ${DEFAULTS.flow}; coupling with --data)
+  --flow NAME               planar|sylvester|coupling|maf|iaf|nsf (default ${DEFAULTS.flow}; coupling with
+                            --data, which takes coupling|maf|iaf|nsf). One pass per layer: planar,
+                            sylvester, iaf sample fast (iaf's density: D passes per layer); maf's
+                            density is fast (sampling: D passes); coupling and nsf (rational-quadratic
+                            spline coupling) are fast both ways
   --K N                     number of layers (default ${DEFAULTS.K}; planar on U2-U4: ${TARGET_DEFAULTS.U2!.K})
+                            (maf, iaf, nsf: ${MLP_FLOW_K}; with --data: ${MLE_DEFAULTS.K})
   --variant V               Sylvester: orthogonal|householder|triangular (default ${DEFAULTS.variant})
   --M N                     Sylvester: columns of Q, 1 <= M <= D, the target's dimension
                             (D = 2, or 5 for penguins-sex) (default ${DEFAULTS.M})
@@ -132,10 +162,11 @@ Usage: npm run train -- [options]
   --eval-samples N          flow samples for ELBO / IS log Z / ESS (default ${DEFAULTS.evalSamples})
   --path fused|reference    fused kernels or the op-by-op reference (default ${DEFAULTS.path})
   --backend B               auto|cpu|wasm|tensorflow (default auto; env NF_BACKEND)
-  --hidden N                coupling: hidden units per layer (default 32)
+  --hidden N                coupling, maf, iaf, nsf: hidden units per layer (default ${DEFAULT_HIDDEN})
+  --bins N                  nsf: bins of each spline, N >= 2 (default 8)
 
 Maximum likelihood (forward KL) on data: the columns are standardised, ${TEST_FRACTION * 100}% of the rows are
-held out (seeded), a coupling flow is fitted and its held-out mean log-likelihood is compared
+held out (seeded), a density flow (coupling, maf, iaf, nsf) is fitted and its held-out mean log-likelihood is compared
 with a single Gaussian fitted to the same training rows.
   (defaults there: --flow coupling --K ${MLE_DEFAULTS.K} --steps ${MLE_DEFAULTS.steps} --batch ${MLE_DEFAULTS.batch} --lr ${MLE_DEFAULTS.lr})
   --data FILE.csv           CSV file with a header row
@@ -313,6 +344,7 @@ async function main(argv: string[]): Promise<number> {
         path: { type: 'string' },
         backend: { type: 'string' },
         hidden: { type: 'string' },
+        bins: { type: 'string' },
         data: { type: 'string' },
         columns: { type: 'string' },
         json: { type: 'string' },
@@ -343,7 +375,7 @@ async function main(argv: string[]): Promise<number> {
   if (flowName === 'sylvester' && M > D)
     throw new InputError(`--M must be <= D (= ${D}), got ${M} (D is the dimension of ${target})`);
   const own = TARGET_DEFAULTS[target];
-  const ownK = flowName === 'planar' ? own?.K : undefined;
+  const ownK = flowName === 'planar' ? own?.K : MLP_FLOWS.includes(flowName) ? MLP_FLOW_K : undefined;
   const K = input(() => checkPositiveInt('--K', num('K', values.K ?? String(ownK ?? DEFAULTS.K))));
   const steps = input(() =>
     checkPositiveInt('--steps', num('steps', values.steps ?? String(own?.steps ?? DEFAULTS.steps))),
@@ -367,7 +399,8 @@ async function main(argv: string[]): Promise<number> {
   const domain = envelope
     ? input(() => checkOneOf('--domain', values.domain ?? DEFAULTS.domain, DOMAIN_NAMES))
     : 'none';
-  const hidden = input(() => checkPositiveInt('--hidden', num('hidden', values.hidden ?? '32')));
+  const hidden = input(() => checkPositiveInt('--hidden', num('hidden', values.hidden ?? String(DEFAULT_HIDDEN))));
+  const bins = parseBins(values.bins);
   if (values.json !== undefined) checkWritable('--json', values.json);
   if (values.plot !== undefined) {
     if (!/\.(png|svg)$/i.test(values.plot))
@@ -381,8 +414,7 @@ async function main(argv: string[]): Promise<number> {
       ['M', `only --flow sylvester has M; this is --flow ${flowName}`],
       ['variant', `only --flow sylvester has variants; this is --flow ${flowName}`],
     );
-  if (flowName !== 'coupling')
-    ignored.push(['hidden', `only --flow coupling has hidden units; this is --flow ${flowName}`]);
+  ignored.push(...mlpIgnored(flowName));
   if (!anneal) ignored.push(['anneal-steps', 'annealing is off: --no-anneal']);
   if (D !== 2)
     ignored.push(
@@ -394,6 +426,7 @@ async function main(argv: string[]): Promise<number> {
     ignored.push(['envelope', why], ['no-envelope', why], ['domain', why]);
   } else if (!envelope) ignored.push(['domain', '--no-envelope drops the domain']);
   reportIgnored(values, ignored);
+  slowDirectionNote(flowName, 'sample');
 
   const backend = await initBackend(values.backend as 'auto' | 'cpu' | 'wasm' | 'tensorflow' | undefined).catch(
     (err: unknown) => {
@@ -402,7 +435,7 @@ async function main(argv: string[]): Promise<number> {
   );
   const tgt = resolveTarget(target, domain);
   const flow = input(() =>
-    makeFlow({ flow: flowName, dim: tgt.dim, K, M: isSylvester ? M : undefined, variant, seed, hidden }),
+    makeFlow({ flow: flowName, dim: tgt.dim, K, M: isSylvester ? M : undefined, variant, seed, hidden, bins }),
   );
   const tty = process.stderr.isTTY && !values.quiet;
   console.error(
@@ -559,10 +592,25 @@ function resolveTarget(name: (typeof ALL_TARGETS)[number], domain: (typeof DOMAI
 
 type Values = Record<string, string | boolean | undefined>;
 
+/** --bins, checked whichever the flow (only nsf uses it); undefined: the spline's default. */
+function parseBins(v: string | boolean | undefined): number | undefined {
+  if (typeof v !== 'string') return undefined;
+  return input(() => checkPositiveInt('--bins', num('bins', v), 2));
+}
+
+/** --hidden and --bins where the flow has no MLP / no spline. */
+function mlpIgnored(flowName: string): [string, string][] {
+  const ignored: [string, string][] = [];
+  if (!(HIDDEN_FLOW_NAMES as readonly string[]).includes(flowName))
+    ignored.push(['hidden', `only --flow coupling|maf|iaf|nsf have hidden units; this is --flow ${flowName}`]);
+  if (flowName !== 'nsf') ignored.push(['bins', `only --flow nsf has bins; this is --flow ${flowName}`]);
+  return ignored;
+}
+
 /** Rows --data needs: 1 held out and 3 to fit (a Gaussian in 2-D needs more than 2 points). */
 const MIN_DATA_ROWS = 4;
 
-/** --data mode: maximum likelihood of a coupling flow on standardised CSV columns. */
+/** --data mode: maximum likelihood of a density flow (coupling, maf, iaf, nsf) on standardised CSV columns. */
 async function maxLikelihoodMain(values: Values): Promise<number> {
   if (typeof values.data !== 'string' || typeof values.columns !== 'string') {
     throw new InputError('--data FILE.csv and --columns a,b go together');
@@ -575,13 +623,14 @@ async function maxLikelihoodMain(values: Values): Promise<number> {
   if (columns.length < 2) throw new InputError(`--columns needs at least 2 columns, got "${values.columns}"`);
   input(() => checkDistinct('--columns', columns));
   const str = (v: string | boolean | undefined, d: unknown): string => (typeof v === 'string' ? v : String(d));
-  const flowName = input(() => checkOneOf('--flow', str(values.flow, 'coupling'), ['coupling'] as const));
+  const flowName = input(() => checkOneOf('--flow (with --data)', str(values.flow, 'coupling'), DENSITY_FLOW_NAMES));
   const K = input(() => checkPositiveInt('--K', num('K', str(values.K, MLE_DEFAULTS.K))));
   const steps = input(() => checkPositiveInt('--steps', num('steps', str(values.steps, MLE_DEFAULTS.steps))));
   const batch = input(() => checkPositiveInt('--batch', num('batch', str(values.batch, MLE_DEFAULTS.batch))));
   const lr = input(() => checkPositive('--lr', num('lr', str(values.lr, MLE_DEFAULTS.lr))));
   const seed = input(() => checkSeed('--seed', num('seed', str(values.seed, DEFAULTS.seed))));
-  const hidden = input(() => checkPositiveInt('--hidden', num('hidden', str(values.hidden, 32))));
+  const hidden = input(() => checkPositiveInt('--hidden', num('hidden', str(values.hidden, DEFAULT_HIDDEN))));
+  const bins = parseBins(values.bins);
   if (typeof values.json === 'string') checkWritable('--json', values.json);
   const notHere = 'not used with --data: maximum likelihood on CSV columns';
   reportIgnored(
@@ -601,8 +650,11 @@ async function maxLikelihoodMain(values: Values): Promise<number> {
       'envelope',
       'no-envelope',
       'domain',
-    ].map((o) => [o, notHere] as [string, string]),
+    ]
+      .map((o) => [o, notHere] as [string, string])
+      .concat(mlpIgnored(flowName)),
   );
+  slowDirectionNote(flowName, 'density');
 
   // The file, read and checked in full before any compute: every message names the file.
   if (!existsSync(file)) throw new InputError(`--data "${file}" does not exist`);
@@ -638,9 +690,9 @@ async function maxLikelihoodMain(values: Values): Promise<number> {
       throw new Error(`${file}: columns ${columns.join(', ')}: ${err instanceof Error ? err.message : String(err)}`);
     }
   });
-  const flow = new CouplingFlow({ dim: D, K, hidden, seed });
+  const flow = makeFlow({ flow: flowName, dim: D, K, hidden, seed, bins });
   console.error(
-    `Maximum likelihood: ${flowName} flow (K=${K}, hidden ${hidden}) on ${file} [${columns.join(', ')}]: ` +
+    `Maximum likelihood: ${flow.name} flow on ${file} [${columns.join(', ')}]: ` +
       `${split.train.length} training rows, ${split.test.length} held out; ${steps} steps, batch ${batch}, lr ${lr}, seed ${seed}, backend ${backend}`,
   );
   const stop = stopOnInterrupt();
@@ -684,6 +736,7 @@ async function maxLikelihoodMain(values: Values): Promise<number> {
   };
   const rows: [string, string][] = [
     ['backend', backend],
+    ['flow', `${flow.name}, ${numParams(flow)} parameters`],
     ['steps', `${history.stepsDone} of ${steps}`],
     ['ms per step', fmt(history.msPerStep, 2)],
     ['train log-lik / row', `${fmt(summary.trainLogLik)} (Gaussian ${fmt(gauss.trainLogLik)})`],

@@ -76,7 +76,7 @@ test('CLI rejects bad input with a message naming the option', () => {
   const cases: [string[], RegExp][] = [
     [['--K', '0'], /--K must be an integer >= 1, got 0/],
     [['--target', 'U7'], /--target must be one of U1, U2, U3, U4, penguins-species, penguins-sex; got "U7"/],
-    [['--flow', 'radial'], /--flow must be one of planar, sylvester, coupling; got "radial"/],
+    [['--flow', 'radial'], /--flow must be one of planar, sylvester, coupling, maf, iaf, nsf; got "radial"/],
     [['--flow', 'sylvester', '--M', '3'], /M must be <= D \(= 2\), got 3/],
     [['--lr', 'abc'], /--lr must be a finite number, got "abc"/],
     [['--lr', 'Infinity'], /--lr must be a finite number/],
@@ -267,4 +267,39 @@ test('issue 10 (14): CLI help states the range of --M; options that do not apply
   assert.equal(a.code, 0, a.stderr);
   assert.match(a.stderr, /note: ignored: --anneal-steps \(annealing is off: --no-anneal\)/);
   assert.match(a.stderr, /note: ignored: --M \(only --flow sylvester has M; this is --flow planar\)/);
+});
+
+test('issue 12: CLI --flow maf fits CSV columns by maximum likelihood; --flow iaf trains on U1 by reverse KL', () => {
+  const penguins = ['--data', join(root, 'data', 'penguins.csv'), '--columns', 'bill_length_mm,bill_depth_mm'];
+  const maf = cli(['--flow', 'maf', ...penguins, '--steps', '30', '--quiet']);
+  assert.equal(maf.code, 0, maf.stderr);
+  assert.match(maf.stdout, /flow\s+maf\(K=4, H=32\)/);
+  assert.match(maf.stdout, /held-out log-lik \/ row\s+-?\d+\.\d+ \(Gaussian/);
+  const iaf = cli(['--flow', 'iaf', '--target', 'U1', '--steps', '30', '--eval-samples', '2000', '--quiet']);
+  assert.equal(iaf.code, 0, iaf.stderr);
+  assert.match(iaf.stdout, /flow\s+iaf\(K=4, H=32\)/);
+  assert.match(iaf.stdout, /KL gap\s+\d+\.\d+/);
+  const slow = cli(['--flow', 'iaf', ...penguins, '--steps', '2', '--quiet', '--bins', '4']);
+  assert.equal(slow.code, 0, slow.stderr);
+  assert.match(slow.stderr, /note: --flow iaf evaluates densities with D passes per layer/);
+  assert.match(slow.stderr, /note: ignored: --bins \(only --flow nsf has bins; this is --flow iaf\)/);
+});
+
+test('issue 12: CLI bad --bins, and a sampling-only flow with --data, exit 2 naming the option', () => {
+  const cases: [string[], RegExp][] = [
+    [['--flow', 'nsf', '--bins', '0'], /--bins must be an integer >= 2, got 0/],
+    [['--flow', 'nsf', '--bins', 'x'], /--bins must be a finite number, got "x"/],
+    [
+      ['--flow', 'planar', '--data', 'data/penguins.csv', '--columns', 'bill_length_mm,bill_depth_mm'],
+      /--flow \(with --data\) must be one of coupling, maf, iaf, nsf; got "planar"/,
+    ],
+  ];
+  for (const [args, re] of cases) {
+    const r = cli(args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, re);
+  }
+  const help = cli(['--help']);
+  assert.match(help.stdout, /--bins N\s+nsf: bins of each spline/);
+  assert.match(help.stdout, /planar\|sylvester\|coupling\|maf\|iaf\|nsf/);
 });

@@ -1,14 +1,38 @@
 /**
  * Build a flow by name, as the CLI and the notebooks' hyper-parameter cells do.
  */
-import { CouplingFlow } from './coupling';
+import { CouplingFlow, type InvertibleFlow } from './coupling';
 import type { Flow } from './flow';
+import { InverseAutoregressiveFlow } from './iaf';
+import { MaskedAutoregressiveFlow } from './maf';
 import { PlanarFlow } from './planar';
+import { SplineCouplingFlow } from './spline-coupling';
 import { SYLVESTER_VARIANTS, SylvesterFlow, type SylvesterVariant } from './sylvester';
 import { checkOneOf } from '../core/validate';
 
-export const FLOW_NAMES = ['planar', 'sylvester', 'coupling'] as const;
+export const FLOW_NAMES = ['planar', 'sylvester', 'coupling', 'maf', 'iaf', 'nsf'] as const;
 export type FlowName = (typeof FLOW_NAMES)[number];
+
+/** Flows with an inverse and its log-det: they give densities of data (maximum likelihood). */
+export const DENSITY_FLOW_NAMES = ['coupling', 'maf', 'iaf', 'nsf'] as const;
+export type DensityFlowName = (typeof DENSITY_FLOW_NAMES)[number];
+
+/** Flows whose layers are MLPs (MADEs, couplings): they take `hidden`. */
+export const HIDDEN_FLOW_NAMES = DENSITY_FLOW_NAMES;
+
+/**
+ * Which direction each flow computes in one pass per layer: 'sample' (base -> data, f),
+ * 'density' (data -> base, f⁻¹ with its log-det) or both. The other takes D passes per layer
+ * (maf samples, iaf densities) or does not exist (planar, sylvester have no closed-form inverse).
+ */
+export const FLOW_FAST_DIRECTION: Readonly<Record<FlowName, 'sample' | 'density' | 'both'>> = {
+  planar: 'sample',
+  sylvester: 'sample',
+  coupling: 'both',
+  maf: 'density',
+  iaf: 'sample',
+  nsf: 'both',
+};
 
 export interface FlowSpec {
   flow: FlowName | string;
@@ -19,25 +43,23 @@ export interface FlowSpec {
   variant?: SylvesterVariant | string;
   seed?: number;
   initScale?: number;
-  /** Coupling only: hidden units of each layer's MLP. */
+  /** coupling, maf, iaf, nsf: hidden units of each layer's MLP (MADE). */
   hidden?: number;
+  /** nsf only: bins of each rational-quadratic spline. */
+  bins?: number;
 }
 
+/** A density flow (coupling, maf, iaf, nsf) by name: it has `inverseWithLogDet`. */
+export function makeFlow(spec: FlowSpec & { flow: DensityFlowName }): InvertibleFlow;
+export function makeFlow(spec: FlowSpec): Flow;
 export function makeFlow(spec: FlowSpec): Flow {
   const name = checkOneOf('flow', spec.flow, FLOW_NAMES);
-  if (name === 'planar') {
-    return new PlanarFlow({ dim: spec.dim, K: spec.K, seed: spec.seed, initScale: spec.initScale });
-  }
-  if (name === 'coupling') {
-    return new CouplingFlow({ dim: spec.dim, K: spec.K, hidden: spec.hidden, seed: spec.seed });
-  }
+  const { dim, K, seed, hidden } = spec;
+  if (name === 'planar') return new PlanarFlow({ dim, K, seed, initScale: spec.initScale });
+  if (name === 'coupling') return new CouplingFlow({ dim, K, hidden, seed });
+  if (name === 'maf') return new MaskedAutoregressiveFlow({ dim, K, hidden, seed });
+  if (name === 'iaf') return new InverseAutoregressiveFlow({ dim, K, hidden, seed });
+  if (name === 'nsf') return new SplineCouplingFlow({ dim, K, hidden, seed, bins: spec.bins });
   const variant = checkOneOf('variant', spec.variant ?? 'orthogonal', SYLVESTER_VARIANTS);
-  return new SylvesterFlow({
-    dim: spec.dim,
-    K: spec.K,
-    M: spec.M,
-    variant,
-    seed: spec.seed,
-    initScale: spec.initScale,
-  });
+  return new SylvesterFlow({ dim, K, M: spec.M, variant, seed, initScale: spec.initScale });
 }
