@@ -45,6 +45,7 @@ import {
   trainMaxLikelihood,
   logLikelihood,
   gaussianBaseline,
+  hasFusedOp,
   type TrainHistory,
   type Target,
 } from '../src';
@@ -440,7 +441,7 @@ async function main(argv: string[]): Promise<number> {
   const tty = process.stderr.isTTY && !values.quiet;
   console.error(
     `Training ${flow.name} (${numParams(flow)} parameters) on ${tgt.name}: ${steps} steps, batch ${batch}, lr ${lr} (${lrSchedule}), ` +
-      `${anneal ? `annealed over ${annealSteps ?? Math.floor(steps / 2)} steps` : 'no annealing'}, seed ${seed}, backend ${backend}, ${path} path`,
+      `${anneal ? `annealed over ${annealSteps ?? Math.floor(steps / 2)} steps` : 'no annealing'}, seed ${seed}, backend ${backend}, ${path === 'fused' && !hasFusedOp(flow) ? 'reference path (no fused kernel for this flow)' : `${path} path`}`,
   );
 
   const stop = stopOnInterrupt();
