@@ -105,7 +105,7 @@ export const MLE_DEFAULTS = { K: 4, steps: 500, batch: 128, lr: 5e-3 } as const;
  * K = 4), so K = 32 would cost 8x the time of a flow that is already far more expressive per layer.
  */
 const MLP_FLOW_K = 4;
-const MLP_FLOWS: readonly string[] = ['maf', 'iaf', 'nsf'];
+const MLP_FLOWS: readonly string[] = ['maf', 'iaf', 'nsf', 'nsf-ar'];
 /** Hidden units of each layer's MLP (coupling, maf, iaf, nsf). */
 const DEFAULT_HIDDEN = 32;
 
@@ -137,13 +137,13 @@ Usage: npm run train -- [options]
 
   --target NAME             U1|U2|U3|U4 (2-D demos) or penguins-species (2-D Bayesian logistic
                             regression posterior) or penguins-sex (5-D) (default ${DEFAULTS.target})
-  --flow NAME               planar|sylvester|coupling|maf|iaf|nsf (default ${DEFAULTS.flow}; coupling with
-                            --data, which takes coupling|maf|iaf|nsf). One pass per layer: planar,
+  --flow NAME               planar|sylvester|coupling|maf|iaf|nsf|nsf-ar (default ${DEFAULTS.flow}; coupling
+                            with --data, which takes coupling|maf|iaf|nsf|nsf-ar). One pass per layer: planar,
                             sylvester, iaf sample fast (iaf's density: D passes per layer); maf's
                             density is fast (sampling: D passes); coupling and nsf (rational-quadratic
-                            spline coupling) are fast both ways
+                            spline coupling) are fast both ways; nsf-ar (autoregressive spline) as maf
   --K N                     number of layers (default ${DEFAULTS.K}; planar on U2-U4: ${TARGET_DEFAULTS.U2!.K})
-                            (maf, iaf, nsf: ${MLP_FLOW_K}; with --data: ${MLE_DEFAULTS.K})
+                            (maf, iaf, nsf, nsf-ar: ${MLP_FLOW_K}; with --data: ${MLE_DEFAULTS.K})
   --variant V               Sylvester: orthogonal|householder|triangular (default ${DEFAULTS.variant})
   --M N                     Sylvester: columns of Q, 1 <= M <= D, the target's dimension
                             (D = 2, or 5 for penguins-sex) (default ${DEFAULTS.M})
@@ -163,8 +163,8 @@ Usage: npm run train -- [options]
   --eval-samples N          flow samples for ELBO / IS log Z / ESS (default ${DEFAULTS.evalSamples})
   --path fused|reference    fused kernels or the op-by-op reference (default ${DEFAULTS.path})
   --backend B               auto|cpu|wasm|tensorflow (default auto; env NF_BACKEND)
-  --hidden N                coupling, maf, iaf, nsf: hidden units per layer (default ${DEFAULT_HIDDEN})
-  --bins N                  nsf: bins of each spline, N >= 2 (default 8)
+  --hidden N                coupling, maf, iaf, nsf, nsf-ar: hidden units per layer (default ${DEFAULT_HIDDEN})
+  --bins N                  nsf, nsf-ar: bins of each spline, N >= 2 (default 8)
 
 Maximum likelihood (forward KL) on data: the columns are standardised, ${TEST_FRACTION * 100}% of the rows are
 held out (seeded), a density flow (coupling, maf, iaf, nsf) is fitted and its held-out mean log-likelihood is compared
@@ -604,7 +604,8 @@ function mlpIgnored(flowName: string): [string, string][] {
   const ignored: [string, string][] = [];
   if (!(HIDDEN_FLOW_NAMES as readonly string[]).includes(flowName))
     ignored.push(['hidden', `only --flow coupling|maf|iaf|nsf have hidden units; this is --flow ${flowName}`]);
-  if (flowName !== 'nsf') ignored.push(['bins', `only --flow nsf has bins; this is --flow ${flowName}`]);
+  if (flowName !== 'nsf' && flowName !== 'nsf-ar')
+    ignored.push(['bins', `only --flow nsf|nsf-ar have bins; this is --flow ${flowName}`]);
   return ignored;
 }
 

@@ -22,6 +22,7 @@ export * from './flows/sylvester';
 export * from './flows/coupling';
 export * from './flows/spline';
 export * from './flows/spline-coupling';
+export * from './flows/spline-autoregressive';
 export * from './flows/affine';
 export * from './flows/made';
 export * from './flows/autoregressive';

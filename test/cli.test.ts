@@ -282,7 +282,7 @@ test('issue 12: CLI --flow maf fits CSV columns by maximum likelihood; --flow ia
   const slow = cli(['--flow', 'iaf', ...penguins, '--steps', '2', '--quiet', '--bins', '4']);
   assert.equal(slow.code, 0, slow.stderr);
   assert.match(slow.stderr, /note: --flow iaf evaluates densities with D passes per layer/);
-  assert.match(slow.stderr, /note: ignored: --bins \(only --flow nsf has bins; this is --flow iaf\)/);
+  assert.match(slow.stderr, /note: ignored: --bins \(only --flow nsf\|nsf-ar have bins; this is --flow iaf\)/);
 });
 
 test('issue 12: CLI bad --bins, and a sampling-only flow with --data, exit 2 naming the option', () => {

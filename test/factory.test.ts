@@ -10,6 +10,7 @@ import {
   InverseAutoregressiveFlow,
   MaskedAutoregressiveFlow,
   PlanarFlow,
+  SplineAutoregressiveFlow,
   SplineCouplingFlow,
   SylvesterFlow,
 } from '../src';
@@ -21,6 +22,7 @@ const CLASSES = {
   maf: MaskedAutoregressiveFlow,
   iaf: InverseAutoregressiveFlow,
   nsf: SplineCouplingFlow,
+  'nsf-ar': SplineAutoregressiveFlow,
 };
 
 test('makeFlow builds every FLOW_NAMES flow with its K, dim and hidden units; nsf gets its bins', () => {

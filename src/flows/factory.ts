@@ -6,15 +6,16 @@ import type { Flow } from './flow';
 import { InverseAutoregressiveFlow } from './iaf';
 import { MaskedAutoregressiveFlow } from './maf';
 import { PlanarFlow } from './planar';
+import { SplineAutoregressiveFlow } from './spline-autoregressive';
 import { SplineCouplingFlow } from './spline-coupling';
 import { SYLVESTER_VARIANTS, SylvesterFlow, type SylvesterVariant } from './sylvester';
 import { checkOneOf } from '../core/validate';
 
-export const FLOW_NAMES = ['planar', 'sylvester', 'coupling', 'maf', 'iaf', 'nsf'] as const;
+export const FLOW_NAMES = ['planar', 'sylvester', 'coupling', 'maf', 'iaf', 'nsf', 'nsf-ar'] as const;
 export type FlowName = (typeof FLOW_NAMES)[number];
 
 /** Flows with an inverse and its log-det: they give densities of data (maximum likelihood). */
-export const DENSITY_FLOW_NAMES = ['coupling', 'maf', 'iaf', 'nsf'] as const;
+export const DENSITY_FLOW_NAMES = ['coupling', 'maf', 'iaf', 'nsf', 'nsf-ar'] as const;
 export type DensityFlowName = (typeof DENSITY_FLOW_NAMES)[number];
 
 /** Flows whose layers are MLPs (MADEs, couplings): they take `hidden`. */
@@ -32,6 +33,7 @@ export const FLOW_FAST_DIRECTION: Readonly<Record<FlowName, 'sample' | 'density'
   maf: 'density',
   iaf: 'sample',
   nsf: 'both',
+  'nsf-ar': 'density',
 };
 
 export interface FlowSpec {
@@ -43,13 +45,13 @@ export interface FlowSpec {
   variant?: SylvesterVariant | string;
   seed?: number;
   initScale?: number;
-  /** coupling, maf, iaf, nsf: hidden units of each layer's MLP (MADE). */
+  /** coupling, maf, iaf, nsf, nsf-ar: hidden units of each layer's MLP (MADE). */
   hidden?: number;
-  /** nsf only: bins of each rational-quadratic spline. */
+  /** nsf, nsf-ar: bins of each rational-quadratic spline. */
   bins?: number;
 }
 
-/** A density flow (coupling, maf, iaf, nsf) by name: it has `inverseWithLogDet`. */
+/** A density flow (coupling, maf, iaf, nsf, nsf-ar) by name: it has `inverseWithLogDet`. */
 export function makeFlow(spec: FlowSpec & { flow: DensityFlowName }): InvertibleFlow;
 export function makeFlow(spec: FlowSpec): Flow;
 export function makeFlow(spec: FlowSpec): Flow {
@@ -60,6 +62,7 @@ export function makeFlow(spec: FlowSpec): Flow {
   if (name === 'maf') return new MaskedAutoregressiveFlow({ dim, K, hidden, seed });
   if (name === 'iaf') return new InverseAutoregressiveFlow({ dim, K, hidden, seed });
   if (name === 'nsf') return new SplineCouplingFlow({ dim, K, hidden, seed, bins: spec.bins });
+  if (name === 'nsf-ar') return new SplineAutoregressiveFlow({ dim, K, hidden, seed, bins: spec.bins });
   const variant = checkOneOf('variant', spec.variant ?? 'orthogonal', SYLVESTER_VARIANTS);
   return new SylvesterFlow({ dim, K, M: spec.M, variant, seed, initScale: spec.initScale });
 }
