@@ -1,0 +1,177 @@
+// The autoregressive rational-quadratic spline flow (src/flows/spline-autoregressive.ts): identity
+// at init, the autoregressive property, both log-dets against float64 finite-difference Jacobians,
+// round trips, leaks, a maximum-likelihood fit and errors.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { tf } from '../src/core/backend';
+import { Rng } from '../src/core/random';
+import { Made } from '../src/flows/made';
+import { SplineAutoregressiveFlow } from '../src/flows/spline-autoregressive';
+import { gaussianBaseline } from '../src/train/mle';
+import { jacobianFD, logAbsDet } from './oracle';
+import { assertNoLeaksBothWays, banana, fitHeldOut } from './flows-helpers';
+
+/** Central-difference step on a float32 map (as test/maf.test.ts and test/spline.test.ts). */
+const FD_STEP = 3e-3;
+/** Tolerance on log|det J| from those FD entries (as test/spline.test.ts). */
+const FD_LOGDET_TOL = 3e-3;
+/** Relative round-trip tolerance |f⁻¹(f(x)) - x| / max(1, max|x|): float32, a few layers. */
+const ROUNDTRIP_TOL = 2e-5;
+/**
+ * |log-det forward + log-det back| on a round trip: a sum of D·K terms log g', each of which moves
+ * ~1e-4 per float32 step of x next to a narrow bin (test/spline.test.ts, INVERSE_LOGDET_MAX);
+ * measured 1.0e-4 at D = 4, K = 3.
+ */
+const LOGDET_ROUNDTRIP_TOL = 1e-3;
+/** Perturbation of every parameter: bins visibly unequal, the spline still well-conditioned. */
+const PERTURB = 0.3;
+
+const maxAbs = (t: tf.Tensor): number => tf.tidy(() => tf.max(tf.abs(t)).dataSync()[0]!);
+
+function perturbed(dim: number, K: number, seed: number): SplineAutoregressiveFlow {
+  const flow = new SplineAutoregressiveFlow({ dim, K, hidden: 12, bins: 5, seed });
+  flow.perturb(PERTURB, seed + 1);
+  return flow;
+}
+
+/** One row through the flow in direction `dir`: z and log-det as numbers. */
+function runRow(flow: SplineAutoregressiveFlow, dir: 'forward' | 'inverse', p: number[]) {
+  return tf.tidy(() => {
+    const t = tf.tensor2d([p], [1, p.length]);
+    const o = dir === 'forward' ? flow.forward(t) : flow.inverseWithLogDet(t);
+    return { z: Array.from(o.z.dataSync()), ld: o.logDetJ.dataSync()[0]! };
+  });
+}
+
+test('starts at the identity with zero log-det, any D >= 1; the name lists K, bins, H', () => {
+  for (const dim of [1, 3]) {
+    const flow = new SplineAutoregressiveFlow({ dim, K: 2, hidden: 8, bins: 4, seed: 5 });
+    assert.equal(flow.name, 'spline-ar(K=2, bins=4, H=8)');
+    const x = tf.mul(2, new Rng(dim).normalTensor(20, dim)) as tf.Tensor2D; // inside and outside [-3, 3]
+    const f = flow.forward(x);
+    const g = flow.inverseWithLogDet(x);
+    assert.ok(maxAbs(tf.sub(f.z, x)) + maxAbs(tf.sub(g.z, x)) < 1e-5);
+    assert.ok(maxAbs(f.logDetJ) + maxAbs(g.logDetJ) < 1e-5);
+    tf.dispose([x, f.z, f.logDetJ, g.z, g.logDetJ]);
+    flow.dispose();
+  }
+});
+
+test('MADE with P outputs per coordinate: output d depends on x_<d only, every allowed entry used', () => {
+  const order = [2, 0, 3, 1];
+  const [D, P] = [order.length, 5];
+  const made = new Made(order, new Rng(3), { hidden: 10, outputsPerCoordinate: P });
+  const rng = new Rng(4);
+  tf.tidy(() => made.variables.forEach((v) => v.assign(tf.add(v, rng.normalTensor(1, v.size).reshape(v.shape)))));
+  const at = (x: number[]): number[] =>
+    tf.tidy(() => Array.from(made.perCoordinate(tf.tensor2d([x], [1, D])).dataSync())); // [D·P], d-major
+  const x = Array.from({ length: D }, () => rng.normal());
+  const h = 1e-2;
+  const FD_NOISE = 1e-5; // float32 rounding over 2h: a used entry stands above it
+  const pos = (d: number): number => order.indexOf(d);
+  for (let j = 0; j < D; j++) {
+    const [xp, xm] = [[...x], [...x]];
+    xp[j]! += h;
+    xm[j]! -= h;
+    const [fp, fm] = [at(xp), at(xm)];
+    for (let out = 0; out < D * P; out++) {
+      const d = Math.floor(out / P);
+      const dij = (fp[out]! - fm[out]!) / (2 * h);
+      if (pos(j) < pos(d)) assert.ok(Math.abs(dij) > FD_NOISE, `∂θ${out}/∂x${j} = ${dij} should be used`);
+      else assert.equal(dij, 0, `∂θ${out}/∂x${j} = ${dij} must be 0`);
+    }
+  }
+  assert.throws(() => made.apply(tf.zeros([1, D])), /apply needs outputsPerCoordinate = 2/);
+  made.dispose();
+});
+
+test('the data -> base map is autoregressive: its FD Jacobian is lower-triangular in the first order', () => {
+  const D = 4;
+  const flow = perturbed(D, 1, 3); // one layer: order 0, 1, 2, 3
+  const x = [0.3, -1.2, 0.8, 1.5];
+  const J = jacobianFD((p) => runRow(flow, 'inverse', p).z, x, FD_STEP); // J[i][j] = ∂u_i/∂v_j
+  let below = 0;
+  for (let i = 0; i < D; i++) {
+    for (let j = i + 1; j < D; j++) assert.ok(Math.abs(J[i]![j]!) < 1e-3, `∂u${i}/∂v${j} = ${J[i]![j]}`);
+    for (let j = 0; j < i; j++) below = Math.max(below, Math.abs(J[i]![j]!));
+  }
+  assert.ok(below > 1e-2, `entries below the diagonal should be used (max ${below})`);
+  flow.dispose();
+});
+
+test('forward and inverse log-dets match float64 finite-difference Jacobians (D = 2, 4)', () => {
+  for (const dim of [2, 4]) {
+    const flow = perturbed(dim, 3, 10 + dim);
+    const rng = new Rng(dim + 100);
+    let largest = 0; // the check must not pass on a volume-preserving map
+    for (let trial = 0; trial < 3; trial++) {
+      const x = Array.from({ length: dim }, () => rng.normal());
+      for (const dir of ['forward', 'inverse'] as const) {
+        const expected = logAbsDet(jacobianFD((p) => runRow(flow, dir, p).z, x, FD_STEP));
+        const got = runRow(flow, dir, x).ld;
+        largest = Math.max(largest, Math.abs(expected));
+        assert.ok(Math.abs(got - expected) < FD_LOGDET_TOL, `D=${dim} ${dir} ${trial}: ${got} vs FD ${expected}`);
+      }
+    }
+    assert.ok(largest > 0.1, `D=${dim}: max |log det| ${largest}: the flow should move volume`);
+    flow.dispose();
+  }
+});
+
+test('round trips both ways: f⁻¹(f(z)) = z and f(f⁻¹(x)) = x, log-dets opposite (D = 1, 2, 4)', () => {
+  for (const dim of [1, 2, 4]) {
+    const flow = perturbed(dim, 3, dim);
+    const z = tf.mul(1.5, new Rng(dim).normalTensor(200, dim)) as tf.Tensor2D;
+    const scale = Math.max(1, maxAbs(z));
+    const fwd = flow.forward(z);
+    const back = flow.inverseWithLogDet(fwd.z);
+    const inv = flow.inverseWithLogDet(z);
+    const there = flow.forward(inv.z);
+    assert.ok(maxAbs(tf.sub(back.z, z)) < ROUNDTRIP_TOL * scale, `D=${dim}: f⁻¹(f(z))`);
+    assert.ok(maxAbs(tf.sub(there.z, z)) < ROUNDTRIP_TOL * scale, `D=${dim}: f(f⁻¹(x))`);
+    assert.ok(maxAbs(tf.add(fwd.logDetJ, back.logDetJ)) < LOGDET_ROUNDTRIP_TOL, `D=${dim}: log-dets`);
+    assert.ok(maxAbs(tf.add(inv.logDetJ, there.logDetJ)) < LOGDET_ROUNDTRIP_TOL, `D=${dim}: log-dets`);
+    assert.ok(maxAbs(fwd.logDetJ) > 0.05, `D=${dim}: the perturbed flow should move volume`);
+    tf.dispose([z, fwd.z, fwd.logDetJ, back.z, back.logDetJ, inv.z, inv.logDetJ, there.z, there.logDetJ]);
+    flow.dispose();
+  }
+});
+
+test('no tensor leaks in forward, inverse and gradients; dispose frees everything', () => {
+  const before = tf.memory().numTensors;
+  const flow = new SplineAutoregressiveFlow({ dim: 3, K: 2, hidden: 8, bins: 4, seed: 1 });
+  const x = new Rng(0).normalTensor(10, 3);
+  assertNoLeaksBothWays(flow, x, 2, [(v) => flow.inverseWithLogDet(v).logDetJ, (v) => flow.forward(v).logDetJ]);
+  x.dispose();
+  flow.dispose();
+  assert.equal(tf.memory().numTensors, before);
+});
+
+test('by maximum likelihood on a curved 2-D data set: held-out log-likelihood improves', async () => {
+  const data = banana(1000, 1);
+  const heldOut = banana(500, 2);
+  const base = gaussianBaseline(data, heldOut, 2);
+  const flow = new SplineAutoregressiveFlow({ dim: 2, K: 2, hidden: 16, bins: 6, seed: 0 });
+  const { before, after } = await fitHeldOut(flow, data, heldOut, { steps: 150, batch: 128, lr: 5e-3, seed: 0 });
+  assert.ok(after > before + 0.5, `held-out log-likelihood ${before} -> ${after}`);
+  assert.ok(after > base.testLogLik + 0.3, `spline AR ${after} vs Gaussian baseline ${base.testLogLik}`);
+  flow.dispose();
+});
+
+test('bad options name the parameter', () => {
+  const make = (o: ConstructorParameters<typeof SplineAutoregressiveFlow>[0]) => new SplineAutoregressiveFlow(o);
+  assert.throws(() => make({ dim: 0 }), /dim must be an integer >= 1, got 0/);
+  assert.throws(() => make({ K: 0 }), /K must be an integer >= 1, got 0/);
+  assert.throws(() => make({ hidden: 2.5 }), /hidden must be an integer >= 1, got 2.5/);
+  assert.throws(() => make({ bins: 1 }), /bins must be an integer >= 2, got 1/);
+  assert.throws(() => make({ bound: 0 }), /bound must be > 0, got 0/);
+  assert.throws(() => make({ seed: -1 }), /seed must be an integer in/);
+  assert.throws(() => new Made([0, 1], new Rng(0), { outputsPerCoordinate: 0 }), /outputsPerCoordinate must be/);
+  const flow = make({ dim: 2 });
+  const bad = tf.zeros([3, 3]) as tf.Tensor2D;
+  assert.throws(() => flow.inverseWithLogDet(bad), /y must have 2 columns/);
+  assert.throws(() => flow.forward(bad), /z must have 2 columns/);
+  assert.throws(() => flow.perturb(-1), /std must be > 0, got -1/);
+  bad.dispose();
+  flow.dispose();
+});
