@@ -76,7 +76,7 @@ test('CLI rejects bad input with a message naming the option', () => {
   const cases: [string[], RegExp][] = [
     [['--K', '0'], /--K must be an integer >= 1, got 0/],
     [['--target', 'U7'], /--target must be one of U1, U2, U3, U4, penguins-species, penguins-sex; got "U7"/],
-    [['--flow', 'radial'], /--flow must be one of planar, sylvester, coupling, maf, iaf, nsf; got "radial"/],
+    [['--flow', 'radial'], /--flow must be one of planar, sylvester, coupling, maf, iaf, nsf, nsf-ar; got "radial"/],
     [['--flow', 'sylvester', '--M', '3'], /M must be <= D \(= 2\), got 3/],
     [['--lr', 'abc'], /--lr must be a finite number, got "abc"/],
     [['--lr', 'Infinity'], /--lr must be a finite number/],
@@ -291,7 +291,7 @@ test('issue 12: CLI bad --bins, and a sampling-only flow with --data, exit 2 nam
     [['--flow', 'nsf', '--bins', 'x'], /--bins must be a finite number, got "x"/],
     [
       ['--flow', 'planar', '--data', 'data/penguins.csv', '--columns', 'bill_length_mm,bill_depth_mm'],
-      /--flow \(with --data\) must be one of coupling, maf, iaf, nsf; got "planar"/,
+      /--flow \(with --data\) must be one of coupling, maf, iaf, nsf, nsf-ar; got "planar"/,
     ],
   ];
   for (const [args, re] of cases) {
@@ -300,6 +300,6 @@ test('issue 12: CLI bad --bins, and a sampling-only flow with --data, exit 2 nam
     assert.match(r.stderr, re);
   }
   const help = cli(['--help']);
-  assert.match(help.stdout, /--bins N\s+nsf: bins of each spline/);
+  assert.match(help.stdout, /--bins N\s+nsf, nsf-ar: bins of each spline/);
   assert.match(help.stdout, /planar\|sylvester\|coupling\|maf\|iaf\|nsf/);
 });
