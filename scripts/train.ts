@@ -116,7 +116,8 @@ const DEFAULT_HIDDEN = 32;
 function slowDirectionNote(flow: string, direction: 'sample' | 'density'): void {
   const fast = FLOW_FAST_DIRECTION[flow as keyof typeof FLOW_FAST_DIRECTION];
   if (fast === undefined || fast === 'both' || fast === direction) return;
-  const twin = flow === 'maf' ? 'iaf' : 'maf';
+  const twins: Record<string, string> = { maf: 'iaf', iaf: 'maf', 'nsf-ar': 'nsf' }; // fast where `flow` is slow
+  const twin = twins[flow] ?? 'nsf';
   const what = direction === 'sample' ? 'samples' : 'evaluates densities';
   console.error(
     `note: --flow ${flow} ${what} with D passes per layer (slow in this direction); --flow ${twin} is fast here`,
@@ -137,11 +138,12 @@ Usage: npm run train -- [options]
 
   --target NAME             U1|U2|U3|U4 (2-D demos) or penguins-species (2-D Bayesian logistic
                             regression posterior) or penguins-sex (5-D) (default ${DEFAULTS.target})
-  --flow NAME               planar|sylvester|coupling|maf|iaf|nsf|nsf-ar (default ${DEFAULTS.flow}; coupling
-                            with --data, which takes coupling|maf|iaf|nsf|nsf-ar). One pass per layer: planar,
-                            sylvester, iaf sample fast (iaf's density: D passes per layer); maf's
-                            density is fast (sampling: D passes); coupling and nsf (rational-quadratic
-                            spline coupling) are fast both ways; nsf-ar (autoregressive spline) as maf
+  --flow NAME               planar|sylvester|coupling|maf|iaf|nsf|nsf-ar (default ${DEFAULTS.flow};
+                            coupling with --data, which takes coupling|maf|iaf|nsf|nsf-ar). One pass
+                            per layer: planar, sylvester, iaf sample fast (iaf's density: D passes
+                            per layer); maf's and nsf-ar's (autoregressive spline) density is fast
+                            (sampling: D passes); coupling and nsf (rational-quadratic spline
+                            coupling) are fast both ways
   --K N                     number of layers (default ${DEFAULTS.K}; planar on U2-U4: ${TARGET_DEFAULTS.U2!.K})
                             (maf, iaf, nsf, nsf-ar: ${MLP_FLOW_K}; with --data: ${MLE_DEFAULTS.K})
   --variant V               Sylvester: orthogonal|householder|triangular (default ${DEFAULTS.variant})
