@@ -9,6 +9,12 @@ import {
   type MaxLikelihoodHistory,
   type MaxLikelihoodOptions,
 } from '../src/train/mle';
+import { arrayKernelOf } from '../src/flows/kernel';
+import { targetKernelOf } from '../src/targets/kernel';
+import type { Target } from '../src/targets/target';
+import { fusedTrainingStep } from '../src/kernels/ops';
+import { freeEnergyTerms } from '../src/train/loss';
+import { relErr } from './oracle';
 import { forwardOn, hasFusedOp } from '../src/flows/compose';
 import { Rng } from '../src/core/random';
 import type { PlanarFlow } from '../src/flows/planar';
@@ -105,4 +111,43 @@ export function banana(n: number, seed: number): Float32Array {
     out[2 * i + 1] = 0.5 * a * a - 1 + 0.3 * rng.normal();
   }
   return out;
+}
+
+/**
+ * The tape-free training step (kernels/ops.ts) against the tape: same loss and gradients for
+ * F = mean log q − β mean log p̃ on the batch z0, on the reference path.
+ */
+export function assertTapeFreeStep(f: Flow, target: Target, z0: tf.Tensor2D, beta: number, label: string): void {
+  const [N, D] = z0.shape;
+  const direct = fusedTrainingStep(
+    arrayKernelOf(f)!,
+    targetKernelOf(target)!,
+    z0.dataSync() as Float32Array,
+    N,
+    D,
+    beta,
+  );
+  const { value, grads } = tf.variableGrads(
+    () =>
+      tf.tidy(() => {
+        const { logQ, logP } = freeEnergyTerms(f, target, z0, 'reference');
+        return tf.sub(tf.mean(logQ), tf.mul(beta, tf.mean(logP))) as tf.Scalar;
+      }),
+    f.variables,
+  );
+  assert.ok(Math.abs(direct.loss - value.dataSync()[0]!) < 1e-4 * (1 + Math.abs(direct.loss)), `${label}: loss`);
+  f.variables.forEach((v, i) => {
+    const e = relErr(direct.grads[i]!, grads[v.name]!.dataSync());
+    assert.ok(e < 5e-4, `${label}: grad ${i} ${e}`);
+  });
+  tf.dispose([value, ...Object.values(grads)]);
+}
+
+/** A D = 2 flow given a [3, 3] batch: forward and inverse name the wrong shape; perturb checks std. */
+export function assertShapeErrors(flow: InvertibleFlow & { perturb(std: number): void }): void {
+  const bad = tf.zeros([3, 3]) as tf.Tensor2D;
+  assert.throws(() => flow.inverseWithLogDet(bad), /y must have 2 columns/);
+  assert.throws(() => flow.forward(bad), /z must have 2 columns/);
+  assert.throws(() => flow.perturb(-1), /std must be > 0, got -1/);
+  bad.dispose();
 }

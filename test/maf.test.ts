@@ -13,7 +13,7 @@ import { gaussianBaseline } from '../src/train/mle';
 import { train } from '../src/train/train';
 import { getTarget } from '../src/targets/energies';
 import { jacobianFD, logAbsDet } from './oracle';
-import { assertNoLeaksBothWays, banana, fitHeldOut } from './flows-helpers';
+import { assertNoLeaksBothWays, assertShapeErrors, banana, fitHeldOut } from './flows-helpers';
 
 /**
  * Central-difference step on a float32 map: float32 rounding (~6e-8 |f|) / h against the O(h²)
@@ -214,11 +214,7 @@ test('bad options name the parameter', () => {
     assert.throws(() => make({ scaleFactor: 0 }), /scaleFactor must be > 0, got 0/);
     assert.throws(() => make({ seed: -1 }), /seed must be an integer in/);
     const flow = make({ dim: 2 });
-    const bad = tf.zeros([3, 3]) as tf.Tensor2D;
-    assert.throws(() => flow.inverseWithLogDet(bad), /y must have 2 columns/);
-    assert.throws(() => flow.forward(bad), /z must have 2 columns/);
-    assert.throws(() => flow.perturb(-1), /std must be > 0, got -1/);
-    bad.dispose();
+    assertShapeErrors(flow);
     flow.dispose();
   }
   assert.throws(() => new Made([0, 0, 1], new Rng(0)), /order must be a permutation of 0..2, got \[0, 0, 1\]/);
