@@ -102,7 +102,7 @@ for (const D of [2, 3, 5]) {
     assert.ok(kernel?.arrays, 'AffineFlow has a registered op and array kernel');
     const z = randomBatch(D, 20 + D);
     const ref = flow.forward(z);
-    const fused = kernel.op(flow, z);
+    const fused = kernel.op!(flow, z);
     const refZ = ref.z.dataSync();
     const refLd = ref.logDetJ.dataSync();
     assert.ok(relErr(fused.z.dataSync(), refZ) < 1e-6, `op z vs reference: ${relErr(fused.z.dataSync(), refZ)}`);
@@ -128,7 +128,7 @@ for (const D of [2, 3, 5]) {
     const z = randomBatch(D, 40 + D);
     const { gz, gl, dy } = readOut(D, 50 + D);
     const want = gradsOf(flow, (x) => flow.forward(x), z, gz, gl); // [dz, dμ, da]
-    const got = gradsOf(flow, (x) => kernel.op(flow, x), z, gz, gl);
+    const got = gradsOf(flow, (x) => kernel.op!(flow, x), z, gz, gl);
     const names = ['z', 'shift μ', 'raw a'];
     want.forEach((w, i) => assert.ok(relErr(got[i]!, w) < 1e-5, `op ∂ℓ/∂${names[i]}: ${relErr(got[i]!, w)}`));
     const arrays = kernel.arrays!(flow)
@@ -162,9 +162,9 @@ test('the affine flow and its kernel leak no tensors', () => {
   const { gz, gl, dy } = readOut(3, 72);
   const before = tf.memory().numTensors;
   for (let rep = 0; rep < 2; rep++) {
-    gradsOf(flow, (x) => kernel.op(flow, x), z, gz, gl);
+    gradsOf(flow, (x) => kernel.op!(flow, x), z, gz, gl);
     gradsOf(flow, (x) => flow.forward(x), z, gz, gl);
-    const out = kernel.op(flow, z);
+    const out = kernel.op!(flow, z);
     const back = flow.inverse(out.z);
     tf.dispose([out.z, out.logDetJ, back]);
     kernel.arrays!(flow)
@@ -185,7 +185,7 @@ test('bad input names the parameter', () => {
   const flow = new AffineFlow(2);
   const bad = tf.zeros([4, 3]) as tf.Tensor2D;
   assert.throws(() => flow.forward(bad), /z must have 2 columns/);
-  assert.throws(() => flowKernelOf(flow)!.op(flow, bad), /z must have 2 columns/);
+  assert.throws(() => flowKernelOf(flow)!.op!(flow, bad), /z must have 2 columns/);
   assert.throws(() => flow.inverse(bad), /y must have 2 columns/);
   bad.dispose();
   flow.dispose();

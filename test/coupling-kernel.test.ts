@@ -83,7 +83,7 @@ test('coupling kernel: forward, inverse and log-dets equal the reference; the in
     const before = tf.memory().numTensors;
     tf.tidy(() => {
       const ref = f.forward(x);
-      const fused = k.op(f, x);
+      const fused = k.op!(f, x);
       assert.ok(tensorErr(fused.z, ref.z) < VALUE_TOL, `forward z, D=${D} H=${H}`);
       assert.ok(tensorErr(fused.logDetJ, ref.logDetJ) < VALUE_TOL, `forward logdet, D=${D} H=${H}`);
       const refInv = f.inverseWithLogDet(x);
@@ -109,7 +109,7 @@ test('coupling kernel: gradients of a random loss equal tfjs autodiff of the ref
     const x = new Rng(11).normalTensor(13, D);
     const before = tf.memory().numTensors;
     const pairs: [string, (x: tf.Tensor2D) => FlowOutput, (x: tf.Tensor2D) => FlowOutput][] = [
-      ['forward', (xx) => f.forward(xx), (xx) => k.op(f, xx)],
+      ['forward', (xx) => f.forward(xx), (xx) => k.op!(f, xx)],
       ['inverse', (xx) => f.inverseWithLogDet(xx), (xx) => k.inverseOp!(f, xx)],
     ];
     for (const [name, ref, fused] of pairs) {
@@ -233,7 +233,7 @@ test('coupling kernel: a wrong batch shape names the parameter; the fused op che
   const k = kernelOf(f);
   const bad = tf.zeros([3, 3]) as tf.Tensor2D;
   assert.throws(() => k.inverseOp!(f, bad), /y must have 2 columns/);
-  assert.throws(() => k.op(f, bad), /z must have 2 columns/);
+  assert.throws(() => k.op!(f, bad), /z must have 2 columns/);
   bad.dispose();
   f.dispose();
 });

@@ -7,12 +7,13 @@ import { checkBatch } from '../core/validate';
 import type { Flow, FlowOutput, FlowPath } from './flow';
 import { flowKernelOf } from './kernel';
 /**
- * Whether `flow` has a fused op: a kernel registered for its class (src/flows/kernel.ts), or,
- * for a Composition, for every one of its parts.
+ * Whether `flow` has a fused forward op: a kernel with `op` registered for its class
+ * (src/flows/kernel.ts), or, for a Composition, for every one of its parts. (A flow may have a
+ * kernel with only a fused inverse, as MAF: then its forward runs on the reference.)
  */
 export function hasFusedOp(flow: Flow): boolean {
   if (flow instanceof Composition) return flow.flows.every(hasFusedOp);
-  return flowKernelOf(flow) !== undefined;
+  return flowKernelOf(flow)?.op !== undefined;
 }
 
 /**
@@ -23,7 +24,7 @@ export function hasFusedOp(flow: Flow): boolean {
 export function forwardOn(flow: Flow, z: tf.Tensor2D, path: FlowPath = 'fused'): FlowOutput {
   if (path === 'reference' || !hasFusedOp(flow)) return flow.forward(z);
   if (flow instanceof Composition) return chain(flow, z, 'fused');
-  return flowKernelOf(flow)!.op(flow, z);
+  return flowKernelOf(flow)!.op!(flow, z);
 }
 
 /** z through the parts of `c` in order, each on `path`; the log-dets add up. */

@@ -5,6 +5,7 @@
  *   op      the whole stack as ONE tf op with a hand-derived gradient (tf.customGrad), and
  *   arrays  the same forward and backward on plain typed arrays, for the trainer's tape-free step;
  *
+ * (both optional: a flow whose forward has no one-pass form, as MAF's sampling, leaves them out)
  * and, optionally, for a flow with a closed-form inverse (maximum likelihood needs f⁻¹ and its
  * log-det, src/train/mle.ts), the same two for the inverse map y -> f⁻¹(y):
  *
@@ -14,7 +15,8 @@
  *                  [∂L/∂f⁻¹(y) | ∂L/∂logdet] and returns ∂L/∂v per variable.
  *
  * No flow imports a kernel. `forwardOn(flow, z, 'fused')` and the trainers look the kernel up
- * here and fall back to the flow's own `forward` (or `inverseWithLogDet`) when none is registered.
+ * here and fall back to the flow's own `forward` (or `inverseWithLogDet`) when the op they need
+ * is not registered.
  */
 import type { tf } from '../core/backend';
 import type { Flow, FlowOutput } from './flow';
@@ -40,8 +42,11 @@ export interface ArrayFlowKernel {
 
 /** What `src/kernels/` registers for one flow class. */
 export interface FlowKernel<F extends Flow = Flow> {
-  /** The whole flow as one tf op with a hand-derived gradient: z [N, D] -> f(z), log|det J|. */
-  op(flow: F, z: tf.Tensor2D): FlowOutput;
+  /**
+   * The whole flow as one tf op with a hand-derived gradient: z [N, D] -> f(z), log|det J|.
+   * Optional: a flow whose only fast direction is the inverse (MAF) registers `inverseOp` alone.
+   */
+  op?(flow: F, z: tf.Tensor2D): FlowOutput;
   /** The plain-array kernel of one flow instance (built once per instance, then cached). */
   arrays?(flow: F): ArrayFlowKernel;
   /** The inverse as one tf op with a hand-derived gradient: y [N, D] -> f⁻¹(y), log|det J_{f⁻¹}(y)|. */

@@ -1,0 +1,177 @@
+/**
+ * The MADE masked MLP (flows/made.ts) in typed-array loops, float64, for the autoregressive
+ * kernels (autoregressive.ts; generic in the outputs P per coordinate so a spline MAF can reuse it):
+ *
+ *   a1 = x (W1 ⊙ M1) + b1,  h1 = tanh(a1): [N, H]        x: [N, D]
+ *   a2 = h1 (W2 ⊙ M2) + b2, h2 = tanh(a2): [N, H]
+ *   raw = h2 (W3 ⊙ M3) + b3: [N, P·D]                    (P blocks of D, block p = output p of each d)
+ *
+ * with the degree masks M1: [D, H], M2: [H, H], M3: [H, P·D] of flows/made.ts (madeDegrees). The
+ * masked weights Wℓ ⊙ Mℓ are formed once per `packMadeParams`.
+ *
+ * Backward, given ḡ = ∂L/∂raw: [N, P·D]:
+ *
+ *   ∂L/∂W3 = (h2ᵀ ḡ) ⊙ M3,  ∂L/∂b3 = Σ_n ḡ,  ∂L/∂a2 = (ḡ (W3 ⊙ M3)ᵀ) ⊙ (1 - h2²)
+ *   ∂L/∂W2 = (h1ᵀ ∂L/∂a2) ⊙ M2, ∂L/∂b2 = Σ_n ∂L/∂a2, ∂L/∂a1 = (∂L/∂a2 (W2 ⊙ M2)ᵀ) ⊙ (1 - h1²)
+ *   ∂L/∂W1 = (xᵀ ∂L/∂a1) ⊙ M1,  ∂L/∂b1 = Σ_n ∂L/∂a1,    ∂L/∂x = ∂L/∂a1 (W1 ⊙ M1)ᵀ
+ *
+ * (zero where masked, as the reference's gradients through tf.mul(W, M)). The products are
+ * dense.ts's (WebAssembly SIMD, JS 4 × 2 tiles as fallback); tanh is tanh.ts's table.
+ */
+import { madeDegrees } from '../flows/made';
+import * as dense from './dense';
+import * as tanh from './tanh';
+
+// Module-level bindings of the hot-loop helpers (see planar.ts: under tsx an imported function
+// called in a loop goes through a getter that V8 does not inline).
+const { matMulBias, matMulTransB, addMatTMul, addColSums } = dense;
+const { tanhInPlace } = tanh;
+
+/** One MADE's parameters, masked and packed for the loops (float64). */
+export interface MadeParams {
+  D: number;
+  H: number;
+  /** Outputs per coordinate. */
+  P: number;
+  /** Masks M1: [D, H], M2: [H, H], M3: [H, P·D] (1 kept, 0 cut). */
+  m1: Float64Array;
+  m2: Float64Array;
+  m3: Float64Array;
+  /** Masked weights W ⊙ M and biases. */
+  w1: Float64Array; // [D, H]
+  b1: Float64Array; // [H]
+  w2: Float64Array; // [H, H]
+  b2: Float64Array; // [H]
+  w3: Float64Array; // [H, P·D]
+  b3: Float64Array; // [P·D]
+}
+
+/** Degree mask [from.length, to.length]: 1 where from -> to is kept (as flows/made.ts). */
+function degreeMask(from: number[], to: number[], strict: boolean): Float64Array {
+  const m = new Float64Array(from.length * to.length);
+  from.forEach((a, i) => to.forEach((b, j) => (m[i * to.length + j] = (strict ? b > a : b >= a) ? 1 : 0)));
+  return m;
+}
+
+/** The three masks of a MADE over `order` with H hidden units and P outputs per coordinate. */
+export function madeMasks(order: readonly number[], H: number, P: number): [Float64Array, Float64Array, Float64Array] {
+  const deg = madeDegrees(order, H);
+  const outDeg = Array.from({ length: P }, () => deg.input).flat(); // P blocks of D
+  return [
+    degreeMask(deg.input, deg.hidden, false),
+    degreeMask(deg.hidden, deg.hidden, false),
+    degreeMask(deg.hidden, outDeg, true),
+  ];
+}
+
+/** w ⊙ m into a new float64 array. */
+function masked(w: ArrayLike<number>, m: Float64Array): Float64Array {
+  const out = new Float64Array(m.length);
+  for (let i = 0; i < m.length; i++) out[i] = w[i]! * m[i]!;
+  return out;
+}
+
+/**
+ * Pack a MADE's variable values [w1, b1, w2, b2, w3, b3] (the order of `Made.variables`), with
+ * the masks of `madeMasks` (computed once per MADE by the caller and passed here).
+ */
+export function packMadeParams(
+  masks: [Float64Array, Float64Array, Float64Array],
+  D: number,
+  H: number,
+  P: number,
+  vars: ArrayLike<number>[],
+): MadeParams {
+  const [m1, m2, m3] = masks;
+  const [w1, b1, w2, b2, w3, b3] = vars as [ArrayLike<number>, ...ArrayLike<number>[]];
+  return {
+    D,
+    H,
+    P,
+    m1,
+    m2,
+    m3,
+    w1: masked(w1, m1),
+    b1: new Float64Array(b1!),
+    w2: masked(w2!, m2),
+    b2: new Float64Array(b2!),
+    w3: masked(w3!, m3),
+    b3: new Float64Array(b3!),
+  };
+}
+
+/** What the forward keeps for the backward. */
+export interface MadeTape {
+  p: MadeParams;
+  N: number;
+  x: Float64Array; // [N, D], the input (not copied: the caller must not change it)
+  h1: Float64Array; // [N, H]
+  h2: Float64Array; // [N, H]
+}
+
+/**
+ * raw = MADE(x): x [N, D] -> raw [N, P·D], and the tape. `h1`, `h2` and `raw` may be given
+ * (scratch of the right sizes, [N, H], [N, H], [N, P·D]) to avoid allocating.
+ */
+export function madeForward(
+  p: MadeParams,
+  x: Float64Array,
+  N: number,
+  h1 = new Float64Array(N * p.H),
+  h2 = new Float64Array(N * p.H),
+  raw = new Float64Array(N * p.P * p.D),
+): { raw: Float64Array; tape: MadeTape } {
+  const { D, H, P } = p;
+  matMulBias(x, p.w1, p.b1, h1, N, D, H);
+  tanhInPlace(h1, N * H);
+  matMulBias(h1, p.w2, p.b2, h2, N, H, H);
+  tanhInPlace(h2, N * H);
+  matMulBias(h2, p.w3, p.b3, raw, N, H, P * D);
+  return { raw, tape: { p, N, x, h1, h2 } };
+}
+
+/** Scratch of the backward, reused from call to call while the sizes stay (nothing outlives a call). */
+let gA2 = new Float64Array(0);
+let gA1 = new Float64Array(0);
+let gxScratch = new Float64Array(0);
+
+/**
+ * Backward of `madeForward`: dRaw = ∂L/∂raw [N, P·D] -> adds ∂L/∂x into `dx` ([N, D]; a new
+ * zero array when not given) and returns ∂L/∂[w1, b1, w2, b2, w3, b3] (float64, masked).
+ */
+export function madeBackward(
+  tape: MadeTape,
+  dRaw: Float64Array,
+  dx: Float64Array = new Float64Array(tape.N * tape.p.D),
+): { dx: Float64Array; grads: Float64Array[] } {
+  const { p, N, x, h1, h2 } = tape;
+  const { D, H, P } = p;
+  if (gA2.length !== N * H) [gA2, gA1] = [new Float64Array(N * H), new Float64Array(N * H)];
+  if (gxScratch.length !== N * D) gxScratch = new Float64Array(N * D);
+  const dW3 = new Float64Array(H * P * D);
+  const db3 = new Float64Array(P * D);
+  addMatTMul(h2, dRaw, dW3, N, H, P * D);
+  addColSums(dRaw, db3, N, P * D);
+  matMulTransB(dRaw, p.w3, gA2, N, P * D, H);
+  for (let i = 0; i < N * H; i++) gA2[i] = gA2[i]! * (1 - h2[i]! * h2[i]!); // ∂L/∂a2
+  const dW2 = new Float64Array(H * H);
+  const db2 = new Float64Array(H);
+  addMatTMul(h1, gA2, dW2, N, H, H);
+  addColSums(gA2, db2, N, H);
+  matMulTransB(gA2, p.w2, gA1, N, H, H);
+  for (let i = 0; i < N * H; i++) gA1[i] = gA1[i]! * (1 - h1[i]! * h1[i]!); // ∂L/∂a1
+  const dW1 = new Float64Array(D * H);
+  const db1 = new Float64Array(H);
+  addMatTMul(x, gA1, dW1, N, D, H);
+  addColSums(gA1, db1, N, H);
+  matMulTransB(gA1, p.w1, gxScratch, N, H, D);
+  for (let i = 0; i < N * D; i++) dx[i] += gxScratch[i]!;
+  for (const [g, m] of [
+    [dW1, p.m1],
+    [dW2, p.m2],
+    [dW3, p.m3],
+  ] as const) {
+    for (let i = 0; i < m.length; i++) g[i] = g[i]! * m[i]!;
+  }
+  return { dx, grads: [dW1, db1, dW2, db2, dW3, db3] };
+}
