@@ -3,9 +3,11 @@
  *
  *   npm run bench -- [--steps 300] [--ref-steps 60] [--warmup 50] [--repeats 3]
  *                    [--backend cpu|wasm] [--json FILE] [--scaling] [--scaling-coupling] [--peer]
+ *                    [--cases KEY,...]
  *
- * Four cases, each on both paths of the library, median ms/step after the warm-up steps (median
- * over repeats of the per-run medians):
+ * Seven cases, each on both paths of the library, median ms/step after the warm-up steps (median
+ * over repeats of the per-run medians; --cases keeps those whose key contains one of the given
+ * strings, e.g. --cases mafMLE,iafKL,couplingKL):
  *
  *   planar K=32, orthogonal Sylvester K=16 M=2   reverse KL on U1, batch 512, Adam lr 1e-3
  *   coupling MLE K=4 H=32                         CouplingFlow + trainMaxLikelihood on the CLI's
@@ -13,6 +15,8 @@
  *                                                 standardised), batch 128, lr 5e-3
  *   posterior planar K=16                         reverse KL on the penguins-species posterior
  *                                                 (the CLI's batch 512, lr 1e-3)
+ *   MAF MLE K=4 H=32                              as coupling MLE, with MaskedAutoregressiveFlow
+ *   IAF / coupling reverse KL K=4 H=32            reverse KL on U1, batch 128, lr 1e-3
  *
  * The reference path is 10-100x slower, so it runs --ref-steps timed steps after 10 warm-up steps
  * (its median is steady long before that); so does coupling MLE while trainMaxLikelihood has no
@@ -33,6 +37,8 @@ import '../src/kernels';
 import type { Flow, FlowPath } from '../src/flows/flow';
 import { hasFusedOp } from '../src/flows/compose';
 import { CouplingFlow } from '../src/flows/coupling';
+import { InverseAutoregressiveFlow } from '../src/flows/iaf';
+import { MaskedAutoregressiveFlow } from '../src/flows/maf';
 import { PlanarFlow } from '../src/flows/planar';
 import { SylvesterFlow } from '../src/flows/sylvester';
 import { readCSVColumns, standardize, takeRows, trainTestSplit } from '../src/targets/data';
@@ -53,10 +59,12 @@ interface Args {
   scaling: boolean;
   scalingCoupling: boolean;
   peer: boolean;
+  /** Only the main-table cases whose key contains one of these (comma-separated --cases), or all. */
+  cases: string[] | null;
 }
 
 const USAGE =
-  'usage: npm run bench -- [--steps N] [--ref-steps N] [--warmup N] [--repeats N] [--backend cpu|wasm] [--json FILE] [--scaling] [--scaling-coupling] [--peer]';
+  'usage: npm run bench -- [--steps N] [--ref-steps N] [--warmup N] [--repeats N] [--backend cpu|wasm] [--json FILE] [--scaling] [--scaling-coupling] [--peer] [--cases KEY,...]';
 
 /** Command line through Node's own `util.parseArgs` (unknown options and missing values throw). */
 function parseArgs(argv: string[]): Args {
@@ -73,6 +81,7 @@ function parseArgs(argv: string[]): Args {
       scaling: { type: 'boolean', default: false },
       'scaling-coupling': { type: 'boolean', default: false },
       peer: { type: 'boolean', default: false },
+      cases: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -90,6 +99,7 @@ function parseArgs(argv: string[]): Args {
     scaling: values.scaling,
     scalingCoupling: values['scaling-coupling'],
     peer: values.peer,
+    cases: values.cases ? values.cases.split(',').map((k) => k.trim()) : null,
   };
   for (const key of ['steps', 'refSteps', 'warmup', 'repeats'] as const) {
     const min = key === 'warmup' ? 0 : 1;
@@ -294,7 +304,8 @@ interface Case {
   run: Run;
   /** false: one path only (coupling MLE before trainMaxLikelihood has `path`), shown as fused. */
   twoPaths: boolean;
-  peer: { script: string; args: string[] };
+  /** Its PyTorch yardstick, if there is one. */
+  peer?: { script: string; args: string[] };
 }
 
 function cases(a: Args, bills: Float32Array, mlePath: boolean, posterior: Target): Case[] {
@@ -348,6 +359,64 @@ function cases(a: Args, bills: Float32Array, mlePath: boolean, posterior: Target
           `${POSTERIOR.lr}`,
         ],
       },
+    },
+  ];
+}
+
+// ---- The autoregressive flows (src/kernels/autoregressive.ts): MAF by maximum likelihood, IAF by
+// reverse KL, each next to the coupling flow at the same K, H and batch (the speed target: within
+// ~2x of the coupling flow's fused step).
+
+/** MAF and IAF as the coupling MLE row: K = 4, H = 32, batch 128 (reverse KL on U1 with lr 1e-3). */
+const AR = { K: MLE.K, hidden: MLE.hidden, batch: MLE.batch, klLr: 1e-3 } as const;
+
+/** MAF MLE with trainMaxLikelihood on `data` ([N, 2]), on `path`. */
+const mafMLE =
+  (data: Float32Array): Run =>
+  async (path, steps, onStep) => {
+    const flow = new MaskedAutoregressiveFlow({ dim: 2, K: AR.K, hidden: AR.hidden, seed: 0 });
+    try {
+      await trainMaxLikelihood(flow, data, {
+        steps,
+        batch: AR.batch,
+        lr: MLE.lr,
+        seed: 0,
+        path,
+        chunkSize: 1000,
+        onStep: (s) => onStep(s.step, s.loss, s.ms),
+      });
+    } finally {
+      flow.dispose();
+    }
+  };
+
+function autoregressiveCases(a: Args, bills: Float32Array): Case[] {
+  const flowOptions = { K: AR.K, hidden: AR.hidden, seed: 0 };
+  const u1 = getTarget('U1');
+  return [
+    {
+      key: 'mafMLE',
+      name: `MAF MLE K=${AR.K} H=${AR.hidden}`,
+      run: mafMLE(bills),
+      twoPaths: true,
+      peer: {
+        script: 'torch_maf_mle.py',
+        args: ['--threads', '1', '--seed', '0', '--steps', String(a.steps), '--warmup', String(a.warmup)]
+          .concat(['--K', `${AR.K}`, '--hidden', `${AR.hidden}`, '--batch', `${AR.batch}`])
+          .concat(['--lr', `${MLE.lr}`]),
+      },
+    },
+    {
+      key: 'iafKL',
+      name: `IAF reverse KL K=${AR.K} H=${AR.hidden} on U1, batch ${AR.batch}`,
+      run: reverseKL(() => new InverseAutoregressiveFlow(flowOptions), u1, AR.batch, AR.klLr),
+      twoPaths: true,
+    },
+    {
+      key: 'couplingKL',
+      name: `coupling reverse KL K=${AR.K} H=${AR.hidden} on U1, batch ${AR.batch}`,
+      run: reverseKL(() => new CouplingFlow(flowOptions), u1, AR.batch, AR.klLr),
+      twoPaths: true,
     },
   ];
 }
@@ -471,7 +540,9 @@ async function main(): Promise<void> {
     `backend: ${backend}; fused: ${a.warmup} warm-up + ${a.steps} timed steps, reference: ${SLOW_WARMUP} + ${a.refSteps}; ` +
       `median of ${a.repeats} runs; load average at the start: ${loads()}`,
   );
-  const all = cases(a, bills, mlePath, species);
+  const all = [...cases(a, bills, mlePath, species), ...autoregressiveCases(a, bills)].filter(
+    (c) => !a.cases || a.cases.some((k) => c.key.includes(k)),
+  );
   // fused and reference of every case, interleaved within each repeat
   const configs = all.flatMap((c) =>
     c.twoPaths ? [plan(a, c.run, 'fused'), plan(a, c.run, 'reference')] : [plan(a, c.run, 'fused', true)],
@@ -484,7 +555,7 @@ async function main(): Promise<void> {
     const f = stats[at++]!;
     const r = c.twoPaths ? stats[at++]! : null;
     // As many PyTorch runs as ours, median of their medians.
-    const t = a.peer ? peerRuns(c.peer.script, c.peer.args, a.repeats) : null;
+    const t = a.peer && c.peer ? peerRuns(c.peer.script, c.peer.args, a.repeats) : null;
     rows.push({ c, f, r, t });
     result[c.key] = {
       fusedMs: f.median,
@@ -512,7 +583,8 @@ async function main(): Promise<void> {
   }
   console.log(
     `\nU1: batch 512, lr 1e-3. coupling MLE: penguin bill length × depth (the CLI's --data rows), batch ${MLE.batch}, ` +
-      `lr ${MLE.lr}. posterior: penguins-species, batch ${POSTERIOR.batch}, lr ${POSTERIOR.lr}.`,
+      `lr ${MLE.lr}. posterior: penguins-species, batch ${POSTERIOR.batch}, lr ${POSTERIOR.lr}. ` +
+      `MAF MLE: as coupling MLE. IAF and coupling reverse KL: U1, batch ${AR.batch}, lr ${AR.klLr}.`,
   );
   if (!mlePath)
     console.log(
