@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""PyTorch yardstick: MAF by maximum likelihood, the library's MaskedAutoregressiveFlow + trainMaxLikelihood.
+
+Not part of the library; `npm run bench -- --peer` runs it to compare speed. The same model and
+step as src/flows/maf.ts, src/flows/made.ts and src/train/mle.ts:
+
+- K affine autoregressive layers in D = 2, the variable order reversed between layers (layer k
+  reads [0, 1] for even k, [1, 0] for odd k); each layer's MADE D -> H -> H -> 2D (tanh hidden
+  units) has degree masks: input d gets its position in the order plus one, hidden unit j gets
+  1 + (j mod (D - 1)), hidden <- input/hidden kept when m(to) >= m(from), output <- hidden kept
+  when m(out) > m(hidden); outputs [μ | raw], log-scale α = c·tanh(raw/c) (c = 2); last layer
+  zero at initialisation (identity);
+- data -> base per layer (last layer first): u = (v - μ(v)) e^{-α(v)}, log|det| -= Σ α;
+  loss = -mean log q(x) over a minibatch drawn with replacement, log q(x) = log N(f⁻¹(x); 0, I)
+  + log|det J_{f⁻¹}(x)|; Adam (ε = 1e-7 as tfjs);
+- data: data/penguins.csv bill_length_mm × bill_depth_mm, the CLI's --data rows.
+
+Initial weights (Glorot-uniform from Rng(seed), w1 then w2 of each layer) and minibatches
+(Rng(seed)) are the library's own draws (nf_port.py), so first_losses in the JSON can be compared
+with the library's first steps. Needs Debian's PyTorch:
+
+    /usr/bin/python3 scripts/peer/torch_maf_mle.py --K 4 --hidden 32 --batch 128 --json out.json
+
+The JSON holds time_per_iter_ms.{median,p10} over the --steps timed steps after --warmup steps,
+first_losses (step 0 is the loss at the initial parameters) and final_loss.
+"""
+import argparse
+import math
+import os
+
+import numpy as np
+import torch
+
+from nf_port import Rng, emit, penguins_bills, timed_steps, timing_result
+
+D = 2  # bill length × bill depth
+LOG_2PI = math.log(2 * math.pi)
+SCALE_FACTOR = 2.0  # c: α = c·tanh(raw/c) ∈ (-c, c), MadeOptions.scaleFactor's default
+ADAM_EPS = 1e-7  # tfjs's float32 epsilon, which the library's Adam uses
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "data", "penguins.csv")
+
+
+def glorot(rng, fan_in, fan_out):
+    """U(-lim, lim), lim = √(6 / (fan_in + fan_out)), row-major [fan_in, fan_out], as made.ts."""
+    lim = math.sqrt(6 / (fan_in + fan_out))
+    v = -lim + 2 * lim * rng.uniforms(fan_in * fan_out)
+    return torch.from_numpy(v.astype(np.float32).reshape(fan_in, fan_out))
+
+
+def made_masks(order, H):
+    """Degree masks [D, H], [H, H], [H, 2D] of a MADE over `order` (flows/made.ts)."""
+    deg_in = [0] * D
+    for position, d in enumerate(order):
+        deg_in[d] = position + 1
+    deg_h = [0 if D == 1 else 1 + (k % (D - 1)) for k in range(H)]
+    deg_out = deg_in + deg_in  # [μ | raw], each in coordinate order
+
+    def mask(src, dst, strict):
+        return torch.tensor([[float(b > a if strict else b >= a) for b in dst] for a in src])
+
+    return mask(deg_in, deg_h, False), mask(deg_h, deg_h, False), mask(deg_h, deg_out, True)
+
+
+class Maf(torch.nn.Module):
+    """K MADE layers; inverse(x) -> f⁻¹(x) [N, D], log|det J_{f⁻¹}(x)| [N]."""
+
+    def __init__(self, K, H, seed):
+        super().__init__()
+        rng = Rng(seed)
+        P = torch.nn.Parameter
+        lists = [torch.nn.ParameterList() for _ in range(6)]
+        self.w1, self.b1, self.w2, self.b2, self.w3, self.b3 = lists
+        self.K = K
+        for k in range(K):
+            order = list(range(D)) if k % 2 == 0 else list(reversed(range(D)))
+            for i, m in enumerate(made_masks(order, H)):
+                self.register_buffer(f"m{i + 1}_{k}", m)
+            self.w1.append(P(glorot(rng, D, H)))  # [D, H]
+            self.b1.append(P(torch.zeros(H)))
+            self.w2.append(P(glorot(rng, H, H)))  # [H, H]
+            self.b2.append(P(torch.zeros(H)))
+            self.w3.append(P(torch.zeros(H, 2 * D)))  # [H, 2D], zero: identity at init
+            self.b3.append(P(torch.zeros(2 * D)))
+
+    def shift_log_scale(self, k, v):
+        """μ, α of layer k from the data side v: each [N, D]."""
+        m1, m2, m3 = (getattr(self, f"m{i}_{k}") for i in (1, 2, 3))
+        h1 = torch.tanh(torch.addmm(self.b1[k], v, self.w1[k] * m1))  # [N, H]
+        h2 = torch.tanh(torch.addmm(self.b2[k], h1, self.w2[k] * m2))  # [N, H]
+        out = torch.addmm(self.b3[k], h2, self.w3[k] * m3)  # [N, 2D]
+        return out[:, :D], SCALE_FACTOR * torch.tanh(out[:, D:] / SCALE_FACTOR)
+
+    def inverse(self, x):
+        v, log_det = x, torch.zeros(x.shape[0])
+        for k in reversed(range(self.K)):
+            mu, alpha = self.shift_log_scale(k, v)
+            v = (v - mu) * torch.exp(-alpha)
+            log_det = log_det - alpha.sum(1)
+        return v, log_det
+
+
+def nll(flow, x):
+    """-mean log q(x), log q(x) = log N(f⁻¹(x); 0, I_D) + log|det J_{f⁻¹}(x)|."""
+    z, log_det = flow.inverse(x)
+    return -(-0.5 * (z**2).sum(1) - 0.5 * D * LOG_2PI + log_det).mean()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--K", type=int, default=4, help="autoregressive layers")
+    ap.add_argument("--hidden", type=int, default=32, help="hidden units H of each MADE")
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--steps", type=int, default=500, help="timed steps")
+    ap.add_argument("--warmup", type=int, default=50, help="steps before the timed ones")
+    ap.add_argument("--lr", type=float, default=5e-3)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--data", default=DATA, help="penguins CSV (data/penguins.csv)")
+    ap.add_argument("--json", help="write the results here")
+    a = ap.parse_args()
+    if min(a.K, a.hidden, a.batch, a.steps, a.threads) < 1 or a.warmup < 0:
+        ap.error(f"need K, hidden, batch, steps, threads >= 1 and warmup >= 0; got {vars(a)}")
+
+    torch.set_num_threads(a.threads)
+    data = penguins_bills(a.data, a.seed)  # [N, D] float32
+    flow = Maf(a.K, a.hidden, a.seed)
+    opt = torch.optim.Adam(flow.parameters(), lr=a.lr, eps=ADAM_EPS)
+    rng = Rng(a.seed)  # minibatch rows, as trainMaxLikelihood draws them
+
+    def loss_fn():
+        rows = np.floor(rng.uniforms(a.batch) * data.shape[0]).astype(np.int64)
+        return nll(flow, torch.from_numpy(data[rows]))  # x: [batch, D]
+
+    step_ms, losses = timed_steps(opt, a.warmup + a.steps, loss_fn)
+    emit(timing_result(vars(a), torch.__version__, step_ms, losses, a.warmup), a.json)
+
+
+if __name__ == "__main__":
+    main()
