@@ -105,7 +105,7 @@ export const MLE_DEFAULTS = { K: 4, steps: 500, batch: 128, lr: 5e-3 } as const;
  * K = 4), so K = 32 would cost 8x the time of a flow that is already far more expressive per layer.
  */
 const MLP_FLOW_K = 4;
-const MLP_FLOWS: readonly string[] = ['maf', 'iaf', 'nsf', 'nsf-ar'];
+const MLP_FLOWS: readonly string[] = ['maf', 'iaf', 'nsf', 'nsf-ar', 'nsf-iaf'];
 /** Hidden units of each layer's MLP (coupling, maf, iaf, nsf). */
 const DEFAULT_HIDDEN = 32;
 
@@ -116,7 +116,8 @@ const DEFAULT_HIDDEN = 32;
 function slowDirectionNote(flow: string, direction: 'sample' | 'density'): void {
   const fast = FLOW_FAST_DIRECTION[flow as keyof typeof FLOW_FAST_DIRECTION];
   if (fast === undefined || fast === 'both' || fast === direction) return;
-  const twins: Record<string, string> = { maf: 'iaf', iaf: 'maf', 'nsf-ar': 'nsf' }; // fast where `flow` is slow
+  // fast where `flow` is slow
+  const twins: Record<string, string> = { maf: 'iaf', iaf: 'maf', 'nsf-ar': 'nsf-iaf', 'nsf-iaf': 'nsf-ar' };
   const twin = twins[flow] ?? 'nsf';
   const what = direction === 'sample' ? 'samples' : 'evaluates densities';
   console.error(
@@ -138,14 +139,15 @@ Usage: npm run train -- [options]
 
   --target NAME             U1|U2|U3|U4 (2-D demos) or penguins-species (2-D Bayesian logistic
                             regression posterior) or penguins-sex (5-D) (default ${DEFAULTS.target})
-  --flow NAME               planar|sylvester|coupling|maf|iaf|nsf|nsf-ar (default ${DEFAULTS.flow};
-                            coupling with --data, which takes coupling|maf|iaf|nsf|nsf-ar). One pass
-                            per layer: planar, sylvester, iaf sample fast (iaf's density: D passes
-                            per layer); maf's and nsf-ar's (autoregressive spline) density is fast
-                            (sampling: D passes); coupling and nsf (rational-quadratic spline
-                            coupling) are fast both ways
+  --flow NAME               planar|sylvester|coupling|maf|iaf|nsf|nsf-ar|nsf-iaf (default
+                            ${DEFAULTS.flow}; coupling with --data, which takes
+                            coupling|maf|iaf|nsf|nsf-ar|nsf-iaf). One pass per layer: planar,
+                            sylvester, iaf and nsf-iaf (inverse autoregressive spline) sample fast
+                            (their density: D passes per layer); maf's and nsf-ar's (autoregressive
+                            spline) density is fast (sampling: D passes); coupling and nsf
+                            (rational-quadratic spline coupling) are fast both ways
   --K N                     number of layers (default ${DEFAULTS.K}; planar on U2-U4: ${TARGET_DEFAULTS.U2!.K})
-                            (maf, iaf, nsf, nsf-ar: ${MLP_FLOW_K}; with --data: ${MLE_DEFAULTS.K})
+                            (maf, iaf, nsf, nsf-ar, nsf-iaf: ${MLP_FLOW_K}; with --data: ${MLE_DEFAULTS.K})
   --variant V               Sylvester: orthogonal|householder|triangular (default ${DEFAULTS.variant})
   --M N                     Sylvester: columns of Q, 1 <= M <= D, the target's dimension
                             (D = 2, or 5 for penguins-sex) (default ${DEFAULTS.M})
@@ -165,12 +167,13 @@ Usage: npm run train -- [options]
   --eval-samples N          flow samples for ELBO / IS log Z / ESS (default ${DEFAULTS.evalSamples})
   --path fused|reference    fused kernels or the op-by-op reference (default ${DEFAULTS.path})
   --backend B               auto|cpu|wasm|tensorflow (default auto; env NF_BACKEND)
-  --hidden N                coupling, maf, iaf, nsf, nsf-ar: hidden units per layer (default ${DEFAULT_HIDDEN})
-  --bins N                  nsf, nsf-ar: bins of each spline, N >= 2 (default 8)
+  --hidden N                coupling, maf, iaf, nsf, nsf-ar, nsf-iaf: hidden units per layer
+                            (default ${DEFAULT_HIDDEN})
+  --bins N                  nsf, nsf-ar, nsf-iaf: bins of each spline, N >= 2 (default 8)
 
 Maximum likelihood (forward KL) on data: the columns are standardised, ${TEST_FRACTION * 100}% of the rows are
-held out (seeded), a density flow (coupling, maf, iaf, nsf) is fitted and its held-out mean log-likelihood is compared
-with a single Gaussian fitted to the same training rows.
+held out (seeded), a density flow (coupling, maf, iaf, nsf, nsf-ar, nsf-iaf) is fitted and its
+held-out mean log-likelihood is compared with a single Gaussian fitted to the same training rows.
   (defaults there: --flow coupling --K ${MLE_DEFAULTS.K} --steps ${MLE_DEFAULTS.steps} --batch ${MLE_DEFAULTS.batch} --lr ${MLE_DEFAULTS.lr})
   --data FILE.csv           CSV file with a header row
   --columns a,b             numeric columns to model (at least 2)
@@ -601,13 +604,19 @@ function parseBins(v: string | boolean | undefined): number | undefined {
   return input(() => checkPositiveInt('--bins', num('bins', v), 2));
 }
 
+/** The flows with rational-quadratic splines: they take --bins. */
+const SPLINE_FLOWS: readonly string[] = ['nsf', 'nsf-ar', 'nsf-iaf'];
+
 /** --hidden and --bins where the flow has no MLP / no spline. */
 function mlpIgnored(flowName: string): [string, string][] {
   const ignored: [string, string][] = [];
   if (!(HIDDEN_FLOW_NAMES as readonly string[]).includes(flowName))
-    ignored.push(['hidden', `only --flow coupling|maf|iaf|nsf have hidden units; this is --flow ${flowName}`]);
-  if (flowName !== 'nsf' && flowName !== 'nsf-ar')
-    ignored.push(['bins', `only --flow nsf|nsf-ar have bins; this is --flow ${flowName}`]);
+    ignored.push([
+      'hidden',
+      `only --flow ${HIDDEN_FLOW_NAMES.join('|')} have hidden units; this is --flow ${flowName}`,
+    ]);
+  if (!SPLINE_FLOWS.includes(flowName))
+    ignored.push(['bins', `only --flow ${SPLINE_FLOWS.join('|')} have bins; this is --flow ${flowName}`]);
   return ignored;
 }
 

@@ -76,7 +76,10 @@ test('CLI rejects bad input with a message naming the option', () => {
   const cases: [string[], RegExp][] = [
     [['--K', '0'], /--K must be an integer >= 1, got 0/],
     [['--target', 'U7'], /--target must be one of U1, U2, U3, U4, penguins-species, penguins-sex; got "U7"/],
-    [['--flow', 'radial'], /--flow must be one of planar, sylvester, coupling, maf, iaf, nsf, nsf-ar; got "radial"/],
+    [
+      ['--flow', 'radial'],
+      /--flow must be one of planar, sylvester, coupling, maf, iaf, nsf, nsf-ar, nsf-iaf; got "radial"/,
+    ],
     [['--flow', 'sylvester', '--M', '3'], /M must be <= D \(= 2\), got 3/],
     [['--lr', 'abc'], /--lr must be a finite number, got "abc"/],
     [['--lr', 'Infinity'], /--lr must be a finite number/],
@@ -281,8 +284,20 @@ test('issue 12: CLI --flow maf fits CSV columns by maximum likelihood; --flow ia
   assert.match(iaf.stdout, /KL gap\s+\d+\.\d+/);
   const slow = cli(['--flow', 'iaf', ...penguins, '--steps', '2', '--quiet', '--bins', '4']);
   assert.equal(slow.code, 0, slow.stderr);
-  assert.match(slow.stderr, /note: --flow iaf evaluates densities with D passes per layer/);
-  assert.match(slow.stderr, /note: ignored: --bins \(only --flow nsf\|nsf-ar have bins; this is --flow iaf\)/);
+  assert.match(slow.stderr, /note: --flow iaf evaluates densities with D passes per layer.*--flow maf is fast here/);
+  assert.match(slow.stderr, /note: ignored: --bins \(only --flow nsf\|nsf-ar\|nsf-iaf have bins; this is --flow iaf\)/);
+});
+
+test('CLI --flow nsf-iaf fits CSV columns (its slow direction: the note names nsf-ar as fast there)', () => {
+  const penguins = ['--data', join(root, 'data', 'penguins.csv'), '--columns', 'bill_length_mm,bill_depth_mm'];
+  const r = cli(['--flow', 'nsf-iaf', ...penguins, '--steps', '2', '--K', '1', '--hidden', '4', '--quiet']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /flow\s+spline-iaf\(K=1, bins=8, H=4\)/);
+  assert.match(
+    r.stderr,
+    /note: --flow nsf-iaf evaluates densities with D passes per layer.*--flow nsf-ar is fast here/,
+  );
+  assert.doesNotMatch(r.stderr, /ignored: --(hidden|bins)/);
 });
 
 test('issue 12: CLI bad --bins, and a sampling-only flow with --data, exit 2 naming the option', () => {
@@ -291,7 +306,7 @@ test('issue 12: CLI bad --bins, and a sampling-only flow with --data, exit 2 nam
     [['--flow', 'nsf', '--bins', 'x'], /--bins must be a finite number, got "x"/],
     [
       ['--flow', 'planar', '--data', 'data/penguins.csv', '--columns', 'bill_length_mm,bill_depth_mm'],
-      /--flow \(with --data\) must be one of coupling, maf, iaf, nsf, nsf-ar; got "planar"/,
+      /--flow \(with --data\) must be one of coupling, maf, iaf, nsf, nsf-ar, nsf-iaf; got "planar"/,
     ],
   ];
   for (const [args, re] of cases) {
@@ -300,6 +315,6 @@ test('issue 12: CLI bad --bins, and a sampling-only flow with --data, exit 2 nam
     assert.match(r.stderr, re);
   }
   const help = cli(['--help']);
-  assert.match(help.stdout, /--bins N\s+nsf, nsf-ar: bins of each spline/);
-  assert.match(help.stdout, /planar\|sylvester\|coupling\|maf\|iaf\|nsf/);
+  assert.match(help.stdout, /--bins N\s+nsf, nsf-ar, nsf-iaf: bins of each spline/);
+  assert.match(help.stdout, /planar\|sylvester\|coupling\|maf\|iaf\|nsf\|nsf-ar\|nsf-iaf/);
 });

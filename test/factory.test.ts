@@ -23,6 +23,7 @@ const CLASSES = {
   iaf: InverseAutoregressiveFlow,
   nsf: SplineCouplingFlow,
   'nsf-ar': SplineAutoregressiveFlow,
+  'nsf-iaf': SplineAutoregressiveFlow,
 };
 
 test('makeFlow builds every FLOW_NAMES flow with its K, dim and hidden units; nsf gets its bins', () => {
@@ -38,6 +39,17 @@ test('makeFlow builds every FLOW_NAMES flow with its K, dim and hidden units; ns
   const nsf = makeFlow({ flow: 'nsf', K: 2, bins: 5 });
   assert.match(nsf.name, /bins=5/);
   nsf.dispose();
+  // the two autoregressive splines: θ from the data side (fast density) or the base side (fast sampling)
+  for (const [name, label, side, fast] of [
+    ['nsf-ar', 'spline-ar', 'data', 'density'],
+    ['nsf-iaf', 'spline-iaf', 'base', 'sample'],
+  ] as const) {
+    const f = makeFlow({ flow: name, K: 2, bins: 5 }) as SplineAutoregressiveFlow;
+    assert.match(f.name, new RegExp(`^${label}\\(K=2, bins=5, H=32\\)$`));
+    assert.equal(f.conditionedOn, side);
+    assert.equal(FLOW_FAST_DIRECTION[name], fast);
+    f.dispose();
+  }
   assert.throws(() => makeFlow({ flow: 'nsf', K: 2, bins: 1 }), /bins must be an integer >= 2, got 1/);
   assert.throws(
     () => makeFlow({ flow: 'realnvp', K: 2 }),

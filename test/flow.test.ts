@@ -41,7 +41,7 @@ test('composition and factory reject bad input', () => {
   );
   assert.throws(
     () => makeFlow({ flow: 'radial', K: 2 }),
-    /flow must be one of planar, sylvester, coupling, maf, iaf, nsf, nsf-ar; got "radial"/,
+    /flow must be one of planar, sylvester, coupling, maf, iaf, nsf, nsf-ar, nsf-iaf; got "radial"/,
   );
   assert.throws(() => makeFlow({ flow: 'sylvester', K: 2, variant: 'qr' }), /variant must be one of/);
   assert.throws(() => makeFlow({ flow: 'sylvester', K: 2, M: 3 }), /M must be <= D/);

@@ -11,11 +11,11 @@ import { SplineCouplingFlow } from './spline-coupling';
 import { SYLVESTER_VARIANTS, SylvesterFlow, type SylvesterVariant } from './sylvester';
 import { checkOneOf } from '../core/validate';
 
-export const FLOW_NAMES = ['planar', 'sylvester', 'coupling', 'maf', 'iaf', 'nsf', 'nsf-ar'] as const;
+export const FLOW_NAMES = ['planar', 'sylvester', 'coupling', 'maf', 'iaf', 'nsf', 'nsf-ar', 'nsf-iaf'] as const;
 export type FlowName = (typeof FLOW_NAMES)[number];
 
 /** Flows with an inverse and its log-det: they give densities of data (maximum likelihood). */
-export const DENSITY_FLOW_NAMES = ['coupling', 'maf', 'iaf', 'nsf', 'nsf-ar'] as const;
+export const DENSITY_FLOW_NAMES = ['coupling', 'maf', 'iaf', 'nsf', 'nsf-ar', 'nsf-iaf'] as const;
 export type DensityFlowName = (typeof DENSITY_FLOW_NAMES)[number];
 
 /** Flows whose layers are MLPs (MADEs, couplings): they take `hidden`. */
@@ -24,7 +24,7 @@ export const HIDDEN_FLOW_NAMES = DENSITY_FLOW_NAMES;
 /**
  * Which direction each flow computes in one pass per layer: 'sample' (base -> data, f),
  * 'density' (data -> base, f⁻¹ with its log-det) or both. The other takes D passes per layer
- * (maf samples, iaf densities) or does not exist (planar, sylvester have no closed-form inverse).
+ * (maf and nsf-ar sample, iaf and nsf-iaf densities) or does not exist (planar, sylvester have no closed-form inverse).
  */
 export const FLOW_FAST_DIRECTION: Readonly<Record<FlowName, 'sample' | 'density' | 'both'>> = {
   planar: 'sample',
@@ -34,6 +34,7 @@ export const FLOW_FAST_DIRECTION: Readonly<Record<FlowName, 'sample' | 'density'
   iaf: 'sample',
   nsf: 'both',
   'nsf-ar': 'density',
+  'nsf-iaf': 'sample',
 };
 
 export interface FlowSpec {
@@ -45,13 +46,13 @@ export interface FlowSpec {
   variant?: SylvesterVariant | string;
   seed?: number;
   initScale?: number;
-  /** coupling, maf, iaf, nsf, nsf-ar: hidden units of each layer's MLP (MADE). */
+  /** coupling, maf, iaf, nsf, nsf-ar, nsf-iaf: hidden units of each layer's MLP (MADE). */
   hidden?: number;
-  /** nsf, nsf-ar: bins of each rational-quadratic spline. */
+  /** nsf, nsf-ar, nsf-iaf: bins of each rational-quadratic spline. */
   bins?: number;
 }
 
-/** A density flow (coupling, maf, iaf, nsf, nsf-ar) by name: it has `inverseWithLogDet`. */
+/** A density flow (coupling, maf, iaf, nsf, nsf-ar, nsf-iaf) by name: it has `inverseWithLogDet`. */
 export function makeFlow(spec: FlowSpec & { flow: DensityFlowName }): InvertibleFlow;
 export function makeFlow(spec: FlowSpec): Flow;
 export function makeFlow(spec: FlowSpec): Flow {
@@ -63,6 +64,9 @@ export function makeFlow(spec: FlowSpec): Flow {
   if (name === 'iaf') return new InverseAutoregressiveFlow({ dim, K, hidden, seed });
   if (name === 'nsf') return new SplineCouplingFlow({ dim, K, hidden, seed, bins: spec.bins });
   if (name === 'nsf-ar') return new SplineAutoregressiveFlow({ dim, K, hidden, seed, bins: spec.bins });
+  if (name === 'nsf-iaf') {
+    return new SplineAutoregressiveFlow({ dim, K, hidden, seed, bins: spec.bins, conditionedOn: 'base' });
+  }
   const variant = checkOneOf('variant', spec.variant ?? 'orthogonal', SYLVESTER_VARIANTS);
   return new SylvesterFlow({ dim, K, M: spec.M, variant, seed, initScale: spec.initScale });
 }
