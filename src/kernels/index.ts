@@ -1,7 +1,7 @@
 /**
  * The fast path, attached by registration: importing this module registers every kernel (flow
- * kernels for PlanarFlow, SylvesterFlow, AffineFlow and CouplingFlow, the 'energy' and 'logistic' target
- * kernels, the fused loss ops).
+ * kernels for PlanarFlow, SylvesterFlow, AffineFlow, CouplingFlow and SplineCouplingFlow, the
+ * 'energy' and 'logistic' target kernels, the fused loss ops).
  * Nothing outside src/kernels/ imports a kernel; `forwardOn`, the loss and the trainer look
  * them up (src/flows/kernel.ts, src/targets/kernel.ts, src/train/kernel.ts).
  */
@@ -11,4 +11,5 @@ import './sylvester';
 import './targets';
 import './affine';
 import './coupling';
+import './spline-coupling';
 import './logistic';
