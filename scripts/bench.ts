@@ -4,7 +4,7 @@
  *   npm run bench -- [--steps 300] [--ref-steps 60] [--warmup 50] [--repeats 3]
  *                    [--backend cpu|wasm] [--json FILE] [--scaling] [--scaling-coupling] [--peer]
  *
- * Four cases, each on both paths of the library, median ms/step after the warm-up steps (median
+ * Six cases, each on both paths of the library, median ms/step after the warm-up steps (median
  * over repeats of the per-run medians):
  *
  *   planar K=32, orthogonal Sylvester K=16 M=2   reverse KL on U1, batch 512, Adam lr 1e-3
@@ -13,6 +13,9 @@
  *                                                 standardised), batch 128, lr 5e-3
  *   posterior planar K=16                         reverse KL on the penguins-species posterior
  *                                                 (the CLI's batch 512, lr 1e-3)
+ *   NSF MLE K=4 H=32 bins 8 batch 128             SplineCouplingFlow, the coupling MLE row's data,
+ *                                                 batch and lr (PyTorch: torch_nsf_mle.py)
+ *   NSF reverse KL on U1                          SplineCouplingFlow K=4 H=32 bins 8, batch 512, lr 1e-3
  *
  * The reference path is 10-100x slower, so it runs --ref-steps timed steps after 10 warm-up steps
  * (its median is steady long before that); so does coupling MLE while trainMaxLikelihood has no
@@ -35,6 +38,7 @@ import { hasFusedOp } from '../src/flows/compose';
 import { CouplingFlow } from '../src/flows/coupling';
 import { PlanarFlow } from '../src/flows/planar';
 import { SylvesterFlow } from '../src/flows/sylvester';
+import { SplineCouplingFlow } from '../src/flows/spline-coupling';
 import { readCSVColumns, standardize, takeRows, trainTestSplit } from '../src/targets/data';
 import { getTarget } from '../src/targets/energies';
 import { penguinsCSVPath, penguinsSpeciesModel } from '../src/targets/penguins';
@@ -197,6 +201,61 @@ function p10(xs: number[]): number {
   return s[Math.floor(0.1 * (s.length - 1))]!;
 }
 
+// ---- Neural spline flow (SplineCouplingFlow, src/kernels/spline-coupling.ts) rows ----
+
+/** NSF as the coupling MLE row (same K, H, batch, lr, data), 8 bins on [-3, 3]. */
+const NSF = { K: MLE.K, hidden: MLE.hidden, bins: 8, batch: MLE.batch, lr: MLE.lr } as const;
+
+const nsf = (): SplineCouplingFlow =>
+  new SplineCouplingFlow({ dim: 2, K: NSF.K, hidden: NSF.hidden, bins: NSF.bins, seed: 0 });
+
+/** NSF maximum likelihood on `data` ([N, 2]) with trainMaxLikelihood, as `couplingMLE`. */
+const nsfMLE =
+  (data: Float32Array): Run =>
+  async (path, steps, onStep) => {
+    const flow = nsf();
+    try {
+      await trainMaxLikelihood(flow, data, {
+        steps,
+        batch: NSF.batch,
+        lr: NSF.lr,
+        seed: 0,
+        chunkSize: 1000,
+        path,
+        onStep: (s) => onStep(s.step, s.loss, s.ms),
+      });
+    } finally {
+      flow.dispose();
+    }
+  };
+
+/** The NSF rows of the main table: MLE on the penguin bills, reverse KL on U1 (batch 512, lr 1e-3). */
+function nsfCases(a: Args): Case[] {
+  return [
+    {
+      key: 'nsfMLE',
+      name: `NSF MLE K=${NSF.K} H=${NSF.hidden} bins ${NSF.bins} batch ${NSF.batch} (penguins bills)`,
+      run: nsfMLE(penguinBills()),
+      twoPaths: true,
+      peer: {
+        script: 'torch_nsf_mle.py',
+        args: ['--threads', '1', '--seed', '0', '--steps', String(a.steps), '--warmup', String(a.warmup)].concat(
+          ['--K', `${NSF.K}`, '--hidden', `${NSF.hidden}`, '--bins', `${NSF.bins}`],
+          ['--batch', `${NSF.batch}`, '--lr', `${NSF.lr}`],
+        ),
+      },
+    },
+    {
+      key: 'nsfU1',
+      name: `NSF reverse KL on U1 K=${NSF.K} H=${NSF.hidden} bins ${NSF.bins}`,
+      run: reverseKL(nsf, getTarget('U1')),
+      twoPaths: true,
+    },
+  ];
+}
+
+// ---- end of the NSF rows ----
+
 /** Losses of the first steps kept for the agreement check with PyTorch. */
 const FIRST_LOSSES = 5;
 
@@ -294,7 +353,8 @@ interface Case {
   run: Run;
   /** false: one path only (coupling MLE before trainMaxLikelihood has `path`), shown as fused. */
   twoPaths: boolean;
-  peer: { script: string; args: string[] };
+  /** Its PyTorch yardstick (none: the row has no PyTorch column). */
+  peer?: { script: string; args: string[] };
 }
 
 function cases(a: Args, bills: Float32Array, mlePath: boolean, posterior: Target): Case[] {
@@ -471,7 +531,7 @@ async function main(): Promise<void> {
     `backend: ${backend}; fused: ${a.warmup} warm-up + ${a.steps} timed steps, reference: ${SLOW_WARMUP} + ${a.refSteps}; ` +
       `median of ${a.repeats} runs; load average at the start: ${loads()}`,
   );
-  const all = cases(a, bills, mlePath, species);
+  const all = [...cases(a, bills, mlePath, species), ...nsfCases(a)];
   // fused and reference of every case, interleaved within each repeat
   const configs = all.flatMap((c) =>
     c.twoPaths ? [plan(a, c.run, 'fused'), plan(a, c.run, 'reference')] : [plan(a, c.run, 'fused', true)],
@@ -484,7 +544,7 @@ async function main(): Promise<void> {
     const f = stats[at++]!;
     const r = c.twoPaths ? stats[at++]! : null;
     // As many PyTorch runs as ours, median of their medians.
-    const t = a.peer ? peerRuns(c.peer.script, c.peer.args, a.repeats) : null;
+    const t = a.peer && c.peer ? peerRuns(c.peer.script, c.peer.args, a.repeats) : null;
     rows.push({ c, f, r, t });
     result[c.key] = {
       fusedMs: f.median,
