@@ -61,16 +61,18 @@ export interface SplineTape {
   x: Float64Array;
   /** log g'(x) (forward's log-det, minus the inverse's): [n] */
   ld: Float64Array;
-  /** Knots x^(0..K), y^(0..K), derivatives δ_0..δ_K: [n, K + 1] each */
-  xk: Float64Array;
-  yk: Float64Array;
-  dk: Float64Array;
+  /**
+   * The bin's x^(k), x^(k+1), y^(k), y^(k+1), δ_k, δ_{k+1} and σ(θ^d + c) = ∂δ/∂θ^d at knots k,
+   * k + 1 (0 at the ends, whose δ = 1 is a constant): [n, BIN_VALUES]
+   */
+  bq: Float64Array;
   /** Softmax shares of θ^w, θ^h: [n, K] each */
   pw: Float64Array;
   ph: Float64Array;
-  /** σ(θ^d + c) = ∂δ/∂θ^d: [n, K - 1] */
-  sd: Float64Array;
 }
+
+/** Values per element kept of its bin (SplineTape.bq). */
+const BIN_VALUES = 8;
 
 /** y^(k) = -B + 2B Σ_{j<k} (min + (1 - K min) p_j) from θ[off..off+K); shares p into `p`. */
 function knots(
@@ -256,14 +258,13 @@ export function splineForward(
     bin: new Int32Array(n),
     x: new Float64Array(n),
     ld: new Float64Array(n),
-    xk: new Float64Array(n * (K + 1)),
-    yk: new Float64Array(n * (K + 1)),
-    dk: new Float64Array(n * (K + 1)),
+    bq: new Float64Array(n * BIN_VALUES),
     pw: new Float64Array(n * K),
     ph: new Float64Array(n * K),
-    sd: new Float64Array(n * (K - 1)),
   };
-  const { xk, yk, dk, sd } = tape;
+  const { bq } = tape;
+  const xk = new Float64Array(K + 1); // one element's knots, reused
+  const yk = new Float64Array(K + 1);
   const y = new Float64Array(n);
   const logDet = new Float64Array(n);
   const res = new Float64Array(2);
@@ -276,29 +277,33 @@ export function splineForward(
     }
     tape.inside[i] = 1;
     const t0 = i * Pn;
-    const o = i * (K + 1);
-    knots(theta, t0, K, minBinWidth, B, xk, o, tape.pw, i * K);
-    knots(theta, t0 + K, K, minBinHeight, B, yk, o, tape.ph, i * K);
-    dk[o] = 1;
-    dk[o + K] = 1;
-    for (let j = 0; j < K - 1; j++) {
-      const a = theta[t0 + 2 * K + j]! + shift;
-      const softplus = a > 0 ? a + Math.log1p(Math.exp(-a)) : Math.log1p(Math.exp(a));
-      dk[o + j + 1] = minDerivative + softplus;
-      sd[i * (K - 1) + j] = 1 / (1 + Math.exp(-a));
-    }
+    knots(theta, t0, K, minBinWidth, B, xk, 0, tape.pw, i * K);
+    knots(theta, t0 + K, K, minBinHeight, B, yk, 0, tape.ph, i * K);
     const kn = inverse ? yk : xk;
     let k = 0;
-    while (k < K - 1 && ui >= kn[o + k + 1]!) k++;
+    while (k < K - 1 && ui >= kn[k + 1]!) k++;
     tape.bin[i] = k;
-    const [xLo, xHi, yLo, yHi, dLo, dHi] = [
-      xk[o + k]!,
-      xk[o + k + 1]!,
-      yk[o + k]!,
-      yk[o + k + 1]!,
-      dk[o + k]!,
-      dk[o + k + 1]!,
-    ];
+    // δ_k, δ_{k+1} (1 at the ends) and σ = ∂δ/∂θ^d (0 at the ends): only this bin's two
+    const b0 = i * BIN_VALUES;
+    for (let e = 0; e < 2; e++) {
+      const j = k + e; // knot index
+      let delta = 1;
+      let sigma = 0;
+      if (j >= 1 && j <= K - 1) {
+        const a = theta[t0 + 2 * K + j - 1]! + shift;
+        const ea = Math.exp(-Math.abs(a));
+        delta = minDerivative + Math.max(a, 0) + Math.log1p(ea); // δ_min + softplus(a)
+        sigma = a >= 0 ? 1 / (1 + ea) : ea / (1 + ea);
+      }
+      bq[b0 + 4 + e] = delta;
+      bq[b0 + 6 + e] = sigma;
+    }
+    const xLo = (bq[b0] = xk[k]!);
+    const xHi = (bq[b0 + 1] = xk[k + 1]!);
+    const yLo = (bq[b0 + 2] = yk[k]!);
+    const yHi = (bq[b0 + 3] = yk[k + 1]!);
+    const dLo = bq[b0 + 4]!;
+    const dHi = bq[b0 + 5]!;
     let x = ui;
     if (inverse) {
       const W = xHi - xLo;
@@ -331,7 +336,7 @@ export function splineBackward(
   dy: ArrayLike<number>,
   dLogDet: ArrayLike<number>,
 ): { dx: Float64Array; dTheta: Float64Array } {
-  const { n, cfg, inverse, xk, yk, dk } = tape;
+  const { n, cfg, inverse, bq } = tape;
   const { bins: K, bound: B, minBinWidth, minBinHeight } = cfg;
   const Pn = paramCount(K);
   const dx = new Float64Array(n);
@@ -344,26 +349,31 @@ export function splineBackward(
       continue;
     }
     const k = tape.bin[i]!;
-    const o = i * (K + 1) + k;
+    const b0 = i * BIN_VALUES;
     const x = tape.x[i]!;
-    const args = [x, xk[o]!, xk[o + 1]!, yk[o]!, yk[o + 1]!, dk[o]!, dk[o + 1]!] as const;
+    const xLo = bq[b0]!;
+    const xHi = bq[b0 + 1]!;
+    const yLo = bq[b0 + 2]!;
+    const yHi = bq[b0 + 3]!;
+    const dLo = bq[b0 + 4]!;
+    const dHi = bq[b0 + 5]!;
     if (!inverse) {
-      binBackward(...args, dy[i]!, dLogDet[i]!, g);
+      binBackward(x, xLo, xHi, yLo, yHi, dLo, dHi, dy[i]!, dLogDet[i]!, g);
       dx[i] = g[0]!;
     } else {
-      binBackward(...args, 0, -dLogDet[i]!, g); // through logDet = -LD(x)
+      binBackward(x, xLo, xHi, yLo, yHi, dLo, dHi, 0, -dLogDet[i]!, g); // through logDet = -LD(x)
       const gPrime = Math.exp(tape.ld[i]!);
       const gX = dy[i]! + g[0]!; // x̄_tot
       dx[i] = gX / gPrime;
-      binBackward(...args, -gX / gPrime, 0, g2); // x = g⁻¹(y; θ): x̄_θ = -x̄_tot ∂g/∂θ / g'
+      // x = g⁻¹(y; θ): x̄_θ = -x̄_tot ∂g/∂θ / g'
+      binBackward(x, xLo, xHi, yLo, yHi, dLo, dHi, -gX / gPrime, 0, g2);
       for (let j = 1; j < 7; j++) g[j] = g[j]! + g2[j]!;
     }
     const t0 = i * Pn;
     knotsBackward(g[1]!, g[2]!, k, K, minBinWidth, B, tape.pw, i * K, dTheta, t0);
     knotsBackward(g[3]!, g[4]!, k, K, minBinHeight, B, tape.ph, i * K, dTheta, t0 + K);
-    const sOff = i * (K - 1);
-    if (k >= 1) dTheta[t0 + 2 * K + k - 1] += g[5]! * tape.sd[sOff + k - 1]!; // δ_k interior
-    if (k + 1 <= K - 1) dTheta[t0 + 2 * K + k] += g[6]! * tape.sd[sOff + k]!; // δ_{k+1} interior
+    if (k >= 1) dTheta[t0 + 2 * K + k - 1] += g[5]! * bq[b0 + 6]!; // δ_k interior
+    if (k + 1 <= K - 1) dTheta[t0 + 2 * K + k] += g[6]! * bq[b0 + 7]!; // δ_{k+1} interior
   }
   return { dx, dTheta };
 }
