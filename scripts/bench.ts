@@ -572,7 +572,8 @@ async function main(): Promise<void> {
   }
   console.log(
     `\nU1: batch 512, lr 1e-3. coupling MLE: penguin bill length × depth (the CLI's --data rows), batch ${MLE.batch}, ` +
-      `lr ${MLE.lr}. posterior: penguins-species, batch ${POSTERIOR.batch}, lr ${POSTERIOR.lr}.`,
+      `lr ${MLE.lr}. posterior: penguins-species, batch ${POSTERIOR.batch}, lr ${POSTERIOR.lr}. ` +
+      `NSF MLE: the coupling MLE rows, batch and lr; NSF on U1: batch 512, lr 1e-3.`,
   );
   if (!mlePath)
     console.log(
