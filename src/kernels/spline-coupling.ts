@@ -22,12 +22,12 @@ import { registerFlowKernel, type ArrayFlowKernel } from '../flows/kernel';
 import { SplineCouplingFlow } from '../flows/spline-coupling';
 import { splineParamCount, type SplineConfig } from '../flows/spline';
 import { checkBatch } from '../core/validate';
+import type { Direction } from './coupling';
 import { mlpBackward, mlpForward, zeroMLPGrads, type DenseMLP } from './mlp';
 import { splineBackward, splineForward, type SplineTape } from './spline';
 import { customGradOp, fusedFlowOutput, packOutput, releaseScratch, splitUpstream, takeScratch, values } from './ops';
 
-/** +1: forward (base -> data), -1: inverse (data -> base). */
-export type Direction = 1 | -1;
+export type { Direction };
 
 /** One layer's parameters (float64) and its kept and moved coordinates. */
 interface LayerParams extends DenseMLP {
