@@ -5,7 +5,7 @@
  *                    [--backend cpu|wasm] [--json FILE] [--scaling] [--scaling-coupling] [--peer]
  *                    [--cases KEY,...]
  *
- * Seven cases, each on both paths of the library, median ms/step after the warm-up steps (median
+ * Nine cases, each on both paths of the library, median ms/step after the warm-up steps (median
  * over repeats of the per-run medians; --cases keeps those whose key contains one of the given
  * strings, e.g. --cases mafMLE,iafKL,couplingKL):
  *
@@ -17,6 +17,9 @@
  *                                                 (the CLI's batch 512, lr 1e-3)
  *   MAF MLE K=4 H=32                              as coupling MLE, with MaskedAutoregressiveFlow
  *   IAF / coupling reverse KL K=4 H=32            reverse KL on U1, batch 128, lr 1e-3
+ *   NSF MLE K=4 H=32 bins 8 batch 128             SplineCouplingFlow, the coupling MLE row's data,
+ *                                                 batch and lr (PyTorch: torch_nsf_mle.py)
+ *   NSF reverse KL on U1                          SplineCouplingFlow K=4 H=32 bins 8, batch 512, lr 1e-3
  *
  * The reference path is 10-100x slower, so it runs --ref-steps timed steps after 10 warm-up steps
  * (its median is steady long before that); so does coupling MLE while trainMaxLikelihood has no
@@ -41,6 +44,7 @@ import { InverseAutoregressiveFlow } from '../src/flows/iaf';
 import { MaskedAutoregressiveFlow } from '../src/flows/maf';
 import { PlanarFlow } from '../src/flows/planar';
 import { SylvesterFlow } from '../src/flows/sylvester';
+import { SplineCouplingFlow } from '../src/flows/spline-coupling';
 import { readCSVColumns, standardize, takeRows, trainTestSplit } from '../src/targets/data';
 import { getTarget } from '../src/targets/energies';
 import { penguinsCSVPath, penguinsSpeciesModel } from '../src/targets/penguins';
@@ -206,6 +210,61 @@ function p10(xs: number[]): number {
   const s = [...xs].sort((x, y) => x - y);
   return s[Math.floor(0.1 * (s.length - 1))]!;
 }
+
+// ---- Neural spline flow (SplineCouplingFlow, src/kernels/spline-coupling.ts) rows ----
+
+/** NSF as the coupling MLE row (same K, H, batch, lr, data), 8 bins on [-3, 3]. */
+const NSF = { K: MLE.K, hidden: MLE.hidden, bins: 8, batch: MLE.batch, lr: MLE.lr } as const;
+
+const nsf = (): SplineCouplingFlow =>
+  new SplineCouplingFlow({ dim: 2, K: NSF.K, hidden: NSF.hidden, bins: NSF.bins, seed: 0 });
+
+/** NSF maximum likelihood on `data` ([N, 2]) with trainMaxLikelihood, as `couplingMLE`. */
+const nsfMLE =
+  (data: Float32Array): Run =>
+  async (path, steps, onStep) => {
+    const flow = nsf();
+    try {
+      await trainMaxLikelihood(flow, data, {
+        steps,
+        batch: NSF.batch,
+        lr: NSF.lr,
+        seed: 0,
+        chunkSize: 1000,
+        path,
+        onStep: (s) => onStep(s.step, s.loss, s.ms),
+      });
+    } finally {
+      flow.dispose();
+    }
+  };
+
+/** The NSF rows of the main table: MLE on the penguin bills, reverse KL on U1 (batch 512, lr 1e-3). */
+function nsfCases(a: Args): Case[] {
+  return [
+    {
+      key: 'nsfMLE',
+      name: `NSF MLE K=${NSF.K} H=${NSF.hidden} bins ${NSF.bins} batch ${NSF.batch} (penguins bills)`,
+      run: nsfMLE(penguinBills()),
+      twoPaths: true,
+      peer: {
+        script: 'torch_nsf_mle.py',
+        args: ['--threads', '1', '--seed', '0', '--steps', String(a.steps), '--warmup', String(a.warmup)].concat(
+          ['--K', `${NSF.K}`, '--hidden', `${NSF.hidden}`, '--bins', `${NSF.bins}`],
+          ['--batch', `${NSF.batch}`, '--lr', `${NSF.lr}`],
+        ),
+      },
+    },
+    {
+      key: 'nsfU1',
+      name: `NSF reverse KL on U1 K=${NSF.K} H=${NSF.hidden} bins ${NSF.bins}`,
+      run: reverseKL(nsf, getTarget('U1')),
+      twoPaths: true,
+    },
+  ];
+}
+
+// ---- end of the NSF rows ----
 
 /** Losses of the first steps kept for the agreement check with PyTorch. */
 const FIRST_LOSSES = 5;
@@ -540,8 +599,8 @@ async function main(): Promise<void> {
     `backend: ${backend}; fused: ${a.warmup} warm-up + ${a.steps} timed steps, reference: ${SLOW_WARMUP} + ${a.refSteps}; ` +
       `median of ${a.repeats} runs; load average at the start: ${loads()}`,
   );
-  const all = [...cases(a, bills, mlePath, species), ...autoregressiveCases(a, bills)].filter(
-    (c) => !a.cases || a.cases.some((k) => c.key.includes(k)),
+  const all = [...cases(a, bills, mlePath, species), ...autoregressiveCases(a, bills), ...nsfCases(a)].filter(
+    (c) => !a.cases || a.cases.some((key) => c.key.includes(key)),
   );
   // fused and reference of every case, interleaved within each repeat
   const configs = all.flatMap((c) =>
@@ -584,7 +643,8 @@ async function main(): Promise<void> {
   console.log(
     `\nU1: batch 512, lr 1e-3. coupling MLE: penguin bill length × depth (the CLI's --data rows), batch ${MLE.batch}, ` +
       `lr ${MLE.lr}. posterior: penguins-species, batch ${POSTERIOR.batch}, lr ${POSTERIOR.lr}. ` +
-      `MAF MLE: as coupling MLE. IAF and coupling reverse KL: U1, batch ${AR.batch}, lr ${AR.klLr}.`,
+      `MAF MLE: as coupling MLE. IAF and coupling reverse KL: U1, batch ${AR.batch}, lr ${AR.klLr}. ` +
+      `NSF MLE: the coupling MLE rows, batch and lr; NSF on U1: batch 512, lr 1e-3.`,
   );
   if (!mlePath)
     console.log(

@@ -25,7 +25,7 @@
  *   ∂L/∂t = ḡ (forward),  -ḡ e (inverse)
  *   ∂L/∂x = ḡ e                                (the direct path, moved coordinates)
  *
- * then through the MLP, with g_out = [∂L/∂r | ∂L/∂t]: [N, 2|M|]:
+ * then through the MLP (mlp.ts), with g_out = [∂L/∂r | ∂L/∂t]: [N, 2|M|]:
  *
  *   ∂L/∂W3_M = h2ᵀ g_out,  ∂L/∂b3_M = Σ_n g_out,  ∂L/∂a2 = (g_out W3_Mᵀ) ⊙ (1 - h2²)
  *   ∂L/∂W2 = h1ᵀ ∂L/∂a2,   ∂L/∂b2 = Σ_n ∂L/∂a2,  ∂L/∂a1 = (∂L/∂a2 W2ᵀ) ⊙ (1 - h1²)
@@ -53,14 +53,13 @@ import { CouplingFlow, couplingMasks } from '../flows/coupling';
 import type { FlowOutput } from '../flows/flow';
 import { registerFlowKernel, type ArrayFlowKernel } from '../flows/kernel';
 import { checkBatch } from '../core/validate';
-import * as dense from './dense';
 import * as tanh from './tanh';
+import { mlpBackward, mlpForward, type DenseMLPGrads } from './mlp';
 import { customGradOp, fusedFlowOutput, packOutput, releaseScratch, splitUpstream, takeScratch, values } from './ops';
 
 // Module-level bindings of the hot-loop helpers (see planar.ts: under tsx an imported function
 // called in a loop goes through a getter that V8 does not inline).
-const { matMulBias, matMulTransB, addMatTMul, addColSums } = dense;
-const { tanhTab, tanhInPlace } = tanh;
+const { tanhTab } = tanh;
 
 /**
  * Scratch arrays of the loops, one per slot, reused from step to step while its length stays
@@ -221,12 +220,8 @@ export function couplingRun(
     const P = l.keep.length;
     const M = l.move.length;
     for (let n = 0; n < N; n++) for (let i = 0; i < P; i++) t.xP[n * P + i] = x[n * D + l.keep[i]!]!;
-    matMulBias(t.xP, l.w1, l.b1, t.h1, N, P, H);
-    tanhInPlace(t.h1, N * H);
-    matMulBias(t.h1, l.w2, l.b2, t.h2, N, H, H);
-    tanhInPlace(t.h2, N * H);
     const head = slot(Slot.head, N * 2 * M); // [N, 2|M|], the MLP's output
-    matMulBias(t.h2, l.w3, l.b3, head, N, H, 2 * M);
+    mlpForward(l, t.xP, t.h1, t.h2, head, N, P, H, 2 * M);
     for (let n = 0; n < N; n++) {
       let sumS = 0;
       for (let j = 0; j < M; j++) {
@@ -281,26 +276,18 @@ export function couplingBackward(
         g[xi] = gx * e;
       }
     }
-    const dW3 = slot(Slot.dW3, H * 2 * M, true);
-    const db3 = slot(Slot.db3, 2 * M, true);
-    addMatTMul(t.h2, gOut, dW3, N, H, 2 * M);
-    addColSums(gOut, db3, N, 2 * M);
-    matMulTransB(gOut, l.w3, gH, N, 2 * M, H);
-    for (let i = 0; i < N * H; i++) gH[i] = gH[i]! * (1 - t.h2[i]! * t.h2[i]!); // ∂L/∂a2
-    const dW2 = slot(Slot.dW2, H * H, true);
-    const db2 = slot(Slot.db2, H, true);
-    addMatTMul(t.h1, gH, dW2, N, H, H);
-    addColSums(gH, db2, N, H);
-    matMulTransB(gH, l.w2, gH1, N, H, H);
-    for (let i = 0; i < N * H; i++) gH1[i] = gH1[i]! * (1 - t.h1[i]! * t.h1[i]!); // ∂L/∂a1
-    const dW1 = slot(Slot.dW1, P * H, true);
-    const db1 = slot(Slot.db1, H, true);
-    addMatTMul(t.xP, gH1, dW1, N, P, H);
-    addColSums(gH1, db1, N, H);
+    const d: DenseMLPGrads = {
+      w1: slot(Slot.dW1, P * H, true),
+      b1: slot(Slot.db1, H, true),
+      w2: slot(Slot.dW2, H * H, true),
+      b2: slot(Slot.db2, H, true),
+      w3: slot(Slot.dW3, H * 2 * M, true),
+      b3: slot(Slot.db3, 2 * M, true),
+    };
     const gxP = slot(Slot.gxP, N * P); // [N, |P|]
-    matMulTransB(gH1, l.w1, gxP, N, H, P);
+    mlpBackward(l, t.xP, t.h1, t.h2, gOut, d, gxP, gH, gH1, N, P, H, 2 * M);
     for (let n = 0; n < N; n++) for (let i = 0; i < P; i++) g[n * D + l.keep[i]!] += gxP[n * P + i]!;
-    unpackLayerGrads(p, l, dW1, db1, dW2, db2, dW3, db3).forEach((gv, i) => (grads[6 * k + i] = gv));
+    unpackLayerGrads(p, l, d.w1, d.b1, d.w2, d.b2, d.w3, d.b3).forEach((gv, i) => (grads[6 * k + i] = gv));
   }
   if (release) releaseScratch(tape.buffer);
   return { dx: new Float32Array(g), grads };

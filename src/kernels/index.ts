@@ -1,8 +1,8 @@
 /**
  * The fast path, attached by registration: importing this module registers every kernel (flow
- * kernels for PlanarFlow, SylvesterFlow, AffineFlow and CouplingFlow, the one-pass directions of
- * MaskedAutoregressiveFlow (inverse) and InverseAutoregressiveFlow (forward), the 'energy' and
- * 'logistic' target kernels, the fused loss ops).
+ * kernels for PlanarFlow, SylvesterFlow, AffineFlow, CouplingFlow and SplineCouplingFlow, the
+ * one-pass directions of MaskedAutoregressiveFlow (inverse) and InverseAutoregressiveFlow
+ * (forward), the 'energy' and 'logistic' target kernels, the fused loss ops).
  * Nothing outside src/kernels/ imports a kernel; `forwardOn`, the loss and the trainer look
  * them up (src/flows/kernel.ts, src/targets/kernel.ts, src/train/kernel.ts).
  */
@@ -12,5 +12,6 @@ import './sylvester';
 import './targets';
 import './affine';
 import './coupling';
+import './spline-coupling';
 import './logistic';
 import './autoregressive';
