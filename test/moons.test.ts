@@ -22,7 +22,10 @@ test('twoMoons: the same seed gives the same points, another seed others', () =>
   const b = twoMoons(100, { seed: 5, noise: 0.1 });
   const c = twoMoons(100, { seed: 6, noise: 0.1 });
   assert.deepEqual(a, b);
-  assert.ok(a.some((v, i) => v !== c[i]), 'seeds 5 and 6 gave the same points');
+  assert.ok(
+    a.some((v, i) => v !== c[i]),
+    'seeds 5 and 6 gave the same points',
+  );
 });
 
 test('twoMoons without noise: even rows on the upper half-circle, odd rows on the lower one', () => {
