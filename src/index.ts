@@ -37,6 +37,7 @@ export * from './targets/grid';
 export * from './targets/data';
 export * from './targets/logistic';
 export * from './targets/penguins';
+export * from './targets/moons';
 export * from './train/loss';
 export * from './train/train';
 export * from './train/mle';
