@@ -60,6 +60,14 @@ export function packSplineArParams(flow: SplineAutoregressiveFlow, vars: ArrayLi
   return { D, H, flow, layers };
 }
 
+/** Each row of src: [N, A, B] transposed into dst: [N, B, A] (written in order). */
+function transposeRows(src: Float64Array, dst: Float64Array, N: number, A: number, B: number): void {
+  for (let n = 0, o = 0; n < N; n++) {
+    const row = n * A * B;
+    for (let b = 0; b < B; b++) for (let a = 0; a < A; a++) dst[o++] = src[row + a * B + b]!;
+  }
+}
+
 /** What one layer keeps for the backward pass. */
 interface LayerTape {
   made: MadeTape; // its x is the layer's input: [N, D]
@@ -103,8 +111,7 @@ export function splineArRun(
     const xIn = view(N * D);
     xIn.set(x);
     const made = madeForward(p.layers[k]!, xIn, N, view(N * H), view(N * H), raw).tape;
-    for (let n = 0; n < N; n++)
-      for (let q = 0; q < P; q++) for (let d = 0; d < D; d++) theta[(n * D + d) * P + q] = raw[n * P * D + q * D + d]!;
+    transposeRows(raw, theta, N, P, D); // [N, P, D] -> [N, D, P]
     const g = splineForward(xIn, theta, N * D, cfg, false);
     x = g.y;
     for (let n = 0; n < N; n++) {
@@ -140,9 +147,7 @@ export function splineArBackward(
     const k = tape.order[o]!;
     const t = tape.layers[k]!;
     const { dx, dTheta } = splineBackward(t.spline, g, gLD); // dx: the direct path
-    for (let n = 0; n < N; n++)
-      for (let q = 0; q < P; q++)
-        for (let d = 0; d < D; d++) dRaw[n * P * D + q * D + d] = dTheta[(n * D + d) * P + q]!;
+    transposeRows(dTheta, dRaw, N, D, P); // [N, D, P] -> [N, P, D]
     madeBackward(t.made, dRaw, dx).grads.forEach((gv, j) => (grads[6 * k + j] = new Float32Array(gv)));
     g = dx;
   }
