@@ -21,6 +21,14 @@
  * the spline's backward with (ȳ, L̄D) = (ḡ, ḡ_l) gives the direct ∂L/∂x and ∂L/∂θ; θ̄ scattered
  * back to raw's layout is the MADE's upstream, whose backward adds the path through the net to
  * ∂L/∂x and gives the weight gradients.
+ *
+ * Speed (`npm run bench -- --cases nsfArMLE,nsfIafU1,nsfMLE,nsfU1 --steps 200 --ref-steps 20
+ * --warmup 30 --repeats 1`, 2 shared cores under load ~5, K = 4, H = 32, 8 bins, median ms/step
+ * fused / reference):
+ *   - nsf-ar MLE on the penguin bills, batch 128:  2.09 / 132   (spline coupling 1.45)
+ *   - nsf-iaf reverse KL on U1, batch 512:         6.98 / 467   (spline coupling 4.64)
+ * About 1.5x the coupling flow: every coordinate gets a spline (the coupling moves half of them)
+ * and the MADE's head has P·D outputs instead of P·|M|.
  */
 import { tf } from '../core/backend';
 import type { FlowOutput } from '../flows/flow';
