@@ -5,7 +5,7 @@
  *                    [--backend cpu|wasm] [--json FILE] [--scaling] [--scaling-coupling] [--peer]
  *                    [--cases KEY,...]
  *
- * Nine cases, each on both paths of the library, median ms/step after the warm-up steps (median
+ * Eleven cases, each on both paths of the library, median ms/step after the warm-up steps (median
  * over repeats of the per-run medians; --cases keeps those whose key contains one of the given
  * strings, e.g. --cases mafMLE,iafKL,couplingKL):
  *
@@ -20,6 +20,8 @@
  *   NSF MLE K=4 H=32 bins 8 batch 128             SplineCouplingFlow, the coupling MLE row's data,
  *                                                 batch and lr (PyTorch: torch_nsf_mle.py)
  *   NSF reverse KL on U1                          SplineCouplingFlow K=4 H=32 bins 8, batch 512, lr 1e-3
+ *   NSF-AR MLE, NSF-IAF reverse KL on U1          SplineAutoregressiveFlow ('data' / 'base'), as the
+ *                                                 two NSF rows
  *
  * The reference path is 10-100x slower, so it runs --ref-steps timed steps after 10 warm-up steps
  * (its median is steady long before that); so does coupling MLE while trainMaxLikelihood has no
@@ -39,12 +41,13 @@ import { median } from '../src/core/numerics';
 import '../src/kernels';
 import type { Flow, FlowPath } from '../src/flows/flow';
 import { hasFusedOp } from '../src/flows/compose';
-import { CouplingFlow } from '../src/flows/coupling';
+import { CouplingFlow, type InvertibleFlow } from '../src/flows/coupling';
 import { InverseAutoregressiveFlow } from '../src/flows/iaf';
 import { MaskedAutoregressiveFlow } from '../src/flows/maf';
 import { PlanarFlow } from '../src/flows/planar';
 import { SylvesterFlow } from '../src/flows/sylvester';
 import { SplineCouplingFlow } from '../src/flows/spline-coupling';
+import { SplineAutoregressiveFlow } from '../src/flows/spline-autoregressive';
 import { readCSVColumns, standardize, takeRows, trainTestSplit } from '../src/targets/data';
 import { getTarget } from '../src/targets/energies';
 import { penguinsCSVPath, penguinsSpeciesModel } from '../src/targets/penguins';
@@ -219,11 +222,11 @@ const NSF = { K: MLE.K, hidden: MLE.hidden, bins: 8, batch: MLE.batch, lr: MLE.l
 const nsf = (): SplineCouplingFlow =>
   new SplineCouplingFlow({ dim: 2, K: NSF.K, hidden: NSF.hidden, bins: NSF.bins, seed: 0 });
 
-/** NSF maximum likelihood on `data` ([N, 2]) with trainMaxLikelihood, as `couplingMLE`. */
+/** NSF maximum likelihood on `data` ([N, 2]) with trainMaxLikelihood, as `couplingMLE` (`make`: the flow). */
 const nsfMLE =
-  (data: Float32Array): Run =>
+  (data: Float32Array, make: () => InvertibleFlow = nsf): Run =>
   async (path, steps, onStep) => {
-    const flow = nsf();
+    const flow = make();
     try {
       await trainMaxLikelihood(flow, data, {
         steps,
@@ -265,6 +268,34 @@ function nsfCases(a: Args): Case[] {
 }
 
 // ---- end of the NSF rows ----
+
+// ---- Autoregressive spline flow (SplineAutoregressiveFlow, src/kernels/spline-autoregressive.ts) rows ----
+
+/** nsf-ar / nsf-iaf with the NSF rows' K, H and bins (so the two compare at equal size). */
+const nsfAr =
+  (conditionedOn: 'data' | 'base'): (() => SplineAutoregressiveFlow) =>
+  () =>
+    new SplineAutoregressiveFlow({ dim: 2, K: NSF.K, hidden: NSF.hidden, bins: NSF.bins, seed: 0, conditionedOn });
+
+/** nsf-ar MLE on the penguin bills (as nsfMLE) and nsf-iaf reverse KL on U1 (as nsfU1). */
+function nsfArCases(): Case[] {
+  return [
+    {
+      key: 'nsfArMLE',
+      name: `NSF-AR MLE K=${NSF.K} H=${NSF.hidden} bins ${NSF.bins} batch ${NSF.batch} (penguins bills)`,
+      run: nsfMLE(penguinBills(), nsfAr('data')),
+      twoPaths: true,
+    },
+    {
+      key: 'nsfIafU1',
+      name: `NSF-IAF reverse KL on U1 K=${NSF.K} H=${NSF.hidden} bins ${NSF.bins}`,
+      run: reverseKL(nsfAr('base'), getTarget('U1')),
+      twoPaths: true,
+    },
+  ];
+}
+
+// ---- end of the autoregressive spline rows ----
 
 /** Losses of the first steps kept for the agreement check with PyTorch. */
 const FIRST_LOSSES = 5;
@@ -599,9 +630,12 @@ async function main(): Promise<void> {
     `backend: ${backend}; fused: ${a.warmup} warm-up + ${a.steps} timed steps, reference: ${SLOW_WARMUP} + ${a.refSteps}; ` +
       `median of ${a.repeats} runs; load average at the start: ${loads()}`,
   );
-  const all = [...cases(a, bills, mlePath, species), ...autoregressiveCases(a, bills), ...nsfCases(a)].filter(
-    (c) => !a.cases || a.cases.some((key) => c.key.includes(key)),
-  );
+  const all = [
+    ...cases(a, bills, mlePath, species),
+    ...autoregressiveCases(a, bills),
+    ...nsfCases(a),
+    ...nsfArCases(),
+  ].filter((c) => !a.cases || a.cases.some((key) => c.key.includes(key)));
   // fused and reference of every case, interleaved within each repeat
   const configs = all.flatMap((c) =>
     c.twoPaths ? [plan(a, c.run, 'fused'), plan(a, c.run, 'reference')] : [plan(a, c.run, 'fused', true)],
@@ -644,7 +678,8 @@ async function main(): Promise<void> {
     `\nU1: batch 512, lr 1e-3. coupling MLE: penguin bill length × depth (the CLI's --data rows), batch ${MLE.batch}, ` +
       `lr ${MLE.lr}. posterior: penguins-species, batch ${POSTERIOR.batch}, lr ${POSTERIOR.lr}. ` +
       `MAF MLE: as coupling MLE. IAF and coupling reverse KL: U1, batch ${AR.batch}, lr ${AR.klLr}. ` +
-      `NSF MLE: the coupling MLE rows, batch and lr; NSF on U1: batch 512, lr 1e-3.`,
+      `NSF MLE: the coupling MLE rows, batch and lr; NSF on U1: batch 512, lr 1e-3. ` +
+      `NSF-AR MLE and NSF-IAF on U1: as the NSF rows.`,
   );
   if (!mlePath)
     console.log(

@@ -14,6 +14,10 @@
  *                  (zK = f⁻¹(y), logDet = log|det J_{f⁻¹}(y)|) and whose backward takes
  *                  [∂L/∂f⁻¹(y) | ∂L/∂logdet] and returns ∂L/∂v per variable.
  *
+ * A class whose instances differ in which directions have one pass (SplineAutoregressiveFlow's
+ * `conditionedOn`) registers a function of the instance instead: `flowKernelOf(flow)` returns
+ * what it returns for that instance, so every lookup below sees only that instance's ops.
+ *
  * No flow imports a kernel. `forwardOn(flow, z, 'fused')` and the trainers look the kernel up
  * here and fall back to the flow's own `forward` (or `inverseWithLogDet`) when the op they need
  * is not registered.
@@ -58,20 +62,26 @@ export interface FlowKernel<F extends Flow = Flow> {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type FlowClass<F extends Flow> = abstract new (...args: any[]) => F;
 
-const registry = new Map<FlowClass<Flow>, FlowKernel>();
+/** A class's kernel, or a function giving each instance its kernel. */
+export type FlowKernelEntry<F extends Flow = Flow> = FlowKernel<F> | ((flow: F) => FlowKernel<F>);
+
+const registry = new Map<FlowClass<Flow>, FlowKernelEntry>();
 const arrayCache = new WeakMap<Flow, ArrayFlowKernel>();
 const inverseArrayCache = new WeakMap<Flow, ArrayFlowKernel>();
 
-/** Attach `kernel` to every instance of `flowClass` (a later call replaces an earlier one). */
-export function registerFlowKernel<F extends Flow>(flowClass: FlowClass<F>, kernel: FlowKernel<F>): void {
-  registry.set(flowClass, kernel as unknown as FlowKernel);
+/**
+ * Attach `kernel` to every instance of `flowClass` (a later call replaces an earlier one); a
+ * function is called per instance and gives that instance's kernel.
+ */
+export function registerFlowKernel<F extends Flow>(flowClass: FlowClass<F>, kernel: FlowKernelEntry<F>): void {
+  registry.set(flowClass, kernel as unknown as FlowKernelEntry);
 }
 
 /** The kernel registered for `flow`'s class (or the nearest registered base class), if any. */
 export function flowKernelOf(flow: Flow): FlowKernel | undefined {
   for (let p = Object.getPrototypeOf(flow); p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
     const k = registry.get(p.constructor as FlowClass<Flow>);
-    if (k) return k;
+    if (k) return typeof k === 'function' ? k(flow) : k;
   }
   return undefined;
 }

@@ -2,7 +2,8 @@
  * The fast path, attached by registration: importing this module registers every kernel (flow
  * kernels for PlanarFlow, SylvesterFlow, AffineFlow, CouplingFlow and SplineCouplingFlow, the
  * one-pass directions of MaskedAutoregressiveFlow (inverse) and InverseAutoregressiveFlow
- * (forward), the 'energy' and 'logistic' target kernels, the fused loss ops).
+ * (forward), the one-pass direction of SplineAutoregressiveFlow per instance (nsf-ar: inverse,
+ * nsf-iaf: forward), the 'energy' and 'logistic' target kernels, the fused loss ops).
  * Nothing outside src/kernels/ imports a kernel; `forwardOn`, the loss and the trainer look
  * them up (src/flows/kernel.ts, src/targets/kernel.ts, src/train/kernel.ts).
  */
@@ -15,3 +16,4 @@ import './coupling';
 import './spline-coupling';
 import './logistic';
 import './autoregressive';
+import './spline-autoregressive';
