@@ -318,3 +318,41 @@ test('issue 12: CLI bad --bins, and a sampling-only flow with --data, exit 2 nam
   assert.match(help.stdout, /--bins N\s+nsf, nsf-ar, nsf-iaf: bins of each spline/);
   assert.match(help.stdout, /planar\|sylvester\|coupling\|maf\|iaf\|nsf\|nsf-ar\|nsf-iaf/);
 });
+
+test('issue 12: CLI spline defaults: --data nsf / nsf-ar take their measured K and bins; reverse KL B = 5, no annealing', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nf-cli-'));
+  const penguins = ['--data', join(root, 'data', 'penguins.csv'), '--columns', 'bill_length_mm,bill_depth_mm'];
+  let runs = 0;
+  const json = (args: string[]): Record<string, unknown> => {
+    const f = join(dir, `${runs++}.json`);
+    const r = cli([...args, '--quiet', '--json', f]);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(readFileSync(f, 'utf8'));
+  };
+  const few = ['--steps', '2'];
+  assert.deepEqual(pick(json(['--flow', 'nsf', ...penguins, ...few])), { K: 3, bins: 4, bound: 3 });
+  assert.deepEqual(pick(json(['--flow', 'nsf-ar', ...penguins, ...few])), { K: 2, bins: 3, bound: 3 });
+  // explicit options win; the coupling flow keeps MLE_DEFAULTS' K = 4
+  assert.deepEqual(pick(json(['--flow', 'nsf', ...penguins, ...few, '--K', '4', '--bins', '8', '--bound', '4'])), {
+    K: 4,
+    bins: 8,
+    bound: 4,
+  });
+  assert.equal(json(['--flow', 'coupling', ...penguins, ...few]).K, 4);
+  const rkl = ['--target', 'U1', '--steps', '4', '--batch', '16', '--eval-samples', '200', '--K', '1', '--hidden', '4'];
+  const nsf = json(['--flow', 'nsf', ...rkl]);
+  assert.deepEqual([nsf.bound, nsf.anneal], [5, false]);
+  const annealed = json(['--flow', 'nsf-iaf', ...rkl, '--anneal', '--bound', '4']);
+  assert.deepEqual([annealed.bound, annealed.anneal], [4, true]);
+  assert.equal(json(['--flow', 'iaf', ...rkl]).anneal, true); // not a spline: the default annealing
+  const bad = cli(['--flow', 'nsf', '--bound=0']);
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /--bound must be > 0, got 0/);
+  const ignored = cli(['--flow', 'planar', '--K', '1', '--steps', '4', '--eval-samples', '200', '--bound', '3']);
+  assert.equal(ignored.code, 0, ignored.stderr);
+  assert.match(ignored.stderr, /note: ignored: --bound \(only --flow nsf\|nsf-ar\|nsf-iaf have a spline bound/);
+});
+
+function pick(r: Record<string, unknown>): { K: unknown; bins: unknown; bound: unknown } {
+  return { K: r.K, bins: r.bins, bound: r.bound };
+}

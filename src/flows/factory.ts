@@ -50,6 +50,8 @@ export interface FlowSpec {
   hidden?: number;
   /** nsf, nsf-ar, nsf-iaf: bins of each rational-quadratic spline. */
   bins?: number;
+  /** nsf, nsf-ar, nsf-iaf: the splines act on [-bound, bound], the identity outside (default 3). */
+  bound?: number;
 }
 
 /** A density flow (coupling, maf, iaf, nsf, nsf-ar, nsf-iaf) by name: it has `inverseWithLogDet`. */
@@ -58,15 +60,15 @@ export function makeFlow(spec: FlowSpec): Flow;
 export function makeFlow(spec: FlowSpec): Flow {
   const name = checkOneOf('flow', spec.flow, FLOW_NAMES);
   const { dim, K, seed, hidden } = spec;
+  const spline = { bins: spec.bins, bound: spec.bound };
   if (name === 'planar') return new PlanarFlow({ dim, K, seed, initScale: spec.initScale });
   if (name === 'coupling') return new CouplingFlow({ dim, K, hidden, seed });
   if (name === 'maf') return new MaskedAutoregressiveFlow({ dim, K, hidden, seed });
   if (name === 'iaf') return new InverseAutoregressiveFlow({ dim, K, hidden, seed });
-  if (name === 'nsf') return new SplineCouplingFlow({ dim, K, hidden, seed, bins: spec.bins });
-  if (name === 'nsf-ar') return new SplineAutoregressiveFlow({ dim, K, hidden, seed, bins: spec.bins });
-  if (name === 'nsf-iaf') {
-    return new SplineAutoregressiveFlow({ dim, K, hidden, seed, bins: spec.bins, conditionedOn: 'base' });
-  }
+  if (name === 'nsf') return new SplineCouplingFlow({ dim, K, hidden, seed, ...spline });
+  if (name === 'nsf-ar') return new SplineAutoregressiveFlow({ dim, K, hidden, seed, ...spline });
+  if (name === 'nsf-iaf')
+    return new SplineAutoregressiveFlow({ dim, K, hidden, seed, ...spline, conditionedOn: 'base' });
   const variant = checkOneOf('variant', spec.variant ?? 'orthogonal', SYLVESTER_VARIANTS);
   return new SylvesterFlow({ dim, K, M: spec.M, variant, seed, initScale: spec.initScale });
 }
