@@ -44,3 +44,4 @@ export * from './train/mle';
 export * from './diagnostics/evaluate';
 export * from './diagnostics/moments';
 export * from './diagnostics/predictive';
+export * from './diagnostics/ks';

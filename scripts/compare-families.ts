@@ -1,0 +1,169 @@
+#!/usr/bin/env node
+/**
+ * The flow families side by side, through the CLI with its defaults (what a user gets from
+ * `npm run train`): the measurements behind notebook 07 and docs/compare-families.md.
+ *
+ *   node --import tsx scripts/compare-families.ts                       # both comparisons
+ *   node --import tsx scripts/compare-families.ts --only penguins --seeds 0,1,2
+ *   node --import tsx scripts/compare-families.ts --only targets --targets U3,U4 --md docs/compare-families.md
+ *
+ * 1. Density (use case 1): `--data data/penguins.csv --columns bill_length_mm,bill_depth_mm` for
+ *    each density flow and seed, nothing else set: the held-out mean log-likelihood per row, mean
+ *    and standard deviation over the seeds, and each flow's margin over the coupling flow.
+ * 2. Sampling (use case 2): reverse KL on each target in the default domain. The baseline is
+ *    planar K = 32 at the CLI's defaults for that target; its training wall time T is the budget.
+ *    Every other flow is timed for a short calibration run, then given the steps that fill T at
+ *    its measured ms/step (its own lr, annealing over half the steps). The table shows the KL gap
+ *    and the wall time each run really took, so the budgets can be compared.
+ *
+ * Every run is a child process (`node --import tsx scripts/train.ts ... --json F`), one at a time.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir, cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const PENGUIN_ARGS = ['--data', 'data/penguins.csv', '--columns', 'bill_length_mm,bill_depth_mm'];
+/** Flows compared on the density side: the coupling flow is the one to beat. */
+const DENSITY_FLOWS = ['coupling', 'maf', 'nsf', 'nsf-ar'];
+/** The sampling side: the baseline first, then the flows given its wall time. */
+const SAMPLING_BASELINE = { flow: 'planar', args: ['--K', '32'] };
+const SAMPLING_FLOWS = ['sylvester', 'iaf', 'nsf', 'nsf-iaf'];
+/** Steps of the calibration run that measures a flow's ms/step before its timed run. */
+const CALIBRATION_STEPS = 100;
+
+const dir = mkdtempSync(join(tmpdir(), 'nf-families-'));
+let runs = 0;
+
+/** One CLI run with `args`; its --json summary. */
+function cli(args: string[]): Record<string, unknown> {
+  const out = join(dir, `run-${runs++}.json`);
+  execFileSync(process.execPath, ['--import', 'tsx', 'scripts/train.ts', ...args, '--quiet', '--json', out], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  return JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>;
+}
+
+const num = (r: Record<string, unknown>, k: string): number => Number(r[k]);
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+const sd = (xs: number[]): number => Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1));
+
+interface DensityRow {
+  flow: string;
+  testLogLik: number[];
+  msPerStep: number;
+}
+
+function densityComparison(seeds: number[]): { rows: DensityRow[]; gaussian: number[]; md: string } {
+  const rows: DensityRow[] = [];
+  let gaussian: number[] = [];
+  for (const flow of DENSITY_FLOWS) {
+    const rs = seeds.map((s) => cli(['--flow', flow, ...PENGUIN_ARGS, '--seed', String(s)]));
+    rows.push({
+      flow,
+      testLogLik: rs.map((r) => num(r, 'testLogLik')),
+      msPerStep: mean(rs.map((r) => num(r, 'msPerStep'))),
+    });
+    gaussian = rs.map((r) => num(r, 'gaussianTestLogLik'));
+    console.error(
+      `  ${flow}: ${rows
+        .at(-1)!
+        .testLogLik.map((v) => v.toFixed(3))
+        .join(' ')}`,
+    );
+  }
+  const coupling = mean(rows[0]!.testLogLik);
+  const head = `| flow | ${seeds.map((s) => `seed ${s}`).join(' | ')} | mean ± sd | vs coupling | ms/step |`;
+  const line = `|---|${seeds.map(() => '---|').join('')}---|---|---|`;
+  const fmt = (xs: number[]): string =>
+    `${xs.map((v) => v.toFixed(3)).join(' | ')} | ${mean(xs).toFixed(3)} ± ${sd(xs).toFixed(3)}`;
+  const body = [
+    `| Gaussian | ${fmt(gaussian)} | ${(mean(gaussian) - coupling).toFixed(3)} | – |`,
+    ...rows.map(
+      (r) =>
+        `| ${r.flow} | ${fmt(r.testLogLik)} | ${(mean(r.testLogLik) - coupling).toFixed(3)} | ${r.msPerStep.toFixed(2)} |`,
+    ),
+  ];
+  return { rows, gaussian, md: [head, line, ...body].join('\n') };
+}
+
+interface SamplingRow {
+  target: string;
+  flow: string;
+  steps: number;
+  wallSeconds: number;
+  msPerStep: number;
+  klGap: number;
+}
+
+function samplingComparison(targets: string[], seed: number): { rows: SamplingRow[]; md: string } {
+  const rows: SamplingRow[] = [];
+  const row = (target: string, flow: string, r: Record<string, unknown>): SamplingRow => ({
+    target,
+    flow,
+    steps: num(r, 'stepsDone'),
+    wallSeconds: num(r, 'wallSeconds'),
+    msPerStep: num(r, 'msPerStep'),
+    klGap: num(r, 'klGap'),
+  });
+  for (const target of targets) {
+    const base = ['--target', target, '--seed', String(seed)];
+    const b = cli([...base, '--flow', SAMPLING_BASELINE.flow, ...SAMPLING_BASELINE.args]);
+    rows.push(row(target, `${SAMPLING_BASELINE.flow} ${SAMPLING_BASELINE.args.join(' ')}`, b));
+    const budgetMs = num(b, 'wallSeconds') * 1000;
+    for (const flow of SAMPLING_FLOWS) {
+      const cal = cli([...base, '--flow', flow, '--steps', String(CALIBRATION_STEPS), '--eval-samples', '1000']);
+      const steps = Math.max(CALIBRATION_STEPS, Math.floor(budgetMs / num(cal, 'msPerStep')));
+      rows.push(row(target, flow, cli([...base, '--flow', flow, '--steps', String(steps)])));
+      console.error(`  ${target} ${flow}: ${JSON.stringify(rows.at(-1))}`);
+    }
+  }
+  const md = [
+    '| target | flow | steps | wall s | ms/step | KL gap |',
+    '|---|---|---|---|---|---|',
+    ...rows.map(
+      (r) =>
+        `| ${r.target} | ${r.flow} | ${r.steps} | ${r.wallSeconds.toFixed(1)} | ${r.msPerStep.toFixed(2)} | ${r.klGap.toFixed(4)} |`,
+    ),
+  ].join('\n');
+  return { rows, md };
+}
+
+function main(): void {
+  const { values } = parseArgs({
+    options: {
+      only: { type: 'string' },
+      seeds: { type: 'string', default: '0,1,2' },
+      targets: { type: 'string', default: 'U1,U2,U3,U4' },
+      seed: { type: 'string', default: '0' },
+      md: { type: 'string' },
+    },
+  });
+  const only = values.only;
+  if (only !== undefined && only !== 'penguins' && only !== 'targets') {
+    throw new Error(`--only must be penguins or targets, got "${only}"`);
+  }
+  const seeds = values.seeds.split(',').map(Number);
+  const sections: string[] = [
+    `Measured ${new Date().toISOString().slice(0, 16)} UTC on ${cpus().length} cores (load ${loadavg()[0]!.toFixed(1)}).`,
+  ];
+  if (only !== 'targets') {
+    console.error('density: penguins bill length × depth, CLI defaults');
+    const d = densityComparison(seeds);
+    sections.push('## Held-out log-likelihood per row, penguins (CLI defaults)', d.md);
+  }
+  if (only !== 'penguins') {
+    console.error('sampling: reverse KL at the wall time of planar K=32');
+    const s = samplingComparison(values.targets.split(','), Number(values.seed));
+    sections.push(`## Reverse KL at equal wall time (seed ${values.seed})`, s.md);
+  }
+  const text = sections.join('\n\n') + '\n';
+  console.log(text);
+  if (values.md) {
+    mkdirSync(dirname(values.md), { recursive: true });
+    writeFileSync(values.md, text);
+  }
+}
+
+main();
