@@ -73,16 +73,22 @@ function densityComparison(seeds: number[]): { rows: DensityRow[]; gaussian: num
         .join(' ')}`,
     );
   }
-  const coupling = mean(rows[0]!.testLogLik);
-  const head = `| flow | ${seeds.map((s) => `seed ${s}`).join(' | ')} | mean ± sd | vs coupling | ms/step |`;
-  const line = `|---|${seeds.map(() => '---|').join('')}---|---|---|`;
-  const fmt = (xs: number[]): string =>
-    `${xs.map((v) => v.toFixed(3)).join(' | ')} | ${mean(xs).toFixed(3)} ± ${sd(xs).toFixed(3)}`;
+  const coupling = rows[0]!.testLogLik;
+  /** Paired with the coupling flow on the same split: mean difference ± its standard error, and wins. */
+  const vsCoupling = (xs: number[]): string => {
+    const d = xs.map((v, i) => v - coupling[i]!);
+    const wins = d.filter((v) => v > 0).length;
+    return `${mean(d) >= 0 ? '+' : ''}${mean(d).toFixed(3)} ± ${(sd(d) / Math.sqrt(d.length)).toFixed(3)} (${wins}/${d.length})`;
+  };
+  const perSeed = seeds.length <= 5; // one column per seed only for a few seeds
+  const head = `| flow | ${perSeed ? seeds.map((s) => `seed ${s} | `).join('') : ''}mean ± sd | vs coupling: mean ± se (wins) | ms/step |`;
+  const line = `|---|${perSeed ? seeds.map(() => '---|').join('') : ''}---|---|---|`;
+  const cells = (xs: number[]): string =>
+    `${perSeed ? xs.map((v) => `${v.toFixed(3)} | `).join('') : ''}${mean(xs).toFixed(3)} ± ${sd(xs).toFixed(3)}`;
   const body = [
-    `| Gaussian | ${fmt(gaussian)} | ${(mean(gaussian) - coupling).toFixed(3)} | – |`,
+    `| Gaussian | ${cells(gaussian)} | ${vsCoupling(gaussian)} | – |`,
     ...rows.map(
-      (r) =>
-        `| ${r.flow} | ${fmt(r.testLogLik)} | ${(mean(r.testLogLik) - coupling).toFixed(3)} | ${r.msPerStep.toFixed(2)} |`,
+      (r) => `| ${r.flow} | ${cells(r.testLogLik)} | ${vsCoupling(r.testLogLik)} | ${r.msPerStep.toFixed(2)} |`,
     ),
   ];
   return { rows, gaussian, md: [head, line, ...body].join('\n') };

@@ -157,7 +157,9 @@ export function logWeights(logProb: LogProbFn, s: FlowSamples, chunk = 10000): F
 
 /**
  * log q_K of a trained 2-D flow for plotting.
- * - With an inverse (planar): exact values on the regular grid, log q_K(y) = log q0(z0) -
+ * - With an inverse and its log-det (coupling, MAF, the spline flows): exact values on the regular
+ *   grid in one pass, log q_K(y) = log q0(f⁻¹(y)) + log|det J_{f⁻¹}(y)|.
+ * - With an inverse only (planar): exact values on the regular grid, log q_K(y) = log q0(z0) -
  *   Σ log|det J| along z0 = f⁻¹(y).
  * - Without one (Sylvester): push a regular base grid over `baseLim` forward; the density is
  *   exact at the pushed points (scattered; plot them with an interpolating contour).
@@ -166,10 +168,17 @@ export function flowDensity(flow: Flow, g: Grid2D, baseLim = 4): DensityField {
   checkGrid(g);
   if (flow.dim !== 2) throw new RangeError(`flowDensity needs a 2-D flow, got dim ${flow.dim}`);
   const base = new StandardNormal(2);
-  if (flow.inverse) {
+  const invertible = flow as Flow & {
+    inverseWithLogDet?: (y: tf.Tensor2D) => { z: tf.Tensor2D; logDetJ: tf.Tensor1D };
+  };
+  if (flow.inverse || invertible.inverseWithLogDet) {
     const pts = gridPoints(g);
     const [lq] = tf.tidy(() => {
       const y = tf.tensor2d(pts, [g.nx * g.ny, 2]);
+      if (invertible.inverseWithLogDet) {
+        const { z, logDetJ } = invertible.inverseWithLogDet(y); // f⁻¹(y) and log|det J_{f⁻¹}(y)|
+        return [tf.add(base.logProb(z), logDetJ)];
+      }
       const z0 = flow.inverse!(y);
       const out = flow.forward(z0);
       return [tf.sub(base.logProb(z0), out.logDetJ)];
