@@ -30,16 +30,13 @@
  * About 1.5x the coupling flow: every coordinate gets a spline (the coupling moves half of them)
  * and the MADE's head has P·D outputs instead of P·|M|.
  */
-import { tf } from '../core/backend';
-import type { FlowOutput } from '../flows/flow';
-import { registerFlowKernel, type ArrayFlowKernel, type FlowKernel } from '../flows/kernel';
+import { registerFlowKernel, type FlowKernel } from '../flows/kernel';
 import { SplineAutoregressiveFlow } from '../flows/spline-autoregressive';
 import { splineParamCount } from '../flows/spline';
-import { checkBatch } from '../core/validate';
-import type { Direction } from './autoregressive';
 import { madeBackward, madeForward, madeMasks, packMadeParams, type MadeParams, type MadeTape } from './made';
 import { splineBackward, splineForward, type SplineTape } from './spline';
-import { customGradOp, fusedFlowOutput, packOutput, releaseScratch, splitUpstream, takeScratch, values } from './ops';
+import { releaseScratch, splitUpstream, takeScratch } from './ops';
+import { stackForwardKernel, stackInverseKernel, type Direction, type StackPasses } from './stack-op';
 
 /** The whole flow's parameters. */
 export interface SplineArParams {
@@ -163,48 +160,16 @@ export function splineArBackward(
   return { dx: new Float32Array(g), grads };
 }
 
-/** The one-pass direction as one differentiable op: (x: [N, D], ...variables) -> [N, D + 1]. */
-function splineArOp(flow: SplineAutoregressiveFlow, dir: Direction, x: tf.Tensor2D): tf.Tensor2D {
-  const vars = flow.variables;
-  return customGradOp((xt: tf.Tensor2D, ...inputs: tf.Tensor[]) => {
-    const vs = inputs.slice(0, vars.length); // tfjs appends its `save` function to the inputs
-    const [N, D] = xt.shape;
-    const { x: out, logDet, tape } = splineArRun(packSplineArParams(flow, vs.map(values)), values(xt), N, dir);
-    return {
-      value: tf.tensor2d(packOutput(out, logDet, N, D), [N, D + 1]),
-      gradFunc: (dy: tf.Tensor2D) => {
-        const { dx, grads } = splineArBackward(tape, values(dy), true); // tfjs runs a gradFunc once
-        return [tf.tensor2d(dx, [N, D]), ...grads.map((gv, i) => tf.tensor(gv, vs[i]!.shape))];
-      },
-    };
-  })(x, ...vars);
-}
+/** The spline autoregressive stack's two passes for the shared op and array plumbing (stack-op.ts). */
+const PASSES: StackPasses<SplineAutoregressiveFlow, SplineArTape> = {
+  run: (flow, vars, x, N, dir) => splineArRun(packSplineArParams(flow, vars), x, N, dir),
+  backward: splineArBackward,
+};
 
-/** nsf-iaf's fused forward (base -> data): the same map, log-det and gradients as `flow.forward(z)`. */
-export function fusedSplineIafForward(flow: SplineAutoregressiveFlow, z: tf.Tensor2D): FlowOutput {
-  return fusedFlowOutput(z, flow.dim, () => splineArOp(flow, 1, z));
-}
-
-/** nsf-ar's fused inverse (data -> base) with log|det J_{f⁻¹}|: the same as `flow.inverseWithLogDet(y)`. */
-export function fusedSplineArInverse(flow: SplineAutoregressiveFlow, y: tf.Tensor2D): FlowOutput {
-  checkBatch('y', y, flow.dim);
-  return fusedFlowOutput(y, flow.dim, () => splineArOp(flow, -1, y));
-}
-
-/** The flow in direction `dir` on plain arrays, reading the variables' current values per call. */
-export function splineArArrays(flow: SplineAutoregressiveFlow, dir: Direction): ArrayFlowKernel {
-  return {
-    forward(x0, N) {
-      const { x, logDet, tape } = splineArRun(packSplineArParams(flow, flow.variables.map(values)), x0, N, dir);
-      return { zK: x, logDet, backward: (dy) => splineArBackward(tape, dy, true).grads };
-    },
-  };
-}
-
-/** The kernel of each conditioning: only its one-pass direction. */
+/** The kernel of each conditioning: only its one-pass direction (nsf-ar: inverse, nsf-iaf: forward). */
 const KERNELS: Record<SplineAutoregressiveFlow['conditionedOn'], FlowKernel<SplineAutoregressiveFlow>> = {
-  data: { inverseOp: fusedSplineArInverse, inverseArrays: (flow) => splineArArrays(flow, -1) },
-  base: { op: fusedSplineIafForward, arrays: (flow) => splineArArrays(flow, 1) },
+  data: stackInverseKernel(PASSES),
+  base: stackForwardKernel(PASSES),
 };
 
 registerFlowKernel(SplineAutoregressiveFlow, (flow) => KERNELS[flow.conditionedOn]);
