@@ -34,7 +34,7 @@ import type { AutoregressiveFlow } from '../flows/autoregressive';
 import { InverseAutoregressiveFlow } from '../flows/iaf';
 import { registerFlowKernel } from '../flows/kernel';
 import { MaskedAutoregressiveFlow } from '../flows/maf';
-import { madeBackward, madeForward, madeMasks, packMadeParams, type MadeParams, type MadeTape } from './made';
+import { madeBackward, madeForward, packMadeStack, type MadeParams, type MadeTape } from './made';
 import * as tanh from './tanh';
 import { releaseScratch, splitUpstream, takeScratch } from './ops';
 import { stackForwardKernel, stackInverseKernel, type Direction, type StackPasses } from './stack-op';
@@ -57,21 +57,10 @@ export interface ArParams {
   layers: MadeParams[];
 }
 
-type Masks = [Float64Array, Float64Array, Float64Array];
-/** The K MADEs' masks of a flow, computed once per instance. */
-const maskCache = new WeakMap<AutoregressiveFlow, Masks[]>();
-
-function masksOf(flow: AutoregressiveFlow): Masks[] {
-  let m = maskCache.get(flow);
-  if (!m) maskCache.set(flow, (m = flow.layers.map((l) => madeMasks(l.order, l.hidden, P_AFFINE))));
-  return m;
-}
-
 /** Pack the flow's variable values ([w1, b1, w2, b2, w3, b3] per layer, in order) for the loops. */
 export function packArParams(flow: AutoregressiveFlow, vars: ArrayLike<number>[]): ArParams {
   const { dim: D, hidden: H, K, scaleFactor: c } = flow;
-  const layers = masksOf(flow).map((masks, k) => packMadeParams(masks, D, H, P_AFFINE, vars.slice(6 * k, 6 * k + 6)));
-  return { D, H, K, c, layers };
+  return { D, H, K, c, layers: packMadeStack(flow, P_AFFINE, vars) };
 }
 
 /** What one layer keeps for the backward pass (views into one scratch buffer). */

@@ -319,14 +319,10 @@ function unpackLayerGrads(
   return [dW1, new Float32Array(db1), new Float32Array(dW2), new Float32Array(db2), dW3, db3];
 }
 
-/** The packed parameters of `flow` from its variables' current values. */
-function paramsOf(flow: CouplingFlow, vars: ArrayLike<number>[]): CouplingParams {
-  return packCouplingParams(flow.dim, flow.K, flow.hidden, flow.scaleFactor, vars);
-}
-
 /** The coupling stack's two passes for the shared op and array plumbing (stack-op.ts). */
 const PASSES: StackPasses<CouplingFlow, CouplingTape> = {
-  run: (flow, vars, x, N, dir) => couplingRun(paramsOf(flow, vars), x, N, dir),
+  run: (flow, vars, x, N, dir) =>
+    couplingRun(packCouplingParams(flow.dim, flow.K, flow.hidden, flow.scaleFactor, vars), x, N, dir),
   backward: couplingBackward,
 };
 

@@ -95,6 +95,32 @@ export function packMadeParams(
   };
 }
 
+/** Variables per MADE: [w1, b1, w2, b2, w3, b3]. */
+const MADE_VARS = 6;
+
+type Masks = [Float64Array, Float64Array, Float64Array];
+/** Each flow's MADE masks, computed once per instance (a flow's orders never change). */
+const maskCache = new WeakMap<object, Masks[]>();
+
+/** A stack of MADEs (MAF/IAF, nsf-ar/nsf-iaf): its layers' orders and widths. */
+export interface MadeStack {
+  dim: number;
+  hidden: number;
+  layers: readonly { order: readonly number[]; hidden: number }[];
+}
+
+/**
+ * Pack a stack's variable values ([w1, b1, w2, b2, w3, b3] per layer, in order) for the loops,
+ * P outputs per coordinate; the masks are built on the first call per flow.
+ */
+export function packMadeStack(flow: MadeStack, P: number, vars: ArrayLike<number>[]): MadeParams[] {
+  let masks = maskCache.get(flow);
+  if (!masks) maskCache.set(flow, (masks = flow.layers.map((l) => madeMasks(l.order, l.hidden, P))));
+  return masks.map((m, k) =>
+    packMadeParams(m, flow.dim, flow.hidden, P, vars.slice(MADE_VARS * k, MADE_VARS * (k + 1))),
+  );
+}
+
 /** What the forward keeps for the backward. */
 export interface MadeTape {
   p: MadeParams;

@@ -33,7 +33,7 @@
 import { registerFlowKernel, type FlowKernel } from '../flows/kernel';
 import { SplineAutoregressiveFlow } from '../flows/spline-autoregressive';
 import { splineParamCount } from '../flows/spline';
-import { madeBackward, madeForward, madeMasks, packMadeParams, type MadeParams, type MadeTape } from './made';
+import { madeBackward, madeForward, packMadeStack, type MadeParams, type MadeTape } from './made';
 import { splineBackward, splineForward, type SplineTape } from './spline';
 import { releaseScratch, splitUpstream, takeScratch } from './ops';
 import { stackForwardKernel, stackInverseKernel, type Direction, type StackPasses } from './stack-op';
@@ -46,23 +46,10 @@ export interface SplineArParams {
   layers: MadeParams[];
 }
 
-type Masks = [Float64Array, Float64Array, Float64Array];
-/** The K MADEs' masks of a flow, computed once per instance. */
-const maskCache = new WeakMap<SplineAutoregressiveFlow, Masks[]>();
-
-function masksOf(flow: SplineAutoregressiveFlow): Masks[] {
-  let m = maskCache.get(flow);
-  const P = splineParamCount(flow.spline.bins);
-  if (!m) maskCache.set(flow, (m = flow.layers.map((l) => madeMasks(l.order, l.hidden, P))));
-  return m;
-}
-
 /** Pack the flow's variable values ([w1, b1, w2, b2, w3, b3] per layer, in order) for the loops. */
 export function packSplineArParams(flow: SplineAutoregressiveFlow, vars: ArrayLike<number>[]): SplineArParams {
   const { dim: D, hidden: H } = flow;
-  const P = splineParamCount(flow.spline.bins);
-  const layers = masksOf(flow).map((masks, k) => packMadeParams(masks, D, H, P, vars.slice(6 * k, 6 * k + 6)));
-  return { D, H, flow, layers };
+  return { D, H, flow, layers: packMadeStack(flow, splineParamCount(flow.spline.bins), vars) };
 }
 
 /** Each row of src: [N, A, B] transposed into dst: [N, B, A] (written in order). */

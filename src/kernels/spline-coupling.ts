@@ -169,13 +169,10 @@ export function splineCouplingBackward(
   return { dx: new Float32Array(g), grads };
 }
 
-function paramsOf(flow: SplineCouplingFlow, vars: ArrayLike<number>[]): SplineCouplingParams {
-  return packSplineCouplingParams(flow.dim, flow.K, flow.hidden, flow.spline, vars);
-}
-
 /** The spline coupling stack's two passes for the shared op and array plumbing (stack-op.ts). */
 const PASSES: StackPasses<SplineCouplingFlow, SplineCouplingTape> = {
-  run: (flow, vars, x, N, dir) => splineCouplingRun(paramsOf(flow, vars), x, N, dir),
+  run: (flow, vars, x, N, dir) =>
+    splineCouplingRun(packSplineCouplingParams(flow.dim, flow.K, flow.hidden, flow.spline, vars), x, N, dir),
   backward: splineCouplingBackward,
 };
 
