@@ -24,18 +24,14 @@ first_losses (step 0 is the loss at the initial parameters) and final_loss.
 """
 import argparse
 import math
-import os
 
 import numpy as np
 import torch
 
-from nf_port import Rng, emit, penguins_bills, timed_steps, timing_result
+from nf_port import Rng, add_timing_args, check_args, time_mle
 
 D = 2  # bill length × bill depth
-LOG_2PI = math.log(2 * math.pi)
 SCALE_FACTOR = 2.0  # c: s = c·tanh(raw/c) ∈ (-c, c), CouplingOptions.scaleFactor's default
-ADAM_EPS = 1e-7  # tfjs's float32 epsilon, which the library's Adam uses
-DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "data", "penguins.csv")
 
 
 def glorot(rng, fan_in, fan_out):
@@ -83,40 +79,15 @@ class Coupling(torch.nn.Module):
         return x, log_det
 
 
-def nll(flow, x):
-    """-mean log q(x), log q(x) = log N(f⁻¹(x); 0, I_D) + log|det J_{f⁻¹}(x)|."""
-    z, log_det = flow.inverse(x)
-    return -(-0.5 * (z**2).sum(1) - 0.5 * D * LOG_2PI + log_det).mean()
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--K", type=int, default=4, help="coupling layers")
     ap.add_argument("--hidden", type=int, default=32, help="hidden units H of each MLP")
-    ap.add_argument("--batch", type=int, default=128)
-    ap.add_argument("--steps", type=int, default=500, help="timed steps")
-    ap.add_argument("--warmup", type=int, default=50, help="steps before the timed ones")
-    ap.add_argument("--lr", type=float, default=5e-3)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--data", default=DATA, help="penguins CSV (data/penguins.csv)")
-    ap.add_argument("--json", help="write the results here")
+    add_timing_args(ap)
     a = ap.parse_args()
-    if min(a.K, a.hidden, a.batch, a.steps, a.threads) < 1 or a.warmup < 0:
-        ap.error(f"need K, hidden, batch, steps, threads >= 1 and warmup >= 0; got {vars(a)}")
+    check_args(ap, a, ("K", "hidden", "batch", "steps", "threads"))
 
-    torch.set_num_threads(a.threads)
-    data = penguins_bills(a.data, a.seed)  # [N, D] float32
-    flow = Coupling(a.K, a.hidden, a.seed)
-    opt = torch.optim.Adam(flow.parameters(), lr=a.lr, eps=ADAM_EPS)
-    rng = Rng(a.seed)  # minibatch rows, as trainMaxLikelihood draws them
-
-    def loss_fn():
-        rows = np.floor(rng.uniforms(a.batch) * data.shape[0]).astype(np.int64)
-        return nll(flow, torch.from_numpy(data[rows]))  # x: [batch, D]
-
-    step_ms, losses = timed_steps(opt, a.warmup + a.steps, loss_fn)
-    emit(timing_result(vars(a), torch.__version__, step_ms, losses, a.warmup), a.json)
+    time_mle(a, lambda: Coupling(a.K, a.hidden, a.seed))
 
 
 if __name__ == "__main__":
