@@ -454,7 +454,8 @@ export function assertLogDetsMatchFD(
   }
 }
 
-const maxAbs = (t: tf.Tensor): number => tf.tidy(() => tf.max(tf.abs(t)).dataSync()[0]!);
+/** max |t| over all entries. */
+export const maxAbs = (t: tf.Tensor): number => tf.tidy(() => tf.max(tf.abs(t)).dataSync()[0]!);
 
 /**
  * Round trips both ways on 200 draws of 1.5 N(0, I) per dim: f⁻¹(f(z)) = z and f(f⁻¹(x)) = x

@@ -14,6 +14,7 @@ import {
   assertRoundTrips,
   assertNoLeaksBothWays,
   assertShapeErrors,
+  maxAbs,
   banana,
   fitHeldOut,
 } from './flows-helpers';
@@ -32,8 +33,6 @@ const ROUNDTRIP_TOL = 2e-5;
 const LOGDET_ROUNDTRIP_TOL = 1e-3;
 /** Perturbation of every parameter: bins visibly unequal, the spline still well-conditioned. */
 const PERTURB = 0.3;
-
-const maxAbs = (t: tf.Tensor): number => tf.tidy(() => tf.max(tf.abs(t)).dataSync()[0]!);
 
 function perturbed(dim: number, K: number, seed: number): SplineAutoregressiveFlow {
   const flow = new SplineAutoregressiveFlow({ dim, K, hidden: 12, bins: 5, seed });

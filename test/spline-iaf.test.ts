@@ -14,6 +14,7 @@ import {
   assertRoundTrips,
   assertNoLeaksBothWays,
   assertShapeErrors,
+  maxAbs,
 } from './flows-helpers';
 
 /** Central-difference step on a float32 map (as test/spline-ar.test.ts). */
@@ -31,8 +32,6 @@ const LOGDET_ROUNDTRIP_TOL = 1e-3;
  * only 4e-4 (spline-ar at 0.3: 8e-6) and FD step 3e-3 misses the log-det by 0.017; 0.2 passes.
  */
 const PERTURB = 0.2;
-
-const maxAbs = (t: tf.Tensor): number => tf.tidy(() => tf.max(tf.abs(t)).dataSync()[0]!);
 
 function perturbed(dim: number, K: number, seed: number, conditionedOn: 'data' | 'base' = 'base') {
   const flow = new SplineAutoregressiveFlow({ dim, K, hidden: 12, bins: 5, seed, conditionedOn });

@@ -11,6 +11,7 @@ import it to draw the library's initial parameters, minibatches and base samples
   statistics in float64, population std, Fisher-Yates split with Rng(seed)).
 - penguins_species_design: the 2-D model of src/targets/penguins.ts (Adélie 0 / Chinstrap 1 from
   the standardised bill length, with an intercept column).
+- glorot: the Glorot-uniform weights of src/flows/coupling.ts and src/flows/made.ts.
 - minibatches: trainMaxLikelihood's minibatch rows (src/train/mle.ts).
 
 and the timing plumbing every yardstick shares: the common options (add_timing_args,
@@ -80,6 +81,18 @@ class Rng:
 
     def normal(self):
         return float(self.normals(1)[0])
+
+
+def glorot(rng, fan_in, fan_out, made=False):
+    """U(-lim, lim), lim = √(6 / (fan_in + fan_out)): a float32 tensor [fan_in, fan_out], row-major,
+    drawn as coupling.ts does ((2u - 1)·lim) or, with `made`, as made.ts (-lim + 2·lim·u: the
+    float64 rounding differs, so each port keeps its library's form)."""
+    import torch  # here, so that the ports above need numpy only
+
+    lim = math.sqrt(6 / (fan_in + fan_out))
+    u = rng.uniforms(fan_in * fan_out)
+    v = -lim + 2 * lim * u if made else (2 * u - 1) * lim
+    return torch.from_numpy(v.astype(np.float32).reshape(fan_in, fan_out))
 
 
 def read_csv_columns(path, columns, where=None, encode=None):

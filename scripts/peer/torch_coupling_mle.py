@@ -23,22 +23,13 @@ The JSON holds time_per_iter_ms.{median,p10} over the --steps timed steps after 
 first_losses (step 0 is the loss at the initial parameters) and final_loss.
 """
 import argparse
-import math
 
-import numpy as np
 import torch
 
-from nf_port import Rng, add_timing_args, check_args, time_mle
+from nf_port import Rng, add_timing_args, check_args, glorot, time_mle
 
 D = 2  # bill length × bill depth
 SCALE_FACTOR = 2.0  # c: s = c·tanh(raw/c) ∈ (-c, c), CouplingOptions.scaleFactor's default
-
-
-def glorot(rng, fan_in, fan_out):
-    """U(-lim, lim), lim = √(6 / (fan_in + fan_out)), row-major [fan_in, fan_out], as coupling.ts."""
-    lim = math.sqrt(6 / (fan_in + fan_out))
-    v = (2 * rng.uniforms(fan_in * fan_out) - 1) * lim
-    return torch.from_numpy(v.astype(np.float32).reshape(fan_in, fan_out))
 
 
 class Coupling(torch.nn.Module):

@@ -25,22 +25,13 @@ The JSON holds time_per_iter_ms.{median,p10} over the --steps timed steps after 
 first_losses (step 0 is the loss at the initial parameters) and final_loss.
 """
 import argparse
-import math
 
-import numpy as np
 import torch
 
-from nf_port import Rng, add_timing_args, check_args, time_mle
+from nf_port import Rng, add_timing_args, check_args, glorot, time_mle
 
 D = 2  # bill length × bill depth
 SCALE_FACTOR = 2.0  # c: α = c·tanh(raw/c) ∈ (-c, c), MadeOptions.scaleFactor's default
-
-
-def glorot(rng, fan_in, fan_out):
-    """U(-lim, lim), lim = √(6 / (fan_in + fan_out)), row-major [fan_in, fan_out], as made.ts."""
-    lim = math.sqrt(6 / (fan_in + fan_out))
-    v = -lim + 2 * lim * rng.uniforms(fan_in * fan_out)
-    return torch.from_numpy(v.astype(np.float32).reshape(fan_in, fan_out))
 
 
 def made_masks(order, H):
@@ -71,9 +62,9 @@ class Maf(torch.nn.Module):
             order = list(range(D)) if k % 2 == 0 else list(reversed(range(D)))
             for i, m in enumerate(made_masks(order, H)):
                 self.register_buffer(f"m{i + 1}_{k}", m)
-            self.w1.append(P(glorot(rng, D, H)))  # [D, H]
+            self.w1.append(P(glorot(rng, D, H, made=True)))  # [D, H]
             self.b1.append(P(torch.zeros(H)))
-            self.w2.append(P(glorot(rng, H, H)))  # [H, H]
+            self.w2.append(P(glorot(rng, H, H, made=True)))  # [H, H]
             self.b2.append(P(torch.zeros(H)))
             self.w3.append(P(torch.zeros(H, 2 * D)))  # [H, 2D], zero: identity at init
             self.b3.append(P(torch.zeros(2 * D)))

@@ -29,8 +29,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from nf_port import Rng, add_timing_args, check_args, time_mle
-from torch_coupling_mle import glorot
+from nf_port import Rng, add_timing_args, check_args, glorot, time_mle
 
 D = 2  # bill length × bill depth
 BOUND = 3.0  # B, SplineOptions.bound's default

@@ -113,6 +113,14 @@ export interface CouplingParams {
   layers: LayerParams[];
 }
 
+/** A layer's mask as index lists: `keep` (mask 1, conditioned on) and `move` (mask 0, transformed). */
+export function keepMove(mask: readonly number[]): { keep: Int32Array; move: Int32Array } {
+  return {
+    keep: Int32Array.from(mask.flatMap((m, d) => (m === 1 ? [d] : []))),
+    move: Int32Array.from(mask.flatMap((m, d) => (m === 0 ? [d] : []))),
+  };
+}
+
 /**
  * Pack a coupling flow's variables (the values of `flow.variables`, [w1, b1, w2, b2, w3, b3]
  * per layer, in order) into float64 per-layer parameters.
@@ -125,8 +133,7 @@ export function packCouplingParams(
   vars: ArrayLike<number>[],
 ): CouplingParams {
   const layers = couplingMasks(D, K).map((mask, k): LayerParams => {
-    const keep = Int32Array.from(mask.flatMap((m, d) => (m === 1 ? [d] : [])));
-    const move = Int32Array.from(mask.flatMap((m, d) => (m === 0 ? [d] : [])));
+    const { keep, move } = keepMove(mask);
     const [w1, b1, w2, b2, w3, b3] = vars.slice(6 * k, 6 * k + 6) as ArrayLike<number>[];
     const P = keep.length;
     const M = move.length;

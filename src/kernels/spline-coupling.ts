@@ -19,6 +19,7 @@ import { couplingMasks } from '../flows/coupling';
 import { registerFlowKernel } from '../flows/kernel';
 import { SplineCouplingFlow } from '../flows/spline-coupling';
 import { splineParamCount, type SplineConfig } from '../flows/spline';
+import { keepMove } from './coupling';
 import { mlpBackward, mlpForward, zeroMLPGrads, type DenseMLP } from './mlp';
 import { splineBackward, splineForward, type SplineTape } from './spline';
 import { releaseScratch, splitUpstream, takeScratch } from './ops';
@@ -51,8 +52,7 @@ export function packSplineCouplingParams(
   const layers = couplingMasks(D, K).map((mask, k): LayerParams => {
     const [w1, b1, w2, b2, w3, b3] = vars.slice(6 * k, 6 * k + 6).map((v) => new Float64Array(v)) as Float64Array[];
     return {
-      keep: Int32Array.from(mask.flatMap((m, d) => (m === 1 ? [d] : []))),
-      move: Int32Array.from(mask.flatMap((m, d) => (m === 0 ? [d] : []))),
+      ...keepMove(mask),
       w1: w1!,
       b1: b1!,
       w2: w2!,
