@@ -11,7 +11,8 @@ import it to draw the library's initial parameters, minibatches and base samples
   statistics in float64, population std, Fisher-Yates split with Rng(seed)).
 - penguins_species_design: the 2-D model of src/targets/penguins.ts (Adélie 0 / Chinstrap 1 from
   the standardised bill length, with an intercept column).
-- glorot: the Glorot-uniform weights of src/flows/coupling.ts and src/flows/made.ts.
+- glorot, mlp_parameters: the Glorot-uniform weights of src/flows/coupling.ts and
+  src/flows/made.ts, and the conditioner MLPs' parameters in the library's draw order.
 - minibatches: trainMaxLikelihood's minibatch rows (src/train/mle.ts).
 
 and the timing plumbing every yardstick shares: the common options (add_timing_args,
@@ -93,6 +94,24 @@ def glorot(rng, fan_in, fan_out, made=False):
     u = rng.uniforms(fan_in * fan_out)
     v = -lim + 2 * lim * u if made else (2 * u - 1) * lim
     return torch.from_numpy(v.astype(np.float32).reshape(fan_in, fan_out))
+
+
+def mlp_parameters(module, rng, K, I, H, O, made=False):
+    """K conditioner MLPs' parameters on `module`, as ParameterLists w1 [I, H], b1 [H], w2 [H, H],
+    b2 [H] (Glorot weights, zero biases; `made`: made.ts's draw) and w3 [H, O], b3 [O] (zero: the
+    flow starts at the identity), drawn in the library's order: w1 then w2 of each layer."""
+    import torch
+
+    P = torch.nn.Parameter
+    lists = [torch.nn.ParameterList() for _ in range(6)]
+    module.w1, module.b1, module.w2, module.b2, module.w3, module.b3 = lists
+    for _ in range(K):
+        module.w1.append(P(glorot(rng, I, H, made)))
+        module.b1.append(P(torch.zeros(H)))
+        module.w2.append(P(glorot(rng, H, H, made)))
+        module.b2.append(P(torch.zeros(H)))
+        module.w3.append(P(torch.zeros(H, O)))
+        module.b3.append(P(torch.zeros(O)))
 
 
 def read_csv_columns(path, columns, where=None, encode=None):

@@ -26,7 +26,7 @@ import argparse
 
 import torch
 
-from nf_port import Rng, add_timing_args, check_args, glorot, time_mle
+from nf_port import Rng, add_timing_args, check_args, mlp_parameters, time_mle
 
 D = 2  # bill length × bill depth
 SCALE_FACTOR = 2.0  # c: s = c·tanh(raw/c) ∈ (-c, c), CouplingOptions.scaleFactor's default
@@ -41,16 +41,7 @@ class Coupling(torch.nn.Module):
         first = torch.tensor([1.0, 0.0])  # 1 = kept (conditioned on)
         masks = torch.stack([first if k % 2 == 0 else 1 - first for k in range(K)])  # [K, D]
         self.register_buffer("mask", masks)
-        P = torch.nn.Parameter
-        lists = [torch.nn.ParameterList() for _ in range(6)]
-        self.w1, self.b1, self.w2, self.b2, self.w3, self.b3 = lists
-        for _ in range(K):  # the library's draw order: w1 then w2 of each layer
-            self.w1.append(P(glorot(rng, D, H)))  # [D, H]
-            self.b1.append(P(torch.zeros(H)))
-            self.w2.append(P(glorot(rng, H, H)))  # [H, H]
-            self.b2.append(P(torch.zeros(H)))
-            self.w3.append(P(torch.zeros(H, 2 * D)))  # [H, 2D], zero: identity at init
-            self.b3.append(P(torch.zeros(2 * D)))
+        mlp_parameters(self, rng, K, D, H, 2 * D)  # w1 [D, H], ..., w3 [H, 2D]
 
     def scale_shift(self, k, x):
         """s, t of layer k from the kept coordinates: each [N, D], zero where kept."""

@@ -28,7 +28,7 @@ import argparse
 
 import torch
 
-from nf_port import Rng, add_timing_args, check_args, glorot, time_mle
+from nf_port import Rng, add_timing_args, check_args, mlp_parameters, time_mle
 
 D = 2  # bill length × bill depth
 SCALE_FACTOR = 2.0  # c: α = c·tanh(raw/c) ∈ (-c, c), MadeOptions.scaleFactor's default
@@ -54,20 +54,12 @@ class Maf(torch.nn.Module):
     def __init__(self, K, H, seed):
         super().__init__()
         rng = Rng(seed)
-        P = torch.nn.Parameter
-        lists = [torch.nn.ParameterList() for _ in range(6)]
-        self.w1, self.b1, self.w2, self.b2, self.w3, self.b3 = lists
+        mlp_parameters(self, rng, K, D, H, 2 * D, made=True)  # w1 [D, H], ..., w3 [H, 2D]
         self.K = K
         for k in range(K):
             order = list(range(D)) if k % 2 == 0 else list(reversed(range(D)))
             for i, m in enumerate(made_masks(order, H)):
                 self.register_buffer(f"m{i + 1}_{k}", m)
-            self.w1.append(P(glorot(rng, D, H, made=True)))  # [D, H]
-            self.b1.append(P(torch.zeros(H)))
-            self.w2.append(P(glorot(rng, H, H, made=True)))  # [H, H]
-            self.b2.append(P(torch.zeros(H)))
-            self.w3.append(P(torch.zeros(H, 2 * D)))  # [H, 2D], zero: identity at init
-            self.b3.append(P(torch.zeros(2 * D)))
 
     def shift_log_scale(self, k, v):
         """μ, α of layer k from the data side v: each [N, D]."""

@@ -29,7 +29,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from nf_port import Rng, add_timing_args, check_args, glorot, time_mle
+from nf_port import Rng, add_timing_args, check_args, mlp_parameters, time_mle
 
 D = 2  # bill length × bill depth
 BOUND = 3.0  # B, SplineOptions.bound's default
@@ -84,17 +84,7 @@ class SplineCoupling(torch.nn.Module):
         rng = Rng(seed)
         self.bins = bins
         self.kept = [0 if k % 2 == 0 else 1 for k in range(K)]  # masks [1, 0], [0, 1], ...
-        P = torch.nn.Parameter
-        lists = [torch.nn.ParameterList() for _ in range(6)]
-        self.w1, self.b1, self.w2, self.b2, self.w3, self.b3 = lists
-        out = 3 * bins - 1
-        for _ in range(K):  # the library's draw order: w1 then w2 of each layer
-            self.w1.append(P(glorot(rng, 1, H)))  # [1, H]
-            self.b1.append(P(torch.zeros(H)))
-            self.w2.append(P(glorot(rng, H, H)))  # [H, H]
-            self.b2.append(P(torch.zeros(H)))
-            self.w3.append(P(torch.zeros(H, out)))  # zero: the identity at init
-            self.b3.append(P(torch.zeros(out)))
+        mlp_parameters(self, rng, K, 1, H, 3 * bins - 1)  # w1 [1, H], ..., w3 [H, 3 bins - 1]
 
     def inverse(self, y):
         x, log_det = y, torch.zeros(y.shape[0])
