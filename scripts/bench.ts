@@ -222,16 +222,19 @@ const NSF = { K: MLE.K, hidden: MLE.hidden, bins: 8, batch: MLE.batch, lr: MLE.l
 const nsf = (): SplineCouplingFlow =>
   new SplineCouplingFlow({ dim: 2, K: NSF.K, hidden: NSF.hidden, bins: NSF.bins, seed: 0 });
 
-/** NSF maximum likelihood on `data` ([N, 2]) with trainMaxLikelihood, as `couplingMLE` (`make`: the flow). */
-const nsfMLE =
-  (data: Float32Array, make: () => InvertibleFlow = nsf): Run =>
+/**
+ * Maximum likelihood with trainMaxLikelihood on `data` ([N, 2]): a fresh flow from `make`, seed 0,
+ * on `path` (the rows whose trainMaxLikelihood has `path`; see couplingMLE for the others).
+ */
+const maxLikelihood =
+  (data: Float32Array, make: () => InvertibleFlow, batch: number, lr: number): Run =>
   async (path, steps, onStep) => {
     const flow = make();
     try {
       await trainMaxLikelihood(flow, data, {
         steps,
-        batch: NSF.batch,
-        lr: NSF.lr,
+        batch,
+        lr,
         seed: 0,
         chunkSize: 1000,
         path,
@@ -241,6 +244,10 @@ const nsfMLE =
       flow.dispose();
     }
   };
+
+/** NSF maximum likelihood on `data` ([N, 2]), as `couplingMLE` (`make`: the flow). */
+const nsfMLE = (data: Float32Array, make: () => InvertibleFlow = nsf): Run =>
+  maxLikelihood(data, make, NSF.batch, NSF.lr);
 
 /** The NSF rows of the main table: MLE on the penguin bills, reverse KL on U1 (batch 512, lr 1e-3). */
 function nsfCases(a: Args): Case[] {
@@ -461,24 +468,13 @@ function cases(a: Args, bills: Float32Array, mlePath: boolean, posterior: Target
 const AR = { K: MLE.K, hidden: MLE.hidden, batch: MLE.batch, klLr: 1e-3 } as const;
 
 /** MAF MLE with trainMaxLikelihood on `data` ([N, 2]), on `path`. */
-const mafMLE =
-  (data: Float32Array): Run =>
-  async (path, steps, onStep) => {
-    const flow = new MaskedAutoregressiveFlow({ dim: 2, K: AR.K, hidden: AR.hidden, seed: 0 });
-    try {
-      await trainMaxLikelihood(flow, data, {
-        steps,
-        batch: AR.batch,
-        lr: MLE.lr,
-        seed: 0,
-        path,
-        chunkSize: 1000,
-        onStep: (s) => onStep(s.step, s.loss, s.ms),
-      });
-    } finally {
-      flow.dispose();
-    }
-  };
+const mafMLE = (data: Float32Array): Run =>
+  maxLikelihood(
+    data,
+    () => new MaskedAutoregressiveFlow({ dim: 2, K: AR.K, hidden: AR.hidden, seed: 0 }),
+    AR.batch,
+    MLE.lr,
+  );
 
 function autoregressiveCases(a: Args, bills: Float32Array): Case[] {
   const flowOptions = { K: AR.K, hidden: AR.hidden, seed: 0 };

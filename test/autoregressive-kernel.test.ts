@@ -14,18 +14,26 @@ import '../src/kernels';
 import { MaskedAutoregressiveFlow } from '../src/flows/maf';
 import { InverseAutoregressiveFlow } from '../src/flows/iaf';
 import type { AutoregressiveFlow } from '../src/flows/autoregressive';
-import type { FlowOutput } from '../src/flows/flow';
-import { arrayKernelOf, flowKernelOf, inverseArrayKernelOf } from '../src/flows/kernel';
-import { forwardOn, hasFusedOp } from '../src/flows/compose';
 import { arBackward, arRun, packArParams, type Direction } from '../src/kernels/autoregressive';
-import * as dense from '../src/kernels/dense';
-import { releaseScratch } from '../src/kernels/ops';
-import { flowLogProb, trainMaxLikelihood } from '../src/train/mle';
+import { trainMaxLikelihood } from '../src/train/mle';
 import { train } from '../src/train/train';
 import { getTarget } from '../src/targets/energies';
 import { Rng } from '../src/core/random';
-import { assertGradFD, jacobianFD, logAbsDet, packedLoss, relErr } from './oracle';
-import { assertNoLeaksBothWays, assertTapeFreeStep } from './flows-helpers';
+import { jacobianFD, logAbsDet } from './oracle';
+import {
+  assertOnePassFallbacks,
+  assertSameLossGrads,
+  assertSameSteps,
+  assertSameValues,
+  assertStackBackwardFD,
+  assertTapeFreeStep,
+  curvedRows,
+  onePassMaps,
+  randomLossGrads,
+  stepsOnBothPaths,
+  valuesOf,
+  withBothProducts,
+} from './flows-helpers';
 
 /** Kernel vs reference values: float64 loops against float32 tf ops over K layers. */
 const VALUE_TOL = 1e-5;
@@ -49,67 +57,19 @@ function randomFlow(kind: Kind, D: number, K: number, H: number, seed: number): 
   return f;
 }
 
-/** The one-pass direction of each flow: reference map and fused map (asserted registered). */
-function pair(kind: Kind, f: AutoregressiveFlow): [(x: tf.Tensor2D) => FlowOutput, (x: tf.Tensor2D) => FlowOutput] {
-  const k = flowKernelOf(f);
-  if (kind === 'maf') {
-    assert.ok(k?.inverseOp && k.inverseArrays && !k.op && !k.arrays, 'MAF: a fused inverse only');
-    return [(x) => f.inverseWithLogDet(x), (x) => k.inverseOp!(f, x)];
-  }
-  assert.ok(k?.op && k.arrays && !k.inverseOp && !k.inverseArrays, 'IAF: a fused forward only');
-  return [(x) => f.forward(x), (x) => k.op!(f, x)];
-}
-
-function tensorErr(a: tf.Tensor, b: tf.Tensor): number {
-  return relErr(a.dataSync(), b.dataSync());
-}
-
-/** L = Σ cz ⊙ out.z + Σ cl ⊙ out.logDetJ with fixed random cotangents; its gradients w.r.t. x and the variables. */
-function lossGrads(f: AutoregressiveFlow, x: tf.Tensor2D, map: (x: tf.Tensor2D) => FlowOutput, seed: number) {
-  return tf.tidy(() => {
-    const rng = new Rng(seed);
-    const cz = rng.normalTensor(x.shape[0], f.dim);
-    const cl = rng.normalTensor(1, x.shape[0]).reshape([x.shape[0]]);
-    const L = (xx: tf.Tensor2D): tf.Scalar => {
-      const o = map(xx);
-      return tf.add(tf.sum(tf.mul(cz, o.z)), tf.sum(tf.mul(cl, o.logDetJ))) as tf.Scalar;
-    };
-    const { value, grads } = tf.variableGrads(() => L(x), f.variables);
-    const dx = tf.grad((xx: tf.Tensor) => L(xx as tf.Tensor2D))(x);
-    return { value: value.dataSync()[0]!, dx: dx.dataSync(), grads: f.variables.map((v) => grads[v.name]!.dataSync()) };
-  });
-}
-
-/** Run `body` with the WebAssembly products, then with the JS fallback. */
-function bothProducts(body: (label: string) => void): void {
-  assert.ok(dense.WASM_PRODUCT, 'Node has WebAssembly SIMD');
-  for (const wasm of [true, false]) {
-    dense.useWasmProducts(wasm);
-    try {
-      body(wasm ? 'wasm' : 'js');
-    } finally {
-      dense.useWasmProducts(true);
-    }
-  }
-}
+/** The one-pass direction of each flow: MAF's inverse, IAF's forward. */
+const DIR: Record<Kind, 1 | -1> = { maf: -1, iaf: 1 };
 
 test('autoregressive kernels: outputs and log-dets equal the reference (MAF inverse, IAF forward)', () => {
-  bothProducts((products) => {
+  withBothProducts((products) => {
     for (const kind of ['maf', 'iaf'] as const) {
       for (const { D, K, H } of SHAPES) {
         const f = randomFlow(kind, D, K, H, D + H);
-        const [ref, fused] = pair(kind, f);
+        const [ref, fused] = onePassMaps(f, DIR[kind], kind);
         const x = new Rng(7).normalTensor(37, D); // 37: not a multiple of the 4-row tiles
         const before = tf.memory().numTensors;
-        tf.tidy(() => {
-          const a = ref(x);
-          const b = fused(x);
-          const label = `${kind} ${products} D=${D} K=${K} H=${H}`;
-          assert.ok(tensorErr(b.z, a.z) < VALUE_TOL, `${label}: z ${tensorErr(b.z, a.z)}`);
-          assert.ok(tensorErr(b.logDetJ, a.logDetJ) < VALUE_TOL, `${label}: logdet`);
-          assert.ok(tensorErr(b.z, x) > 1e-2, `${label}: the perturbed flow is not the identity`);
-          assert.ok(relErr(b.logDetJ.dataSync(), new Float32Array(37)) > 1e-2, `${label}: nonzero log-det`);
-        });
+        const label = `${kind} ${products} D=${D} K=${K} H=${H}`;
+        tf.tidy(() => assertSameValues(valuesOf(ref, x), valuesOf(fused, x), x.dataSync(), VALUE_TOL, label));
         assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
         x.dispose();
         f.dispose();
@@ -117,26 +77,19 @@ test('autoregressive kernels: outputs and log-dets equal the reference (MAF inve
     }
   });
 });
-
 test('autoregressive kernels: gradients of a random loss equal tfjs autodiff of the reference', () => {
-  bothProducts((products) => {
+  withBothProducts((products) => {
     for (const kind of ['maf', 'iaf'] as const) {
       for (const { D, K, H } of SHAPES) {
         const f = randomFlow(kind, D, K, H, 3 * D + H);
-        const [ref, fused] = pair(kind, f);
+        const [ref, fused] = onePassMaps(f, DIR[kind], kind);
         const x = new Rng(11).normalTensor(13, D);
         const before = tf.memory().numTensors;
-        const a = lossGrads(f, x, ref, 5);
-        const b = lossGrads(f, x, fused, 5);
-        const label = `${kind} ${products} D=${D} K=${K} H=${H}`;
-        assert.ok(Math.abs(a.value - b.value) < VALUE_TOL * (1 + Math.abs(a.value)), `${label}: loss`);
-        assert.ok(relErr(b.dx, a.dx) < GRAD_TOL, `${label}: ∂L/∂x ${relErr(b.dx, a.dx)}`);
-        a.grads.forEach((g, i) => {
-          const e = relErr(b.grads[i]!, g);
-          assert.ok(e < GRAD_TOL, `${label}: ∂L/∂${f.variables[i]!.name} ${e}`);
-          // masked weights get exact zeros in both (the reference multiplies by the mask)
-          g.forEach((v, j) => v === 0 && assert.ok(b.grads[i]![j] === 0, `${label}: masked entry ${j}`));
-        });
+        const a = randomLossGrads(f, x, ref, 5);
+        const b = randomLossGrads(f, x, fused, 5);
+        // masked weights get exact zeros in both (the reference multiplies by the mask)
+        const tol = { value: VALUE_TOL, grad: GRAD_TOL, masked: true };
+        assertSameLossGrads(f, a, b, tol, `${kind} ${products} D=${D} K=${K} H=${H}`);
         assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
         x.dispose();
         f.dispose();
@@ -144,7 +97,6 @@ test('autoregressive kernels: gradients of a random loss equal tfjs autodiff of 
     }
   });
 });
-
 /** The flow's variables as float64 copies, and a float64 run of the kernel on them. */
 function float64Kernel(f: AutoregressiveFlow) {
   const vars = f.variables.map((v) => Float64Array.from(v.dataSync()));
@@ -167,15 +119,8 @@ test('autoregressive kernel: the float64 backward equals central finite differen
       const rng = new Rng(13);
       const x = Float64Array.from({ length: N * D }, () => rng.normal());
       const dy = Float64Array.from({ length: N * (D + 1) }, () => rng.normal()); // [∂L/∂out | ∂L/∂logdet]
-      const L = (): number => {
-        const r = run(x, N, dir);
-        releaseScratch(r.tape.buffer); // no backward of this run: its buffer can be reused
-        return packedLoss(dy, r.x, r.logDet, N, D);
-      };
-      const { dx, grads } = arBackward(run(x, N, dir).tape, dy);
-      const label = `${kind} D=${D} K=${K} H=${H}`;
-      assertGradFD(L, `${label} x`, x, dx);
-      vars.forEach((v, i) => assertGradFD(L, `${label} ${f.variables[i]!.name}`, v, grads[i]!));
+      const names = f.variables.map((v) => v.name);
+      assertStackBackwardFD((xx, n) => run(xx, n, dir), arBackward, x, dy, vars, names, `${kind} D=${D} K=${K} H=${H}`);
       f.dispose();
     }
   }
@@ -205,70 +150,24 @@ test('autoregressive kernel: log-det is log|det| of a finite-difference Jacobian
 test('autoregressive kernels: the slow directions fall back to the reference; forwardOn and flowLogProb agree', () => {
   const maf = randomFlow('maf', 2, 4, 8, 3);
   const iaf = randomFlow('iaf', 2, 4, 8, 3);
-  assert.equal(hasFusedOp(maf), false, 'MAF has no fused forward');
-  assert.equal(hasFusedOp(iaf), true);
-  assert.equal(arrayKernelOf(maf), undefined);
-  assert.equal(inverseArrayKernelOf(iaf), undefined);
-  assert.ok(arrayKernelOf(iaf) && inverseArrayKernelOf(maf));
   const x = new Rng(5).normalTensor(9, 2);
-  const before = tf.memory().numTensors;
-  tf.tidy(() => {
-    for (const f of [maf, iaf]) {
-      const a = forwardOn(f, x, 'fused');
-      const b = f.forward(x);
-      assert.ok(tensorErr(a.z, b.z) < VALUE_TOL && tensorErr(a.logDetJ, b.logDetJ) < VALUE_TOL, `${f.name} forwardOn`);
-      const lp = tensorErr(flowLogProb(f, x, 'fused'), flowLogProb(f, x, 'reference'));
-      assert.ok(lp < VALUE_TOL, `${f.name} flowLogProb ${lp}`);
-    }
-  });
-  assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
-  // both directions with their gradients, the fused one among them: nothing left behind
-  const k = flowKernelOf(maf)!;
-  assertNoLeaksBothWays(maf, x, 2, [(v) => maf.inverseWithLogDet(v).logDetJ, (v) => k.inverseOp!(maf, v).logDetJ]);
-  const ki = flowKernelOf(iaf)!;
-  assertNoLeaksBothWays(iaf, x, 2, [(v) => iaf.forward(v).logDetJ, (v) => ki.op!(iaf, v).logDetJ]);
-  const bad = tf.zeros([3, 3]) as tf.Tensor2D;
-  assert.throws(() => k.inverseOp!(maf, bad), /y must have 2 columns/);
-  assert.throws(() => ki.op!(iaf, bad), /z must have 2 columns/);
-  tf.dispose([x, bad]);
+  assertOnePassFallbacks(maf, iaf, x, VALUE_TOL);
+  x.dispose();
   maf.dispose();
   iaf.dispose();
 });
 
 test("MAF maximum likelihood steps tape-free with the tape's loss and gradients; IAF takes the reference", async () => {
   for (const { D, K, H } of SHAPES) {
-    const data = new Rng(19).fillNormal(new Float32Array(60 * D));
-    for (let i = 0; i < data.length; i += D) data[i + 1] = 0.5 * data[i]! * data[i]! + 0.3 * data[i + 1]!; // curved
-    const seen: Record<string, { loss: number; grads: Float32Array[] }[]> = { fused: [], reference: [] };
-    const flows: AutoregressiveFlow[] = [];
-    for (const path of ['fused', 'reference'] as const) {
-      const f = randomFlow('maf', D, K, H, 9 * D + H);
-      const before = tf.memory().numTensors;
-      const h = await trainMaxLikelihood(f, data, {
-        steps: 3,
-        batch: 24,
-        lr: 1e-2,
-        seed: 3,
-        path,
-        onGradients: ({ loss, grads }) => seen[path]!.push({ loss, grads }),
-      });
-      assert.equal(h.path, path);
-      assert.equal(tf.memory().numTensors, before, `${path}: training leaks no tensors`);
-      flows.push(f);
-    }
-    assert.equal(seen.fused!.length, 3);
-    seen.fused!.forEach((a, t) => {
-      const b = seen.reference![t]!;
-      assert.ok(
-        Math.abs(a.loss - b.loss) < VALUE_TOL * (1 + Math.abs(b.loss)),
-        `step ${t} loss ${a.loss} vs ${b.loss}`,
-      );
-      a.grads.forEach((g, i) => {
-        const e = relErr(g, b.grads[i]!);
-        assert.ok(e < GRAD_TOL, `D=${D} step ${t} grad ${i}: ${e}`);
-      });
-    });
-    flows.forEach((f) => f.dispose());
+    const data = curvedRows(60, D, 19);
+    const runs = await stepsOnBothPaths(
+      () => randomFlow('maf', D, K, H, 9 * D + H),
+      (f, path, onGradients) =>
+        trainMaxLikelihood(f, data, { steps: 3, batch: 24, lr: 1e-2, seed: 3, path, onGradients }),
+    );
+    assertSameSteps(runs.fused.steps, runs.reference.steps, 3, { loss: VALUE_TOL, grad: GRAD_TOL }, `D=${D}`);
+    runs.fused.flow.dispose();
+    runs.reference.flow.dispose();
   }
   const iaf = randomFlow('iaf', 2, 2, 4, 1);
   const h = await trainMaxLikelihood(iaf, new Rng(2).fillNormal(new Float32Array(40)), { steps: 1, batch: 4 });
@@ -287,29 +186,13 @@ test("IAF reverse KL steps tape-free with the tape's loss and gradients; MAF tak
     f.dispose();
   }
   z0.dispose();
-  const seen: Record<string, { loss: number; grads: Float32Array[] }[]> = { fused: [], reference: [] };
-  for (const path of ['fused', 'reference'] as const) {
-    const f = randomFlow('iaf', 2, 4, 8, 29);
-    const before = tf.memory().numTensors;
-    const h = await train(f, getTarget('U1'), {
-      steps: 3,
-      batch: 33,
-      lr: 1e-2,
-      seed: 2,
-      path,
-      onGradients: ({ loss, grads }) => seen[path]!.push({ loss, grads }),
-    });
-    assert.equal(h.path, path);
-    assert.equal(tf.memory().numTensors, before, `${path}: training leaks no tensors`);
-    f.dispose();
-  }
-  seen.fused!.forEach((a, t) => {
-    const b = seen.reference![t]!;
-    assert.ok(Math.abs(a.loss - b.loss) < 1e-4 * (1 + Math.abs(b.loss)), `step ${t} loss ${a.loss} vs ${b.loss}`);
-    a.grads.forEach((g, i) =>
-      assert.ok(relErr(g, b.grads[i]!) < 1e-4, `step ${t} grad ${i}: ${relErr(g, b.grads[i]!)}`),
-    );
-  });
+  const runs = await stepsOnBothPaths(
+    () => randomFlow('iaf', 2, 4, 8, 29),
+    (f, path, onGradients) => train(f, getTarget('U1'), { steps: 3, batch: 33, lr: 1e-2, seed: 2, path, onGradients }),
+  );
+  assertSameSteps(runs.fused.steps, runs.reference.steps, 3, { loss: 1e-4, grad: 1e-4 }, 'IAF U1');
+  runs.fused.flow.dispose();
+  runs.reference.flow.dispose();
   const maf = randomFlow('maf', 2, 2, 4, 1);
   const h = await train(maf, getTarget('U1'), { steps: 1, batch: 4 });
   assert.equal(h.path, 'reference', 'MAF has no fused forward');

@@ -17,12 +17,21 @@ import { arrayKernelOf, flowKernelOf, inverseArrayKernelOf, type FlowKernel } fr
 import { couplingBackward, couplingRun, packCouplingParams, type Direction } from '../src/kernels/coupling';
 import * as dense from '../src/kernels/dense';
 import { A_MAX, TABLE_STEPS, tanhTab, tanhTabSlope } from '../src/kernels/tanh';
-import { releaseScratch } from '../src/kernels/ops';
 import { flowLogProb, logLikelihood, trainMaxLikelihood } from '../src/train/mle';
 import { Rng } from '../src/core/random';
 import { getTarget } from '../src/targets/energies';
 import { train } from '../src/train/train';
-import { assertGradFD, jacobianFD, logAbsDet, packedLoss, relErr } from './oracle';
+import { jacobianFD, logAbsDet, relErr } from './oracle';
+import {
+  assertSameLossGrads,
+  assertSameSteps,
+  assertStackBackwardFD,
+  curvedRows,
+  randomLossGrads,
+  stepsOnBothPaths,
+  tensorErr,
+  withBothProducts,
+} from './flows-helpers';
 
 /** Kernel vs reference values: float64 loops against float32 tf ops over 4 layers. */
 const VALUE_TOL = 1e-5;
@@ -52,27 +61,6 @@ function kernelOf(f: CouplingFlow): FlowKernel {
   const k = flowKernelOf(f);
   assert.ok(k?.inverseOp && k.inverseArrays, 'CouplingFlow has a kernel with an inverse');
   return k;
-}
-
-/** max |a - b| / (1 + max |b|) of two tensors' values. */
-function tensorErr(a: tf.Tensor, b: tf.Tensor): number {
-  return relErr(a.dataSync(), b.dataSync());
-}
-
-/** L = Σ cz ⊙ out.z + Σ cl ⊙ out.logDetJ with fixed random cotangents; its gradients w.r.t. x and the variables. */
-function lossGrads(f: CouplingFlow, x: tf.Tensor2D, map: (x: tf.Tensor2D) => FlowOutput, seed: number) {
-  return tf.tidy(() => {
-    const rng = new Rng(seed);
-    const cz = rng.normalTensor(x.shape[0], f.dim);
-    const cl = rng.normalTensor(1, x.shape[0]).reshape([x.shape[0]]);
-    const L = (xx: tf.Tensor2D): tf.Scalar => {
-      const o = map(xx);
-      return tf.add(tf.sum(tf.mul(cz, o.z)), tf.sum(tf.mul(cl, o.logDetJ))) as tf.Scalar;
-    };
-    const { value, grads } = tf.variableGrads(() => L(x), f.variables);
-    const dx = tf.grad((xx: tf.Tensor) => L(xx as tf.Tensor2D))(x);
-    return { value: value.dataSync()[0]!, dx: dx.dataSync(), grads: f.variables.map((v) => grads[v.name]!.dataSync()) };
-  });
 }
 
 test('coupling kernel: forward, inverse and log-dets equal the reference; the inverse round-trips', () => {
@@ -113,13 +101,9 @@ test('coupling kernel: gradients of a random loss equal tfjs autodiff of the ref
       ['inverse', (xx) => f.inverseWithLogDet(xx), (xx) => k.inverseOp!(f, xx)],
     ];
     for (const [name, ref, fused] of pairs) {
-      const a = lossGrads(f, x, ref, 5);
-      const b = lossGrads(f, x, fused, 5);
-      assert.ok(Math.abs(a.value - b.value) < VALUE_TOL * (1 + Math.abs(a.value)), `${name} loss, D=${D} H=${H}`);
-      assert.ok(relErr(b.dx, a.dx) < GRAD_TOL, `${name} ∂L/∂x, D=${D} H=${H}: ${relErr(b.dx, a.dx)}`);
-      a.grads.forEach((g, i) => {
-        assert.ok(relErr(b.grads[i]!, g) < GRAD_TOL, `${name} ∂L/∂${f.variables[i]!.name}, D=${D} H=${H}`);
-      });
+      const a = randomLossGrads(f, x, ref, 5);
+      const b = randomLossGrads(f, x, fused, 5);
+      assertSameLossGrads(f, a, b, { value: VALUE_TOL, grad: GRAD_TOL }, `${name} D=${D} H=${H}`);
     }
     assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
     f.dispose();
@@ -142,28 +126,19 @@ test('coupling kernel: the backward equals float64 central finite differences (b
     const rng = new Rng(13);
     const x = Float64Array.from({ length: N * D }, () => rng.normal());
     const dy = Float64Array.from({ length: N * (D + 1) }, () => rng.normal()); // [∂L/∂out | ∂L/∂logdet]
+    const names = f.variables.map((v) => `D=${D} H=${H} ${v.name}`);
+    // Every entry for H = 8; for H = 32 the first and last FD_SLICE (a variable's first and
+    // last rows), to keep the test short: subarrays share memory, so L sees the perturbation.
+    const entries = (v: Float64Array): [number, number][] =>
+      H > 8
+        ? [
+            [0, FD_SLICE],
+            [Math.max(0, v.length - FD_SLICE), v.length],
+          ]
+        : [[0, v.length]];
     for (const dir of [1, -1] as const) {
-      const L = (): number => {
-        const r = run(x, N, dir);
-        releaseScratch(r.tape.buffer); // no backward of this run: its buffer can be reused
-        return packedLoss(dy, r.x, r.logDet, N, D);
-      };
-      const { dx, grads } = couplingBackward(run(x, N, dir).tape, dy);
-      assertGradFD(L, `dir ${dir} x`, x, dx);
-      vars.forEach((v, i) => {
-        const name = `dir ${dir} D=${D} H=${H} ${f.variables[i]!.name}`;
-        // Every entry for H = 8; for H = 32 the first and last FD_SLICE (a variable's first and
-        // last rows), to keep the test short: subarrays share memory, so L sees the perturbation.
-        for (const [a, b] of H > 8
-          ? [
-              [0, FD_SLICE],
-              [v.length - FD_SLICE, v.length],
-            ]
-          : [[0, v.length]]) {
-          const lo = Math.max(0, a!);
-          assertGradFD(L, name, v.subarray(lo, b), grads[i]!.subarray(lo, b));
-        }
-      });
+      const runDir = (xx: ArrayLike<number>, n: number) => run(xx, n, dir);
+      assertStackBackwardFD(runDir, couplingBackward, x, dy, vars, names, `dir ${dir}`, entries);
     }
     f.dispose();
   }
@@ -187,34 +162,15 @@ test('coupling kernel: the log-det of the inverse is log|det| of a finite-differ
 
 test("coupling kernel: the tape-free maximum-likelihood step gives the tape's loss and gradients", async () => {
   for (const { D, H } of SHAPES) {
-    const data = new Rng(19).fillNormal(new Float32Array(60 * D));
-    for (let i = 0; i < data.length; i += D) data[i + 1] = 0.5 * data[i]! * data[i]! + 0.3 * data[i + 1]!; // curved
-    const seen: Record<string, { loss: number; grads: Float32Array[] }[]> = { fused: [], reference: [] };
-    const flows: CouplingFlow[] = [];
-    for (const path of ['fused', 'reference'] as const) {
-      const f = randomCoupling(D, H, 9 * D + H);
-      const before = tf.memory().numTensors;
-      const h = await trainMaxLikelihood(f, data, {
-        steps: 4,
-        batch: 24,
-        lr: 1e-2,
-        seed: 3,
-        path,
-        onGradients: ({ loss, grads }) => seen[path]!.push({ loss, grads }),
-      });
-      assert.equal(h.path, path);
-      assert.equal(tf.memory().numTensors, before, `${path}: training leaks no tensors`);
-      flows.push(f);
-    }
+    const data = curvedRows(60, D, 19);
+    const runs = await stepsOnBothPaths(
+      () => randomCoupling(D, H, 9 * D + H),
+      (f, path, onGradients) =>
+        trainMaxLikelihood(f, data, { steps: 4, batch: 24, lr: 1e-2, seed: 3, path, onGradients }),
+    );
+    const flows = [runs.fused.flow, runs.reference.flow];
     assert.ok(inverseArrayKernelOf(flows[0]!), 'the fused path had an inverse kernel');
-    seen.fused!.forEach((a, t) => {
-      const b = seen.reference![t]!;
-      assert.ok(
-        Math.abs(a.loss - b.loss) < VALUE_TOL * (1 + Math.abs(b.loss)),
-        `step ${t} loss ${a.loss} vs ${b.loss}`,
-      );
-      a.grads.forEach((g, i) => assert.ok(relErr(g, b.grads[i]!) < GRAD_TOL, `D=${D} H=${H} step ${t} grad ${i}`));
-    });
+    assertSameSteps(runs.fused.steps, runs.reference.steps, 4, { loss: VALUE_TOL, grad: GRAD_TOL }, `D=${D} H=${H}`);
     // The two runs end at the same parameters, hence the same log-likelihood (fused and reference).
     flows[0]!.variables.forEach((v, i) => assert.ok(tensorErr(v, flows[1]!.variables[i]!) < VALUE_TOL));
     const x = tf.tensor2d(data, [60, D]);
@@ -239,15 +195,7 @@ test('coupling kernel: a wrong batch shape names the parameter; the fused op che
 });
 
 test('dense loops equal naive triple loops: WebAssembly (zero-padded 4 × 4 tiles) and the JS fallback (4 × 2 tiles)', () => {
-  assert.ok(dense.WASM_PRODUCT, 'Node has WebAssembly SIMD: the products below take the WebAssembly path');
-  for (const wasm of [true, false]) {
-    dense.useWasmProducts(wasm);
-    try {
-      denseCases(wasm ? 'wasm' : 'js');
-    } finally {
-      dense.useWasmProducts(true);
-    }
-  }
+  withBothProducts(denseCases); // the WebAssembly path first, then the JS fallback
 });
 
 function denseCases(path: string): void {
@@ -299,31 +247,14 @@ function denseCases(path: string): void {
 }
 
 test("coupling kernel: reverse-KL training (train) steps tape-free with the tape path's loss and gradients", async () => {
-  const seen: Record<string, { loss: number; grads: Float32Array[] }[]> = { fused: [], reference: [] };
-  for (const path of ['fused', 'reference'] as const) {
-    const f = randomCoupling(2, 8, 29);
-    const before = tf.memory().numTensors;
-    const h = await train(f, getTarget('U1'), {
-      steps: 3,
-      batch: 33,
-      lr: 1e-2,
-      seed: 2,
-      path,
-      onGradients: ({ loss, grads }) => seen[path]!.push({ loss, grads }),
-    });
-    assert.equal(h.path, path);
-    assert.equal(tf.memory().numTensors, before, `${path}: training leaks no tensors`);
-    if (path === 'fused') assert.ok(arrayKernelOf(f), 'the fused path had the plain-array forward kernel');
-    f.dispose();
-  }
-  assert.equal(seen.fused!.length, 3);
-  seen.fused!.forEach((a, t) => {
-    const b = seen.reference![t]!;
-    assert.ok(Math.abs(a.loss - b.loss) < 1e-4 * (1 + Math.abs(b.loss)), `step ${t} loss ${a.loss} vs ${b.loss}`);
-    a.grads.forEach((g, i) =>
-      assert.ok(relErr(g, b.grads[i]!) < 1e-4, `step ${t} grad ${i}: ${relErr(g, b.grads[i]!)}`),
-    );
-  });
+  const runs = await stepsOnBothPaths(
+    () => randomCoupling(2, 8, 29),
+    (f, path, onGradients) => train(f, getTarget('U1'), { steps: 3, batch: 33, lr: 1e-2, seed: 2, path, onGradients }),
+  );
+  assert.ok(arrayKernelOf(runs.fused.flow), 'the fused path had the plain-array forward kernel');
+  assertSameSteps(runs.fused.steps, runs.reference.steps, 3, { loss: 1e-4, grad: 1e-4 }, 'coupling U1');
+  runs.fused.flow.dispose();
+  runs.reference.flow.dispose();
 });
 
 /** tanhTab vs Math.tanh over the whole line (the table covers |a| < A_MAX, ±1 beyond). */

@@ -13,7 +13,7 @@ import { gaussianBaseline } from '../src/train/mle';
 import { train } from '../src/train/train';
 import { getTarget } from '../src/targets/energies';
 import { jacobianFD, logAbsDet } from './oracle';
-import { assertNoLeaksBothWays, assertShapeErrors, banana, fitHeldOut } from './flows-helpers';
+import { assertNoLeaksBothWays, assertShapeErrors, banana, fitHeldOut, maxAbs } from './flows-helpers';
 
 /**
  * Central-difference step on a float32 map: float32 rounding (~6e-8 |f|) / h against the O(h²)
@@ -31,8 +31,6 @@ const FLOWS = {
   maf: (o: ConstructorParameters<typeof MaskedAutoregressiveFlow>[0]) => new MaskedAutoregressiveFlow(o),
   iaf: (o: ConstructorParameters<typeof InverseAutoregressiveFlow>[0]) => new InverseAutoregressiveFlow(o),
 };
-
-const maxAbs = (t: tf.Tensor): number => tf.tidy(() => tf.max(tf.abs(t)).dataSync()[0]!);
 
 /** A perturbed flow of each kind in `dim` dimensions. */
 function perturbedFlows(dim: number, K: number, seed: number): [string, AutoregressiveFlow][] {

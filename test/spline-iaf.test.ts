@@ -8,8 +8,14 @@ import { tf } from '../src/core/backend';
 import { Rng } from '../src/core/random';
 import { SplineAutoregressiveFlow } from '../src/flows/spline-autoregressive';
 import { rqSpline, splitSplineParams } from '../src/flows/spline';
-import { jacobianFD, logAbsDet } from './oracle';
-import { assertNoLeaksBothWays, assertShapeErrors } from './flows-helpers';
+import {
+  assertLogDetsMatchFD,
+  assertLowerTriangularFD,
+  assertRoundTrips,
+  assertNoLeaksBothWays,
+  assertShapeErrors,
+  maxAbs,
+} from './flows-helpers';
 
 /** Central-difference step on a float32 map (as test/spline-ar.test.ts). */
 const FD_STEP = 3e-3;
@@ -27,21 +33,10 @@ const LOGDET_ROUNDTRIP_TOL = 1e-3;
  */
 const PERTURB = 0.2;
 
-const maxAbs = (t: tf.Tensor): number => tf.tidy(() => tf.max(tf.abs(t)).dataSync()[0]!);
-
 function perturbed(dim: number, K: number, seed: number, conditionedOn: 'data' | 'base' = 'base') {
   const flow = new SplineAutoregressiveFlow({ dim, K, hidden: 12, bins: 5, seed, conditionedOn });
   flow.perturb(PERTURB, seed + 1);
   return flow;
-}
-
-/** One row through the flow in direction `dir`: z and log-det as numbers. */
-function runRow(flow: SplineAutoregressiveFlow, dir: 'forward' | 'inverse', p: number[]) {
-  return tf.tidy(() => {
-    const t = tf.tensor2d([p], [1, p.length]);
-    const o = dir === 'forward' ? flow.forward(t) : flow.inverseWithLogDet(t);
-    return { z: Array.from(o.z.dataSync()), ld: o.logDetJ.dataSync()[0]! };
-  });
 }
 
 test('spline-iaf: named spline-iaf, starts at the identity; the default is spline-ar', () => {
@@ -100,52 +95,16 @@ test('spline-iaf: the base -> data map is autoregressive in u (FD Jacobian lower
   const D = 4;
   const flow = perturbed(D, 1, 3); // one layer: order 0, 1, 2, 3
   const u = [0.3, -1.2, 0.8, 1.5];
-  const J = jacobianFD((p) => runRow(flow, 'forward', p).z, u, FD_STEP); // J[i][j] = ∂v_i/∂u_j
-  let below = 0;
-  for (let i = 0; i < D; i++) {
-    for (let j = i + 1; j < D; j++) assert.ok(Math.abs(J[i]![j]!) < 1e-3, `∂v${i}/∂u${j} = ${J[i]![j]}`);
-    for (let j = 0; j < i; j++) below = Math.max(below, Math.abs(J[i]![j]!));
-  }
-  assert.ok(below > 1e-2, `entries below the diagonal should be used (max ${below})`);
+  assertLowerTriangularFD(flow, 'forward', u, FD_STEP);
   flow.dispose();
 });
 
 test('spline-iaf: forward and inverse log-dets match float64 finite-difference Jacobians (D = 2, 4)', () => {
-  for (const dim of [2, 4]) {
-    const flow = perturbed(dim, 3, 10 + dim);
-    const rng = new Rng(dim + 100);
-    let largest = 0; // the check must not pass on a volume-preserving map
-    for (let trial = 0; trial < 3; trial++) {
-      const x = Array.from({ length: dim }, () => rng.normal());
-      for (const dir of ['forward', 'inverse'] as const) {
-        const expected = logAbsDet(jacobianFD((p) => runRow(flow, dir, p).z, x, FD_STEP));
-        const got = runRow(flow, dir, x).ld;
-        largest = Math.max(largest, Math.abs(expected));
-        assert.ok(Math.abs(got - expected) < FD_LOGDET_TOL, `D=${dim} ${dir} ${trial}: ${got} vs FD ${expected}`);
-      }
-    }
-    assert.ok(largest > 0.1, `D=${dim}: max |log det| ${largest}: the flow should move volume`);
-    flow.dispose();
-  }
+  assertLogDetsMatchFD((dim) => perturbed(dim, 3, 10 + dim), [2, 4], FD_STEP, FD_LOGDET_TOL);
 });
 
 test('spline-iaf: round trips both ways, log-dets opposite (D = 1, 2, 4)', () => {
-  for (const dim of [1, 2, 4]) {
-    const flow = perturbed(dim, 3, dim);
-    const z = tf.mul(1.5, new Rng(dim).normalTensor(200, dim)) as tf.Tensor2D;
-    const scale = Math.max(1, maxAbs(z));
-    const fwd = flow.forward(z);
-    const back = flow.inverseWithLogDet(fwd.z);
-    const inv = flow.inverseWithLogDet(z);
-    const there = flow.forward(inv.z);
-    assert.ok(maxAbs(tf.sub(back.z, z)) < ROUNDTRIP_TOL * scale, `D=${dim}: f⁻¹(f(z))`);
-    assert.ok(maxAbs(tf.sub(there.z, z)) < ROUNDTRIP_TOL * scale, `D=${dim}: f(f⁻¹(x))`);
-    assert.ok(maxAbs(tf.add(fwd.logDetJ, back.logDetJ)) < LOGDET_ROUNDTRIP_TOL, `D=${dim}: log-dets`);
-    assert.ok(maxAbs(tf.add(inv.logDetJ, there.logDetJ)) < LOGDET_ROUNDTRIP_TOL, `D=${dim}: log-dets`);
-    assert.ok(maxAbs(fwd.logDetJ) > 0.05, `D=${dim}: the perturbed flow should move volume`);
-    tf.dispose([z, fwd.z, fwd.logDetJ, back.z, back.logDetJ, inv.z, inv.logDetJ, there.z, there.logDetJ]);
-    flow.dispose();
-  }
+  assertRoundTrips((dim) => perturbed(dim, 3, dim), [1, 2, 4], ROUNDTRIP_TOL, LOGDET_ROUNDTRIP_TOL);
 });
 
 test('spline-iaf: no tensor leaks; a bad conditionedOn and bad shapes name the parameter', () => {

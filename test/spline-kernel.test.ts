@@ -20,9 +20,7 @@ import { arrayKernelOf, flowKernelOf, inverseArrayKernelOf, type FlowKernel } fr
 import { perturbVariables } from '../src/flows/mlp';
 import { rqSpline, splineConfig, splineKnots, splitSplineParams, type SplineConfig } from '../src/flows/spline';
 import { SplineCouplingFlow } from '../src/flows/spline-coupling';
-import * as dense from '../src/kernels/dense';
 import { splineBackward, splineForward } from '../src/kernels/spline';
-import { releaseScratch } from '../src/kernels/ops';
 import {
   packSplineCouplingParams,
   splineCouplingBackward,
@@ -32,8 +30,19 @@ import {
 import { getTarget } from '../src/targets/energies';
 import { flowLogProb, trainMaxLikelihood } from '../src/train/mle';
 import { train } from '../src/train/train';
-import { assertNoLeaksBothWays, assertTapeFreeStep } from './flows-helpers';
-import { assertGradFD, packedLoss, relErr } from './oracle';
+import {
+  assertNoLeaksBothWays,
+  assertSameLossGrads,
+  assertSameSteps,
+  assertSameValues,
+  assertStackBackwardFD,
+  assertTapeFreeStep,
+  curvedRows,
+  randomLossGrads,
+  stepsOnBothPaths,
+  withBothProducts,
+} from './flows-helpers';
+import { assertGradFD, relErr } from './oracle';
 import { inverse64, spline64, type Theta } from './spline-oracle';
 
 /** f⁻¹(f(x)) in float64 through 4 layers of closed-form roots. */
@@ -256,77 +265,43 @@ function kernelOf(f: SplineCouplingFlow): FlowKernel {
   return k;
 }
 
-/** L = Σ cz ⊙ out.z + Σ cl ⊙ out.logDetJ (fixed random cotangents) and its gradients w.r.t. x and the variables. */
-function lossGrads(f: SplineCouplingFlow, x: tf.Tensor2D, map: (x: tf.Tensor2D) => FlowOutput, seed: number) {
-  return tf.tidy(() => {
-    const rng = new Rng(seed);
-    const cz = rng.normalTensor(x.shape[0], f.dim);
-    const cl = rng.normalTensor(1, x.shape[0]).reshape([x.shape[0]]);
-    const L = (xx: tf.Tensor2D): tf.Scalar => {
-      const o = map(xx);
-      return tf.add(tf.sum(tf.mul(cz, o.z)), tf.sum(tf.mul(cl, o.logDetJ))) as tf.Scalar;
-    };
-    const { value, grads } = tf.variableGrads(() => L(x), f.variables);
-    const dx = tf.grad((xx: tf.Tensor) => L(xx as tf.Tensor2D))(x);
-    return {
-      value: value.dataSync()[0]!,
-      dx: dx.dataSync(),
-      grads: f.variables.map((v) => grads[v.name]!.dataSync()),
-      out: map(x).z.dataSync(),
-      logDet: map(x).logDetJ.dataSync(),
-    };
-  });
-}
-
 test('spline coupling kernel: outputs, log-dets and all gradients equal the reference (D = 2, 4; both directions; WebAssembly and JS products)', () => {
-  for (const wasm of [true, false]) {
-    dense.useWasmProducts(wasm);
-    try {
-      for (const D of [2, 4]) {
-        const f = randomNSF(D, 16, 10 * D + (wasm ? 1 : 0));
-        const k = kernelOf(f);
-        // 2 N(0, 1): ~13% of the coordinates outside [-3, 3]
-        const x = tf.mul(2, new Rng(D).normalTensor(29, D)) as tf.Tensor2D;
-        const before = tf.memory().numTensors;
-        const pairs: [string, (x: tf.Tensor2D) => FlowOutput, (x: tf.Tensor2D) => FlowOutput][] = [
-          ['forward', (xx) => f.forward(xx), (xx) => k.op!(f, xx)],
-          ['inverse', (xx) => f.inverseWithLogDet(xx), (xx) => k.inverseOp!(f, xx)],
-        ];
-        for (const [name, ref, fused] of pairs) {
-          const label = `${name} D=${D} ${wasm ? 'wasm' : 'js'}`;
-          const a = lossGrads(f, x, ref, 5);
-          const b = lossGrads(f, x, fused, 5);
-          assert.ok(relErr(b.out, a.out) < VALUE_TOL, `${label} out: ${relErr(b.out, a.out)}`);
-          assert.ok(relErr(a.out, x.dataSync()) > 1e-2, `${label}: the perturbed flow is not the identity`);
-          assert.ok(relErr(b.logDet, a.logDet) < VALUE_TOL, `${label} logdet: ${relErr(b.logDet, a.logDet)}`);
-          assert.ok(Math.abs(a.value - b.value) < VALUE_TOL * (1 + Math.abs(a.value)), `${label} loss`);
-          assert.ok(relErr(b.dx, a.dx) < FLOW_GRAD_TOL, `${label} ∂L/∂x: ${relErr(b.dx, a.dx)}`);
-          a.grads.forEach((g, i) => {
-            const e = relErr(b.grads[i]!, g);
-            assert.ok(e < FLOW_GRAD_TOL, `${label} ∂L/∂${f.variables[i]!.name}: ${e}`);
-          });
-        }
-        assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
-        // round trip in float64: f⁻¹(f(x)) = x, log|det J_{f⁻¹}(f(x))| = -log|det J_f(x)|
-        const p = packSplineCouplingParams(
-          D,
-          f.K,
-          f.hidden,
-          f.spline,
-          f.variables.map((v) => v.dataSync()),
-        );
-        const fwd = splineCouplingRun(p, x.dataSync(), 29, 1);
-        const back = splineCouplingRun(p, fwd.x, 29, -1);
-        assert.ok(relErr(back.x, x.dataSync()) < ROUND_TRIP_TOL, `round trip D=${D}: ${relErr(back.x, x.dataSync())}`);
-        const sum = fwd.logDet.map((v, n) => v + back.logDet[n]!);
-        assert.ok(relErr(sum, new Float64Array(29)) < ROUND_TRIP_TOL, `round-trip log-dets D=${D}`);
-        x.dispose();
-        f.dispose();
+  withBothProducts((products) => {
+    for (const D of [2, 4]) {
+      const f = randomNSF(D, 16, 10 * D + (products === 'wasm' ? 1 : 0));
+      const k = kernelOf(f);
+      // 2 N(0, 1): ~13% of the coordinates outside [-3, 3]
+      const x = tf.mul(2, new Rng(D).normalTensor(29, D)) as tf.Tensor2D;
+      const before = tf.memory().numTensors;
+      const pairs: [string, (x: tf.Tensor2D) => FlowOutput, (x: tf.Tensor2D) => FlowOutput][] = [
+        ['forward', (xx) => f.forward(xx), (xx) => k.op!(f, xx)],
+        ['inverse', (xx) => f.inverseWithLogDet(xx), (xx) => k.inverseOp!(f, xx)],
+      ];
+      for (const [name, ref, fused] of pairs) {
+        const label = `${name} D=${D} ${products}`;
+        const a = randomLossGrads(f, x, ref, 5);
+        const b = randomLossGrads(f, x, fused, 5);
+        assertSameValues(a, b, x.dataSync(), VALUE_TOL, label);
+        assertSameLossGrads(f, a, b, { value: VALUE_TOL, grad: FLOW_GRAD_TOL }, label);
       }
-    } finally {
-      dense.useWasmProducts(true);
+      assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
+      // round trip in float64: f⁻¹(f(x)) = x, log|det J_{f⁻¹}(f(x))| = -log|det J_f(x)|
+      const p = packSplineCouplingParams(
+        D,
+        f.K,
+        f.hidden,
+        f.spline,
+        f.variables.map((v) => v.dataSync()),
+      );
+      const fwd = splineCouplingRun(p, x.dataSync(), 29, 1);
+      const back = splineCouplingRun(p, fwd.x, 29, -1);
+      assert.ok(relErr(back.x, x.dataSync()) < ROUND_TRIP_TOL, `round trip D=${D}: ${relErr(back.x, x.dataSync())}`);
+      const sum = fwd.logDet.map((v, n) => v + back.logDet[n]!);
+      assert.ok(relErr(sum, new Float64Array(29)) < ROUND_TRIP_TOL, `round-trip log-dets D=${D}`);
+      x.dispose();
+      f.dispose();
     }
-  }
+  });
 });
 
 test('spline coupling kernel: the backward equals float64 central finite differences (both directions)', () => {
@@ -340,15 +315,10 @@ test('spline coupling kernel: the backward equals float64 central finite differe
   const rng = new Rng(43);
   const x = Float64Array.from({ length: N * D }, () => 1.5 * rng.normal());
   const dy = Float64Array.from({ length: N * (D + 1) }, () => rng.normal());
+  const names = f.variables.map((v) => v.name);
   for (const dir of [1, -1] as const) {
-    const L = (): number => {
-      const r = run(x, N, dir);
-      releaseScratch(r.tape.buffer);
-      return packedLoss(dy, r.x, r.logDet, N, D);
-    };
-    const { dx, grads } = splineCouplingBackward(run(x, N, dir).tape, dy);
-    assertGradFD(L, `dir ${dir} x`, x, dx);
-    vars.forEach((v, i) => assertGradFD(L, `dir ${dir} ${f.variables[i]!.name}`, v, grads[i]!));
+    const runDir = (xx: ArrayLike<number>, n: number) => run(xx, n, dir);
+    assertStackBackwardFD(runDir, splineCouplingBackward, x, dy, vars, names, `dir ${dir}`);
   }
   f.dispose();
 });
@@ -364,39 +334,15 @@ test('spline coupling kernel: no tensor leaks through the fused ops and their gr
 
 test("spline coupling kernel: the tape-free maximum-likelihood step gives the tape's loss and gradients", async () => {
   for (const D of [2, 4]) {
-    const rng = new Rng(61);
-    const data = rng.fillNormal(new Float32Array(60 * D));
-    for (let i = 0; i < data.length; i += D) data[i + 1] = 0.5 * data[i]! * data[i]! + 0.3 * data[i + 1]!; // curved
-    const seen: Record<string, { loss: number; grads: Float32Array[] }[]> = { fused: [], reference: [] };
-    const flows: SplineCouplingFlow[] = [];
-    for (const path of ['fused', 'reference'] as const) {
-      const f = randomNSF(D, 8, 63 + D);
-      const before = tf.memory().numTensors;
-      const h = await trainMaxLikelihood(f, data, {
-        steps: 3,
-        batch: 24,
-        lr: 1e-2,
-        seed: 3,
-        path,
-        onGradients: ({ loss, grads }) => seen[path]!.push({ loss, grads }),
-      });
-      assert.equal(h.path, path);
-      assert.equal(tf.memory().numTensors, before, `${path}: training leaks no tensors`);
-      flows.push(f);
-    }
+    const data = curvedRows(60, D, 61);
+    const runs = await stepsOnBothPaths(
+      () => randomNSF(D, 8, 63 + D),
+      (f, path, onGradients) =>
+        trainMaxLikelihood(f, data, { steps: 3, batch: 24, lr: 1e-2, seed: 3, path, onGradients }),
+    );
+    const flows = [runs.fused.flow, runs.reference.flow];
     assert.ok(inverseArrayKernelOf(flows[0]!), 'the fused path had an inverse kernel');
-    assert.equal(seen.fused!.length, 3);
-    seen.fused!.forEach((a, t) => {
-      const b = seen.reference![t]!;
-      assert.ok(
-        Math.abs(a.loss - b.loss) < VALUE_TOL * (1 + Math.abs(b.loss)),
-        `step ${t} loss ${a.loss} vs ${b.loss}`,
-      );
-      a.grads.forEach((g, i) => {
-        const e = relErr(g, b.grads[i]!);
-        assert.ok(e < FLOW_GRAD_TOL, `D=${D} step ${t} grad ${i}: ${e}`);
-      });
-    });
+    assertSameSteps(runs.fused.steps, runs.reference.steps, 3, { loss: VALUE_TOL, grad: FLOW_GRAD_TOL }, `D=${D}`);
     const x = tf.tensor2d(data, [60, D]);
     const before = tf.memory().numTensors;
     const lp = tf.tidy(() =>
@@ -416,29 +362,12 @@ test("spline coupling kernel: reverse-KL steps tape-free with the tape path's lo
   assertTapeFreeStep(f, target, z0, 0.7, 'NSF U1');
   z0.dispose();
   f.dispose();
-  const seen: Record<string, { loss: number; grads: Float32Array[] }[]> = { fused: [], reference: [] };
-  for (const path of ['fused', 'reference'] as const) {
-    const g = randomNSF(2, 8, 73);
-    const before = tf.memory().numTensors;
-    const h = await train(g, target, {
-      steps: 3,
-      batch: 33,
-      lr: 1e-2,
-      seed: 2,
-      path,
-      onGradients: ({ loss, grads }) => seen[path]!.push({ loss, grads }),
-    });
-    assert.equal(h.path, path);
-    assert.equal(tf.memory().numTensors, before, `${path}: training leaks no tensors`);
-    if (path === 'fused') assert.ok(arrayKernelOf(g), 'the fused path had the plain-array forward kernel');
-    g.dispose();
-  }
-  assert.equal(seen.fused!.length, 3);
-  seen.fused!.forEach((a, t) => {
-    const b = seen.reference![t]!;
-    assert.ok(Math.abs(a.loss - b.loss) < 1e-4 * (1 + Math.abs(b.loss)), `step ${t} loss ${a.loss} vs ${b.loss}`);
-    a.grads.forEach((gv, i) =>
-      assert.ok(relErr(gv, b.grads[i]!) < 5e-4, `step ${t} grad ${i}: ${relErr(gv, b.grads[i]!)}`),
-    );
-  });
+  const runs = await stepsOnBothPaths(
+    () => randomNSF(2, 8, 73),
+    (g, path, onGradients) => train(g, target, { steps: 3, batch: 33, lr: 1e-2, seed: 2, path, onGradients }),
+  );
+  assert.ok(arrayKernelOf(runs.fused.flow), 'the fused path had the plain-array forward kernel');
+  assertSameSteps(runs.fused.steps, runs.reference.steps, 3, { loss: 1e-4, grad: 5e-4 }, 'NSF U1');
+  runs.fused.flow.dispose();
+  runs.reference.flow.dispose();
 });

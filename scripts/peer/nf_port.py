@@ -1,6 +1,6 @@
 """Ports of the library's seeded pieces, so that a PyTorch yardstick starts from the SAME numbers.
 
-Not part of the library. The yardsticks in this folder (torch_coupling_mle.py, torch_posterior.py)
+Not part of the library. The yardsticks in this folder (torch_*_mle.py, torch_posterior.py)
 import it to draw the library's initial parameters, minibatches and base samples bit for bit
 (up to float64 libm rounding), so their first losses can be checked against the library's:
 
@@ -11,9 +11,17 @@ import it to draw the library's initial parameters, minibatches and base samples
   statistics in float64, population std, Fisher-Yates split with Rng(seed)).
 - penguins_species_design: the 2-D model of src/targets/penguins.ts (Adélie 0 / Chinstrap 1 from
   the standardised bill length, with an intercept column).
+- glorot, mlp_parameters: the Glorot-uniform weights of src/flows/coupling.ts and
+  src/flows/made.ts, and the conditioner MLPs' parameters in the library's draw order.
+- minibatches: trainMaxLikelihood's minibatch rows (src/train/mle.ts).
+
+and the timing plumbing every yardstick shares: the common options (add_timing_args,
+check_args), the standard normal log-density, the maximum-likelihood loss, and the timed Adam
+loop that prints the JSON (time_training, time_mle).
 """
 import csv
 import json
+import os
 import time
 import math
 
@@ -24,6 +32,10 @@ GOLDEN = 0x9E3779B9  # seed scramble of Rng's constructor ...
 SCRAMBLE = 0x85EBCA6B  # ... state = imul(seed ^ GOLDEN, SCRAMBLE)
 STEP = 0x6D2B79F5  # mulberry32's state increment (and the state used when the scramble gives 0)
 TWO_POW_32 = 4294967296.0
+
+LOG_2PI = math.log(2 * math.pi)
+ADAM_EPS = 1e-7  # tfjs's float32 epsilon, which the library's Adam uses
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "data", "penguins.csv")
 
 
 def _mix(state):
@@ -70,6 +82,36 @@ class Rng:
 
     def normal(self):
         return float(self.normals(1)[0])
+
+
+def glorot(rng, fan_in, fan_out, made=False):
+    """U(-lim, lim), lim = √(6 / (fan_in + fan_out)): a float32 tensor [fan_in, fan_out], row-major,
+    drawn as coupling.ts does ((2u - 1)·lim) or, with `made`, as made.ts (-lim + 2·lim·u: the
+    float64 rounding differs, so each port keeps its library's form)."""
+    import torch  # here, so that the ports above need numpy only
+
+    lim = math.sqrt(6 / (fan_in + fan_out))
+    u = rng.uniforms(fan_in * fan_out)
+    v = -lim + 2 * lim * u if made else (2 * u - 1) * lim
+    return torch.from_numpy(v.astype(np.float32).reshape(fan_in, fan_out))
+
+
+def mlp_parameters(module, rng, K, I, H, O, made=False):
+    """K conditioner MLPs' parameters on `module`, as ParameterLists w1 [I, H], b1 [H], w2 [H, H],
+    b2 [H] (Glorot weights, zero biases; `made`: made.ts's draw) and w3 [H, O], b3 [O] (zero: the
+    flow starts at the identity), drawn in the library's order: w1 then w2 of each layer."""
+    import torch
+
+    P = torch.nn.Parameter
+    lists = [torch.nn.ParameterList() for _ in range(6)]
+    module.w1, module.b1, module.w2, module.b2, module.w3, module.b3 = lists
+    for _ in range(K):
+        module.w1.append(P(glorot(rng, I, H, made)))
+        module.b1.append(P(torch.zeros(H)))
+        module.w2.append(P(glorot(rng, H, H, made)))
+        module.b2.append(P(torch.zeros(H)))
+        module.w3.append(P(torch.zeros(H, O)))
+        module.b3.append(P(torch.zeros(O)))
 
 
 def read_csv_columns(path, columns, where=None, encode=None):
@@ -179,3 +221,65 @@ def timed_steps(opt, n, loss_fn):
         losses.append(loss.item())
         step_ms.append(1000 * (time.perf_counter() - t0))
     return step_ms, losses
+
+
+def minibatches(data, batch, seed):
+    """A function drawing `batch` rows of data [N, D] as trainMaxLikelihood does (Rng(seed))."""
+    rng = Rng(seed)
+
+    def draw():
+        rows = np.floor(rng.uniforms(batch) * data.shape[0]).astype(np.int64)
+        return data[rows]  # [batch, D]
+
+    return draw
+
+
+def standard_normal_log_prob(z):
+    """log N(z; 0, I_D) per row of z: [N, D] -> [N]."""
+    return -0.5 * (z**2).sum(1) - 0.5 * z.shape[1] * LOG_2PI
+
+
+def mle_loss(flow, x):
+    """-mean log q(x), log q(x) = log N(f⁻¹(x); 0, I_D) + log|det J_{f⁻¹}(x)| (flow.inverse(x))."""
+    z, log_det = flow.inverse(x)
+    return -(standard_normal_log_prob(z) + log_det).mean()
+
+
+def add_timing_args(ap, batch=128, batch_help=None, lr=5e-3):
+    """The options of every timed yardstick, after its own: --batch ... --json."""
+    ap.add_argument("--batch", type=int, default=batch, help=batch_help)
+    ap.add_argument("--steps", type=int, default=500, help="timed steps")
+    ap.add_argument("--warmup", type=int, default=50, help="steps before the timed ones")
+    ap.add_argument("--lr", type=float, default=lr)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--data", default=DATA, help="penguins CSV (data/penguins.csv)")
+    ap.add_argument("--json", help="write the results here")
+
+
+def check_args(ap, a, positive, more=()):
+    """ap.error unless each option in `positive` is >= 1, each (holds, need) of `more` holds and warmup >= 0."""
+    if min(getattr(a, n) for n in positive) < 1 or not all(h for h, _ in more) or a.warmup < 0:
+        need = ", ".join(positive) + " >= 1" + "".join(f", {n}" for _, n in more)
+        ap.error(f"need {need} and warmup >= 0; got {vars(a)}")
+
+
+def time_training(a, flow, loss_fn):
+    """Adam (the library's ε) on loss_fn() for a.warmup + a.steps steps; prints (and writes) the JSON."""
+    import torch  # here, so that the ports above need numpy only
+
+    opt = torch.optim.Adam(flow.parameters(), lr=a.lr, eps=ADAM_EPS)
+    step_ms, losses = timed_steps(opt, a.warmup + a.steps, loss_fn)
+    emit(timing_result(vars(a), torch.__version__, step_ms, losses, a.warmup), a.json)
+
+
+def time_mle(a, make_flow):
+    """A maximum-likelihood yardstick's run: a.threads threads, the penguin bills (a.data, split
+    with a.seed), the flow from make_flow(), trainMaxLikelihood's minibatches, time_training."""
+    import torch
+
+    torch.set_num_threads(a.threads)
+    data = penguins_bills(a.data, a.seed)  # [N, D] float32
+    flow = make_flow()
+    batches = minibatches(data, a.batch, a.seed)
+    time_training(a, flow, lambda: mle_loss(flow, torch.from_numpy(batches())))  # x: [batch, D]

@@ -25,26 +25,13 @@ The JSON holds time_per_iter_ms.{median,p10} over the --steps timed steps after 
 first_losses (step 0 is the loss at the initial parameters) and final_loss.
 """
 import argparse
-import math
-import os
 
-import numpy as np
 import torch
 
-from nf_port import Rng, emit, penguins_bills, timed_steps, timing_result
+from nf_port import Rng, add_timing_args, check_args, mlp_parameters, time_mle
 
 D = 2  # bill length × bill depth
-LOG_2PI = math.log(2 * math.pi)
 SCALE_FACTOR = 2.0  # c: α = c·tanh(raw/c) ∈ (-c, c), MadeOptions.scaleFactor's default
-ADAM_EPS = 1e-7  # tfjs's float32 epsilon, which the library's Adam uses
-DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "data", "penguins.csv")
-
-
-def glorot(rng, fan_in, fan_out):
-    """U(-lim, lim), lim = √(6 / (fan_in + fan_out)), row-major [fan_in, fan_out], as made.ts."""
-    lim = math.sqrt(6 / (fan_in + fan_out))
-    v = -lim + 2 * lim * rng.uniforms(fan_in * fan_out)
-    return torch.from_numpy(v.astype(np.float32).reshape(fan_in, fan_out))
 
 
 def made_masks(order, H):
@@ -67,20 +54,12 @@ class Maf(torch.nn.Module):
     def __init__(self, K, H, seed):
         super().__init__()
         rng = Rng(seed)
-        P = torch.nn.Parameter
-        lists = [torch.nn.ParameterList() for _ in range(6)]
-        self.w1, self.b1, self.w2, self.b2, self.w3, self.b3 = lists
+        mlp_parameters(self, rng, K, D, H, 2 * D, made=True)  # w1 [D, H], ..., w3 [H, 2D]
         self.K = K
         for k in range(K):
             order = list(range(D)) if k % 2 == 0 else list(reversed(range(D)))
             for i, m in enumerate(made_masks(order, H)):
                 self.register_buffer(f"m{i + 1}_{k}", m)
-            self.w1.append(P(glorot(rng, D, H)))  # [D, H]
-            self.b1.append(P(torch.zeros(H)))
-            self.w2.append(P(glorot(rng, H, H)))  # [H, H]
-            self.b2.append(P(torch.zeros(H)))
-            self.w3.append(P(torch.zeros(H, 2 * D)))  # [H, 2D], zero: identity at init
-            self.b3.append(P(torch.zeros(2 * D)))
 
     def shift_log_scale(self, k, v):
         """μ, α of layer k from the data side v: each [N, D]."""
@@ -99,40 +78,15 @@ class Maf(torch.nn.Module):
         return v, log_det
 
 
-def nll(flow, x):
-    """-mean log q(x), log q(x) = log N(f⁻¹(x); 0, I_D) + log|det J_{f⁻¹}(x)|."""
-    z, log_det = flow.inverse(x)
-    return -(-0.5 * (z**2).sum(1) - 0.5 * D * LOG_2PI + log_det).mean()
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--K", type=int, default=4, help="autoregressive layers")
     ap.add_argument("--hidden", type=int, default=32, help="hidden units H of each MADE")
-    ap.add_argument("--batch", type=int, default=128)
-    ap.add_argument("--steps", type=int, default=500, help="timed steps")
-    ap.add_argument("--warmup", type=int, default=50, help="steps before the timed ones")
-    ap.add_argument("--lr", type=float, default=5e-3)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--data", default=DATA, help="penguins CSV (data/penguins.csv)")
-    ap.add_argument("--json", help="write the results here")
+    add_timing_args(ap)
     a = ap.parse_args()
-    if min(a.K, a.hidden, a.batch, a.steps, a.threads) < 1 or a.warmup < 0:
-        ap.error(f"need K, hidden, batch, steps, threads >= 1 and warmup >= 0; got {vars(a)}")
+    check_args(ap, a, ("K", "hidden", "batch", "steps", "threads"))
 
-    torch.set_num_threads(a.threads)
-    data = penguins_bills(a.data, a.seed)  # [N, D] float32
-    flow = Maf(a.K, a.hidden, a.seed)
-    opt = torch.optim.Adam(flow.parameters(), lr=a.lr, eps=ADAM_EPS)
-    rng = Rng(a.seed)  # minibatch rows, as trainMaxLikelihood draws them
-
-    def loss_fn():
-        rows = np.floor(rng.uniforms(a.batch) * data.shape[0]).astype(np.int64)
-        return nll(flow, torch.from_numpy(data[rows]))  # x: [batch, D]
-
-    step_ms, losses = timed_steps(opt, a.warmup + a.steps, loss_fn)
-    emit(timing_result(vars(a), torch.__version__, step_ms, losses, a.warmup), a.json)
+    time_mle(a, lambda: Maf(a.K, a.hidden, a.seed))
 
 
 if __name__ == "__main__":

@@ -29,8 +29,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from nf_port import Rng, emit, penguins_bills, timed_steps, timing_result
-from torch_coupling_mle import ADAM_EPS, DATA, LOG_2PI, glorot
+from nf_port import Rng, add_timing_args, check_args, mlp_parameters, time_mle
 
 D = 2  # bill length × bill depth
 BOUND = 3.0  # B, SplineOptions.bound's default
@@ -85,17 +84,7 @@ class SplineCoupling(torch.nn.Module):
         rng = Rng(seed)
         self.bins = bins
         self.kept = [0 if k % 2 == 0 else 1 for k in range(K)]  # masks [1, 0], [0, 1], ...
-        P = torch.nn.Parameter
-        lists = [torch.nn.ParameterList() for _ in range(6)]
-        self.w1, self.b1, self.w2, self.b2, self.w3, self.b3 = lists
-        out = 3 * bins - 1
-        for _ in range(K):  # the library's draw order: w1 then w2 of each layer
-            self.w1.append(P(glorot(rng, 1, H)))  # [1, H]
-            self.b1.append(P(torch.zeros(H)))
-            self.w2.append(P(glorot(rng, H, H)))  # [H, H]
-            self.b2.append(P(torch.zeros(H)))
-            self.w3.append(P(torch.zeros(H, out)))  # zero: the identity at init
-            self.b3.append(P(torch.zeros(out)))
+        mlp_parameters(self, rng, K, 1, H, 3 * bins - 1)  # w1 [1, H], ..., w3 [H, 3 bins - 1]
 
     def inverse(self, y):
         x, log_det = y, torch.zeros(y.shape[0])
@@ -115,31 +104,11 @@ def main():
     ap.add_argument("--K", type=int, default=4, help="coupling layers")
     ap.add_argument("--hidden", type=int, default=32, help="hidden units H of each MLP")
     ap.add_argument("--bins", type=int, default=8, help="bins per spline")
-    ap.add_argument("--batch", type=int, default=128)
-    ap.add_argument("--steps", type=int, default=500, help="timed steps")
-    ap.add_argument("--warmup", type=int, default=50, help="steps before the timed ones")
-    ap.add_argument("--lr", type=float, default=5e-3)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--data", default=DATA, help="penguins CSV (data/penguins.csv)")
-    ap.add_argument("--json", help="write the results here")
+    add_timing_args(ap)
     a = ap.parse_args()
-    if min(a.K, a.hidden, a.batch, a.steps, a.threads) < 1 or a.bins < 2 or a.warmup < 0:
-        ap.error(f"need K, hidden, batch, steps, threads >= 1, bins >= 2 and warmup >= 0; got {vars(a)}")
+    check_args(ap, a, ("K", "hidden", "batch", "steps", "threads"), [(a.bins >= 2, "bins >= 2")])
 
-    torch.set_num_threads(a.threads)
-    data = penguins_bills(a.data, a.seed)  # [N, D] float32
-    flow = SplineCoupling(a.K, a.hidden, a.bins, a.seed)
-    opt = torch.optim.Adam(flow.parameters(), lr=a.lr, eps=ADAM_EPS)
-    rng = Rng(a.seed)  # minibatch rows, as trainMaxLikelihood draws them
-
-    def loss_fn():
-        rows = (rng.uniforms(a.batch) * data.shape[0]).astype("int64")  # floor: all >= 0
-        z, log_det = flow.inverse(torch.from_numpy(data[rows]))
-        return -(-0.5 * (z**2).sum(1) - 0.5 * D * LOG_2PI + log_det).mean()
-
-    step_ms, losses = timed_steps(opt, a.warmup + a.steps, loss_fn)
-    emit(timing_result(vars(a), torch.__version__, step_ms, losses, a.warmup), a.json)
+    time_mle(a, lambda: SplineCoupling(a.K, a.hidden, a.bins, a.seed))
 
 
 if __name__ == "__main__":

@@ -29,21 +29,25 @@ first_losses (step 0 is the loss at the initial parameters) and final_loss.
 """
 import argparse
 import math
-import os
 
 import numpy as np
 import torch
 
-from nf_port import Rng, emit, penguins_species_design, timed_steps, timing_result
+from nf_port import (
+    LOG_2PI,
+    Rng,
+    add_timing_args,
+    check_args,
+    penguins_species_design,
+    standard_normal_log_prob,
+    time_training,
+)
 
 D = 2  # θ = (intercept, slope)
-LOG_2PI = math.log(2 * math.pi)
 PRIOR_STD = 5.0  # PENGUIN_PRIOR_STD: weakly informative on standardised features
 M_MARGIN = 1e-4  # m(x) = softplus(x) - 1 + M_MARGIN > -1 also after float32 rounding
 M_ZERO = math.log(math.exp(1 - M_MARGIN) - 1)  # m(M_ZERO) = 0: near-identity start
 INIT_SCALE = 0.01  # scale of û at initialisation (PlanarOptions.initScale)
-ADAM_EPS = 1e-7  # tfjs's float32 epsilon, which the library's Adam uses
-DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "data", "penguins.csv")
 
 
 class LogisticPosterior:
@@ -97,32 +101,21 @@ class Planar(torch.nn.Module):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--K", type=int, default=16, help="planar layers")
-    ap.add_argument("--batch", type=int, default=512, help="base samples per step (CLI default)")
-    ap.add_argument("--steps", type=int, default=500, help="timed steps")
-    ap.add_argument("--warmup", type=int, default=50, help="steps before the timed ones")
-    ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--data", default=DATA, help="penguins CSV (data/penguins.csv)")
-    ap.add_argument("--json", help="write the results here")
+    add_timing_args(ap, batch=512, batch_help="base samples per step (CLI default)", lr=1e-3)
     a = ap.parse_args()
-    if min(a.K, a.batch, a.steps, a.threads) < 1 or a.warmup < 0:
-        ap.error(f"need K, batch, steps, threads >= 1 and warmup >= 0; got {vars(a)}")
+    check_args(ap, a, ("K", "batch", "steps", "threads"))
 
     torch.set_num_threads(a.threads)
     log_p = LogisticPosterior(*penguins_species_design(a.data), PRIOR_STD)
     flow = Planar(a.K, a.seed)
-    opt = torch.optim.Adam(flow.parameters(), lr=a.lr, eps=ADAM_EPS)
     rng = Rng(a.seed)  # base samples, as train() draws them
 
     def loss_fn():
         z0 = torch.from_numpy(rng.normals(a.batch * D).astype(np.float32).reshape(a.batch, D))
         zK, log_det = flow(z0)
-        log_q0 = -0.5 * (z0**2).sum(1) - 0.5 * D * LOG_2PI
-        return (log_q0 - log_det - log_p(zK)).mean()
+        return (standard_normal_log_prob(z0) - log_det - log_p(zK)).mean()
 
-    step_ms, losses = timed_steps(opt, a.warmup + a.steps, loss_fn)
-    emit(timing_result(vars(a), torch.__version__, step_ms, losses, a.warmup), a.json)
+    time_training(a, flow, loss_fn)
 
 
 if __name__ == "__main__":

@@ -30,21 +30,19 @@
  *   - IAF reverse KL on U1:                0.88 / 13.5   (coupling reverse KL 0.81)
  * The MADE's products are the coupling kernel's (dense.ts), so the two flows cost about the same.
  */
-import { tf } from '../core/backend';
 import type { AutoregressiveFlow } from '../flows/autoregressive';
-import type { FlowOutput } from '../flows/flow';
 import { InverseAutoregressiveFlow } from '../flows/iaf';
-import { registerFlowKernel, type ArrayFlowKernel } from '../flows/kernel';
+import { registerFlowKernel } from '../flows/kernel';
 import { MaskedAutoregressiveFlow } from '../flows/maf';
-import { checkBatch } from '../core/validate';
-import { madeBackward, madeForward, madeMasks, packMadeParams, type MadeParams, type MadeTape } from './made';
+import { madeBackward, madeForward, packMadeStack, type MadeParams, type MadeTape } from './made';
 import * as tanh from './tanh';
-import { customGradOp, fusedFlowOutput, packOutput, releaseScratch, splitUpstream, takeScratch, values } from './ops';
+import { releaseScratch, splitUpstream, takeScratch } from './ops';
+import { stackForwardKernel, stackInverseKernel, type Direction, type StackPasses } from './stack-op';
 
 const { tanhTab } = tanh;
 
-/** +1: base -> data (IAF's one pass), -1: data -> base (MAF's one pass). */
-export type Direction = 1 | -1;
+/** +1: base -> data (IAF's one pass), -1: data -> base (MAF's one pass); defined in stack-op.ts. */
+export type { Direction };
 
 /** Outputs per coordinate of an affine layer's MADE: μ and the raw log-scale r. */
 const P_AFFINE = 2;
@@ -59,21 +57,10 @@ export interface ArParams {
   layers: MadeParams[];
 }
 
-type Masks = [Float64Array, Float64Array, Float64Array];
-/** The K MADEs' masks of a flow, computed once per instance. */
-const maskCache = new WeakMap<AutoregressiveFlow, Masks[]>();
-
-function masksOf(flow: AutoregressiveFlow): Masks[] {
-  let m = maskCache.get(flow);
-  if (!m) maskCache.set(flow, (m = flow.layers.map((l) => madeMasks(l.order, l.hidden, P_AFFINE))));
-  return m;
-}
-
 /** Pack the flow's variable values ([w1, b1, w2, b2, w3, b3] per layer, in order) for the loops. */
 export function packArParams(flow: AutoregressiveFlow, vars: ArrayLike<number>[]): ArParams {
   const { dim: D, hidden: H, K, scaleFactor: c } = flow;
-  const layers = masksOf(flow).map((masks, k) => packMadeParams(masks, D, H, P_AFFINE, vars.slice(6 * k, 6 * k + 6)));
-  return { D, H, K, c, layers };
+  return { D, H, K, c, layers: packMadeStack(flow, P_AFFINE, vars) };
 }
 
 /** What one layer keeps for the backward pass (views into one scratch buffer). */
@@ -181,53 +168,12 @@ export function arBackward(
   return { dx: new Float32Array(g), grads };
 }
 
-/**
- * The flow in direction `dir` as one differentiable op: (x: [N, D], ...flow.variables) ->
- * [N, D + 1] = [x' | log|det|]. Gradients flow to x and every variable.
- */
-function arOp(flow: AutoregressiveFlow, dir: Direction, x: tf.Tensor2D): tf.Tensor2D {
-  const vars = flow.variables;
-  return customGradOp((xt: tf.Tensor2D, ...inputs: tf.Tensor[]) => {
-    const vs = inputs.slice(0, vars.length); // tfjs appends its `save` function to the inputs
-    const [N, D] = xt.shape;
-    const { x: out, logDet, tape } = arRun(packArParams(flow, vs.map(values)), values(xt), N, dir);
-    return {
-      value: tf.tensor2d(packOutput(out, logDet, N, D), [N, D + 1]),
-      gradFunc: (dy: tf.Tensor2D) => {
-        const { dx, grads } = arBackward(tape, values(dy), true); // tfjs runs a gradFunc once
-        return [tf.tensor2d(dx, [N, D]), ...grads.map((gv, i) => tf.tensor(gv, vs[i]!.shape))];
-      },
-    };
-  })(x, ...vars);
-}
+/** The autoregressive stack's two passes for the shared op and array plumbing (stack-op.ts). */
+const PASSES: StackPasses<AutoregressiveFlow, ArTape> = {
+  run: (flow, vars, x, N, dir) => arRun(packArParams(flow, vars), x, N, dir),
+  backward: arBackward,
+};
 
-/** IAF's fused forward (base -> data): the same map, log-det and gradients as `flow.forward(z)`. */
-export function fusedIafForward(flow: InverseAutoregressiveFlow, z: tf.Tensor2D): FlowOutput {
-  return fusedFlowOutput(z, flow.dim, () => arOp(flow, 1, z));
-}
-
-/** MAF's fused inverse (data -> base) with log|det J_{f⁻¹}|: the same as `flow.inverseWithLogDet(y)`. */
-export function fusedMafInverse(flow: MaskedAutoregressiveFlow, y: tf.Tensor2D): FlowOutput {
-  checkBatch('y', y, flow.dim);
-  return fusedFlowOutput(y, flow.dim, () => arOp(flow, -1, y));
-}
-
-/** The flow in direction `dir` on plain arrays, reading the variables' current values per call. */
-export function arArrays(flow: AutoregressiveFlow, dir: Direction): ArrayFlowKernel {
-  return {
-    forward(x0, N) {
-      const { x, logDet, tape } = arRun(packArParams(flow, flow.variables.map(values)), x0, N, dir);
-      return { zK: x, logDet, backward: (dy) => arBackward(tape, dy, true).grads };
-    },
-  };
-}
-
-registerFlowKernel(MaskedAutoregressiveFlow, {
-  inverseOp: fusedMafInverse,
-  inverseArrays: (flow) => arArrays(flow, -1),
-});
-
-registerFlowKernel(InverseAutoregressiveFlow, {
-  op: fusedIafForward,
-  arrays: (flow) => arArrays(flow, 1),
-});
+/** MAF's one pass is its inverse (data -> base), IAF's its forward (base -> data). */
+registerFlowKernel(MaskedAutoregressiveFlow, stackInverseKernel<MaskedAutoregressiveFlow, ArTape>(PASSES));
+registerFlowKernel(InverseAutoregressiveFlow, stackForwardKernel<InverseAutoregressiveFlow, ArTape>(PASSES));

@@ -48,14 +48,12 @@
  * H. What is left (profile): the products ~20%, the 2·N·H tanh per layer ~18%, the copies into
  * and out of WebAssembly memory, Adam, packing the parameters (~40 µs), the small loops.
  */
-import { tf } from '../core/backend';
 import { CouplingFlow, couplingMasks } from '../flows/coupling';
-import type { FlowOutput } from '../flows/flow';
-import { registerFlowKernel, type ArrayFlowKernel } from '../flows/kernel';
-import { checkBatch } from '../core/validate';
+import { registerFlowKernel } from '../flows/kernel';
 import * as tanh from './tanh';
 import { mlpBackward, mlpForward, type DenseMLPGrads } from './mlp';
-import { customGradOp, fusedFlowOutput, packOutput, releaseScratch, splitUpstream, takeScratch, values } from './ops';
+import { releaseScratch, splitUpstream, takeScratch } from './ops';
+import { stackForwardKernel, stackInverseKernel, type Direction, type StackPasses } from './stack-op';
 
 // Module-level bindings of the hot-loop helpers (see planar.ts: under tsx an imported function
 // called in a loop goes through a getter that V8 does not inline).
@@ -88,7 +86,7 @@ function slot(s: Slot, n: number, zero = false): Float64Array {
 }
 
 /** +1: forward (base -> data), -1: inverse (data -> base). */
-export type Direction = 1 | -1;
+export type { Direction };
 
 /** One layer's parameters, packed for the loops (float64). */
 interface LayerParams {
@@ -115,6 +113,14 @@ export interface CouplingParams {
   layers: LayerParams[];
 }
 
+/** A layer's mask as index lists: `keep` (mask 1, conditioned on) and `move` (mask 0, transformed). */
+export function keepMove(mask: readonly number[]): { keep: Int32Array; move: Int32Array } {
+  return {
+    keep: Int32Array.from(mask.flatMap((m, d) => (m === 1 ? [d] : []))),
+    move: Int32Array.from(mask.flatMap((m, d) => (m === 0 ? [d] : []))),
+  };
+}
+
 /**
  * Pack a coupling flow's variables (the values of `flow.variables`, [w1, b1, w2, b2, w3, b3]
  * per layer, in order) into float64 per-layer parameters.
@@ -127,8 +133,7 @@ export function packCouplingParams(
   vars: ArrayLike<number>[],
 ): CouplingParams {
   const layers = couplingMasks(D, K).map((mask, k): LayerParams => {
-    const keep = Int32Array.from(mask.flatMap((m, d) => (m === 1 ? [d] : [])));
-    const move = Int32Array.from(mask.flatMap((m, d) => (m === 0 ? [d] : [])));
+    const { keep, move } = keepMove(mask);
     const [w1, b1, w2, b2, w3, b3] = vars.slice(6 * k, 6 * k + 6) as ArrayLike<number>[];
     const P = keep.length;
     const M = move.length;
@@ -321,55 +326,11 @@ function unpackLayerGrads(
   return [dW1, new Float32Array(db1), new Float32Array(dW2), new Float32Array(db2), dW3, db3];
 }
 
-/** The packed parameters of `flow` from its variables' current values. */
-function paramsOf(flow: CouplingFlow, vars: ArrayLike<number>[]): CouplingParams {
-  return packCouplingParams(flow.dim, flow.K, flow.hidden, flow.scaleFactor, vars);
-}
+/** The coupling stack's two passes for the shared op and array plumbing (stack-op.ts). */
+const PASSES: StackPasses<CouplingFlow, CouplingTape> = {
+  run: (flow, vars, x, N, dir) =>
+    couplingRun(packCouplingParams(flow.dim, flow.K, flow.hidden, flow.scaleFactor, vars), x, N, dir),
+  backward: couplingBackward,
+};
 
-/**
- * The flow in direction `dir` as one differentiable op: (x: [N, D], ...flow.variables) ->
- * [N, D + 1] = [f(x) or f⁻¹(x) | log|det|]. Gradients flow to x and every variable.
- */
-function couplingOp(flow: CouplingFlow, dir: Direction, x: tf.Tensor2D): tf.Tensor2D {
-  const vars = flow.variables;
-  return customGradOp((xt: tf.Tensor2D, ...inputs: tf.Tensor[]) => {
-    const vs = inputs.slice(0, vars.length); // tfjs appends its `save` function to the inputs
-    const [N, D] = xt.shape;
-    const { x: out, logDet, tape } = couplingRun(paramsOf(flow, vs.map(values)), values(xt), N, dir);
-    return {
-      value: tf.tensor2d(packOutput(out, logDet, N, D), [N, D + 1]),
-      gradFunc: (dy: tf.Tensor2D) => {
-        const { dx, grads } = couplingBackward(tape, values(dy), true); // tfjs runs a gradFunc once
-        return [tf.tensor2d(dx, [N, D]), ...grads.map((gv, i) => tf.tensor(gv, vs[i]!.shape))];
-      },
-    };
-  })(x, ...vars);
-}
-
-/** Fused forward (base -> data) of a CouplingFlow: same map, log-det and gradients as `flow.forward(z)`. */
-export function fusedCouplingForward(flow: CouplingFlow, z: tf.Tensor2D): FlowOutput {
-  return fusedFlowOutput(z, flow.dim, () => couplingOp(flow, 1, z));
-}
-
-/** Fused inverse (data -> base) with log|det J_{f⁻¹}|: the same as `flow.inverseWithLogDet(y)`. */
-export function fusedCouplingInverse(flow: CouplingFlow, y: tf.Tensor2D): FlowOutput {
-  checkBatch('y', y, flow.dim);
-  return fusedFlowOutput(y, flow.dim, () => couplingOp(flow, -1, y));
-}
-
-/** The flow in direction `dir` on plain arrays, reading the variables' current values per call. */
-export function couplingArrays(flow: CouplingFlow, dir: Direction): ArrayFlowKernel {
-  return {
-    forward(x0, N) {
-      const { x, logDet, tape } = couplingRun(paramsOf(flow, flow.variables.map(values)), x0, N, dir);
-      return { zK: x, logDet, backward: (dy) => couplingBackward(tape, dy, true).grads };
-    },
-  };
-}
-
-registerFlowKernel(CouplingFlow, {
-  op: fusedCouplingForward,
-  arrays: (flow) => couplingArrays(flow, 1),
-  inverseOp: fusedCouplingInverse,
-  inverseArrays: (flow) => couplingArrays(flow, -1),
-});
+registerFlowKernel(CouplingFlow, { ...stackForwardKernel(PASSES), ...stackInverseKernel(PASSES) });

@@ -15,17 +15,12 @@
  *   ∂L/∂W2 = (h1ᵀ ∂L/∂a2) ⊙ M2, ∂L/∂b2 = Σ_n ∂L/∂a2, ∂L/∂a1 = (∂L/∂a2 (W2 ⊙ M2)ᵀ) ⊙ (1 - h1²)
  *   ∂L/∂W1 = (xᵀ ∂L/∂a1) ⊙ M1,  ∂L/∂b1 = Σ_n ∂L/∂a1,    ∂L/∂x = ∂L/∂a1 (W1 ⊙ M1)ᵀ
  *
- * (zero where masked, as the reference's gradients through tf.mul(W, M)). The products are
- * dense.ts's (WebAssembly SIMD, JS 4 × 2 tiles as fallback); tanh is tanh.ts's table.
+ * (zero where masked, as the reference's gradients through tf.mul(W, M)). On the masked weights
+ * this is the coupling conditioner's MLP (mlp.ts, on dense.ts's products and tanh.ts's table)
+ * followed by the masking of the weight gradients.
  */
 import { madeDegrees } from '../flows/made';
-import * as dense from './dense';
-import * as tanh from './tanh';
-
-// Module-level bindings of the hot-loop helpers (see planar.ts: under tsx an imported function
-// called in a loop goes through a getter that V8 does not inline).
-const { matMulBias, matMulTransB, addMatTMul, addColSums } = dense;
-const { tanhInPlace } = tanh;
+import { mlpBackward, mlpForward, zeroMLPGrads } from './mlp';
 
 /** One MADE's parameters, masked and packed for the loops (float64). */
 export interface MadeParams {
@@ -100,6 +95,32 @@ export function packMadeParams(
   };
 }
 
+/** Variables per MADE: [w1, b1, w2, b2, w3, b3]. */
+const MADE_VARS = 6;
+
+type Masks = [Float64Array, Float64Array, Float64Array];
+/** Each flow's MADE masks, computed once per instance (a flow's orders never change). */
+const maskCache = new WeakMap<object, Masks[]>();
+
+/** A stack of MADEs (MAF/IAF, nsf-ar/nsf-iaf): its layers' orders and widths. */
+export interface MadeStack {
+  dim: number;
+  hidden: number;
+  layers: readonly { order: readonly number[]; hidden: number }[];
+}
+
+/**
+ * Pack a stack's variable values ([w1, b1, w2, b2, w3, b3] per layer, in order) for the loops,
+ * P outputs per coordinate; the masks are built on the first call per flow.
+ */
+export function packMadeStack(flow: MadeStack, P: number, vars: ArrayLike<number>[]): MadeParams[] {
+  let masks = maskCache.get(flow);
+  if (!masks) maskCache.set(flow, (masks = flow.layers.map((l) => madeMasks(l.order, l.hidden, P))));
+  return masks.map((m, k) =>
+    packMadeParams(m, flow.dim, flow.hidden, P, vars.slice(MADE_VARS * k, MADE_VARS * (k + 1))),
+  );
+}
+
 /** What the forward keeps for the backward. */
 export interface MadeTape {
   p: MadeParams;
@@ -122,11 +143,7 @@ export function madeForward(
   raw = new Float64Array(N * p.P * p.D),
 ): { raw: Float64Array; tape: MadeTape } {
   const { D, H, P } = p;
-  matMulBias(x, p.w1, p.b1, h1, N, D, H);
-  tanhInPlace(h1, N * H);
-  matMulBias(h1, p.w2, p.b2, h2, N, H, H);
-  tanhInPlace(h2, N * H);
-  matMulBias(h2, p.w3, p.b3, raw, N, H, P * D);
+  mlpForward(p, x, h1, h2, raw, N, D, H, P * D); // the MLP on the masked weights
   return { raw, tape: { p, N, x, h1, h2 } };
 }
 
@@ -148,30 +165,15 @@ export function madeBackward(
   const { D, H, P } = p;
   if (gA2.length !== N * H) [gA2, gA1] = [new Float64Array(N * H), new Float64Array(N * H)];
   if (gxScratch.length !== N * D) gxScratch = new Float64Array(N * D);
-  const dW3 = new Float64Array(H * P * D);
-  const db3 = new Float64Array(P * D);
-  addMatTMul(h2, dRaw, dW3, N, H, P * D);
-  addColSums(dRaw, db3, N, P * D);
-  matMulTransB(dRaw, p.w3, gA2, N, P * D, H);
-  for (let i = 0; i < N * H; i++) gA2[i] = gA2[i]! * (1 - h2[i]! * h2[i]!); // ∂L/∂a2
-  const dW2 = new Float64Array(H * H);
-  const db2 = new Float64Array(H);
-  addMatTMul(h1, gA2, dW2, N, H, H);
-  addColSums(gA2, db2, N, H);
-  matMulTransB(gA2, p.w2, gA1, N, H, H);
-  for (let i = 0; i < N * H; i++) gA1[i] = gA1[i]! * (1 - h1[i]! * h1[i]!); // ∂L/∂a1
-  const dW1 = new Float64Array(D * H);
-  const db1 = new Float64Array(H);
-  addMatTMul(x, gA1, dW1, N, D, H);
-  addColSums(gA1, db1, N, H);
-  matMulTransB(gA1, p.w1, gxScratch, N, H, D);
+  const d = zeroMLPGrads(D, H, P * D);
+  mlpBackward(p, x, h1, h2, dRaw, d, gxScratch, gA2, gA1, N, D, H, P * D);
   for (let i = 0; i < N * D; i++) dx[i] += gxScratch[i]!;
   for (const [g, m] of [
-    [dW1, p.m1],
-    [dW2, p.m2],
-    [dW3, p.m3],
+    [d.w1, p.m1],
+    [d.w2, p.m2],
+    [d.w3, p.m3],
   ] as const) {
     for (let i = 0; i < m.length; i++) g[i] = g[i]! * m[i]!;
   }
-  return { dx, grads: [dW1, db1, dW2, db2, dW3, db3] };
+  return { dx, grads: [d.w1, d.b1, d.w2, d.b2, d.w3, d.b3] };
 }

@@ -1,7 +1,8 @@
 /**
  * The coupling flows' conditioner MLP (flows/mlp.ts) on plain float64 arrays, forward and
  * backward, on the dense products of dense.ts (WebAssembly SIMD where there is one). Shared by
- * the affine coupling kernel (coupling.ts) and the spline coupling kernel (spline-coupling.ts).
+ * the affine coupling kernel (coupling.ts), the spline coupling kernel (spline-coupling.ts) and,
+ * on its masked weights, the MADE of the autoregressive kernels (made.ts).
  *
  *   h1 = tanh(x W1 + b1): [N, H],   h2 = tanh(h1 W2 + b2): [N, H],   out = h2 W3 + b3: [N, O]
  *

@@ -30,16 +30,13 @@
  * About 1.5x the coupling flow: every coordinate gets a spline (the coupling moves half of them)
  * and the MADE's head has P·D outputs instead of P·|M|.
  */
-import { tf } from '../core/backend';
-import type { FlowOutput } from '../flows/flow';
-import { registerFlowKernel, type ArrayFlowKernel, type FlowKernel } from '../flows/kernel';
+import { registerFlowKernel, type FlowKernel } from '../flows/kernel';
 import { SplineAutoregressiveFlow } from '../flows/spline-autoregressive';
 import { splineParamCount } from '../flows/spline';
-import { checkBatch } from '../core/validate';
-import type { Direction } from './autoregressive';
-import { madeBackward, madeForward, madeMasks, packMadeParams, type MadeParams, type MadeTape } from './made';
+import { madeBackward, madeForward, packMadeStack, type MadeParams, type MadeTape } from './made';
 import { splineBackward, splineForward, type SplineTape } from './spline';
-import { customGradOp, fusedFlowOutput, packOutput, releaseScratch, splitUpstream, takeScratch, values } from './ops';
+import { releaseScratch, splitUpstream, takeScratch } from './ops';
+import { stackForwardKernel, stackInverseKernel, type Direction, type StackPasses } from './stack-op';
 
 /** The whole flow's parameters. */
 export interface SplineArParams {
@@ -49,23 +46,10 @@ export interface SplineArParams {
   layers: MadeParams[];
 }
 
-type Masks = [Float64Array, Float64Array, Float64Array];
-/** The K MADEs' masks of a flow, computed once per instance. */
-const maskCache = new WeakMap<SplineAutoregressiveFlow, Masks[]>();
-
-function masksOf(flow: SplineAutoregressiveFlow): Masks[] {
-  let m = maskCache.get(flow);
-  const P = splineParamCount(flow.spline.bins);
-  if (!m) maskCache.set(flow, (m = flow.layers.map((l) => madeMasks(l.order, l.hidden, P))));
-  return m;
-}
-
 /** Pack the flow's variable values ([w1, b1, w2, b2, w3, b3] per layer, in order) for the loops. */
 export function packSplineArParams(flow: SplineAutoregressiveFlow, vars: ArrayLike<number>[]): SplineArParams {
   const { dim: D, hidden: H } = flow;
-  const P = splineParamCount(flow.spline.bins);
-  const layers = masksOf(flow).map((masks, k) => packMadeParams(masks, D, H, P, vars.slice(6 * k, 6 * k + 6)));
-  return { D, H, flow, layers };
+  return { D, H, flow, layers: packMadeStack(flow, splineParamCount(flow.spline.bins), vars) };
 }
 
 /** Each row of src: [N, A, B] transposed into dst: [N, B, A] (written in order). */
@@ -163,48 +147,16 @@ export function splineArBackward(
   return { dx: new Float32Array(g), grads };
 }
 
-/** The one-pass direction as one differentiable op: (x: [N, D], ...variables) -> [N, D + 1]. */
-function splineArOp(flow: SplineAutoregressiveFlow, dir: Direction, x: tf.Tensor2D): tf.Tensor2D {
-  const vars = flow.variables;
-  return customGradOp((xt: tf.Tensor2D, ...inputs: tf.Tensor[]) => {
-    const vs = inputs.slice(0, vars.length); // tfjs appends its `save` function to the inputs
-    const [N, D] = xt.shape;
-    const { x: out, logDet, tape } = splineArRun(packSplineArParams(flow, vs.map(values)), values(xt), N, dir);
-    return {
-      value: tf.tensor2d(packOutput(out, logDet, N, D), [N, D + 1]),
-      gradFunc: (dy: tf.Tensor2D) => {
-        const { dx, grads } = splineArBackward(tape, values(dy), true); // tfjs runs a gradFunc once
-        return [tf.tensor2d(dx, [N, D]), ...grads.map((gv, i) => tf.tensor(gv, vs[i]!.shape))];
-      },
-    };
-  })(x, ...vars);
-}
+/** The spline autoregressive stack's two passes for the shared op and array plumbing (stack-op.ts). */
+const PASSES: StackPasses<SplineAutoregressiveFlow, SplineArTape> = {
+  run: (flow, vars, x, N, dir) => splineArRun(packSplineArParams(flow, vars), x, N, dir),
+  backward: splineArBackward,
+};
 
-/** nsf-iaf's fused forward (base -> data): the same map, log-det and gradients as `flow.forward(z)`. */
-export function fusedSplineIafForward(flow: SplineAutoregressiveFlow, z: tf.Tensor2D): FlowOutput {
-  return fusedFlowOutput(z, flow.dim, () => splineArOp(flow, 1, z));
-}
-
-/** nsf-ar's fused inverse (data -> base) with log|det J_{f⁻¹}|: the same as `flow.inverseWithLogDet(y)`. */
-export function fusedSplineArInverse(flow: SplineAutoregressiveFlow, y: tf.Tensor2D): FlowOutput {
-  checkBatch('y', y, flow.dim);
-  return fusedFlowOutput(y, flow.dim, () => splineArOp(flow, -1, y));
-}
-
-/** The flow in direction `dir` on plain arrays, reading the variables' current values per call. */
-export function splineArArrays(flow: SplineAutoregressiveFlow, dir: Direction): ArrayFlowKernel {
-  return {
-    forward(x0, N) {
-      const { x, logDet, tape } = splineArRun(packSplineArParams(flow, flow.variables.map(values)), x0, N, dir);
-      return { zK: x, logDet, backward: (dy) => splineArBackward(tape, dy, true).grads };
-    },
-  };
-}
-
-/** The kernel of each conditioning: only its one-pass direction. */
+/** The kernel of each conditioning: only its one-pass direction (nsf-ar: inverse, nsf-iaf: forward). */
 const KERNELS: Record<SplineAutoregressiveFlow['conditionedOn'], FlowKernel<SplineAutoregressiveFlow>> = {
-  data: { inverseOp: fusedSplineArInverse, inverseArrays: (flow) => splineArArrays(flow, -1) },
-  base: { op: fusedSplineIafForward, arrays: (flow) => splineArArrays(flow, 1) },
+  data: stackInverseKernel(PASSES),
+  base: stackForwardKernel(PASSES),
 };
 
 registerFlowKernel(SplineAutoregressiveFlow, (flow) => KERNELS[flow.conditionedOn]);

@@ -15,17 +15,15 @@
  * ḡ_P. Layers run 0..K-1 forward and K-1..0 inverse (LayeredFlow); the backward walks them in
  * the opposite order.
  */
-import { tf } from '../core/backend';
 import { couplingMasks } from '../flows/coupling';
-import type { FlowOutput } from '../flows/flow';
-import { registerFlowKernel, type ArrayFlowKernel } from '../flows/kernel';
+import { registerFlowKernel } from '../flows/kernel';
 import { SplineCouplingFlow } from '../flows/spline-coupling';
 import { splineParamCount, type SplineConfig } from '../flows/spline';
-import { checkBatch } from '../core/validate';
-import type { Direction } from './coupling';
+import { keepMove } from './coupling';
 import { mlpBackward, mlpForward, zeroMLPGrads, type DenseMLP } from './mlp';
 import { splineBackward, splineForward, type SplineTape } from './spline';
-import { customGradOp, fusedFlowOutput, packOutput, releaseScratch, splitUpstream, takeScratch, values } from './ops';
+import { releaseScratch, splitUpstream, takeScratch } from './ops';
+import { stackForwardKernel, stackInverseKernel, type Direction, type StackPasses } from './stack-op';
 
 export type { Direction };
 
@@ -54,8 +52,7 @@ export function packSplineCouplingParams(
   const layers = couplingMasks(D, K).map((mask, k): LayerParams => {
     const [w1, b1, w2, b2, w3, b3] = vars.slice(6 * k, 6 * k + 6).map((v) => new Float64Array(v)) as Float64Array[];
     return {
-      keep: Int32Array.from(mask.flatMap((m, d) => (m === 1 ? [d] : []))),
-      move: Int32Array.from(mask.flatMap((m, d) => (m === 0 ? [d] : []))),
+      ...keepMove(mask),
       w1: w1!,
       b1: b1!,
       w2: w2!,
@@ -172,51 +169,11 @@ export function splineCouplingBackward(
   return { dx: new Float32Array(g), grads };
 }
 
-function paramsOf(flow: SplineCouplingFlow, vars: ArrayLike<number>[]): SplineCouplingParams {
-  return packSplineCouplingParams(flow.dim, flow.K, flow.hidden, flow.spline, vars);
-}
+/** The spline coupling stack's two passes for the shared op and array plumbing (stack-op.ts). */
+const PASSES: StackPasses<SplineCouplingFlow, SplineCouplingTape> = {
+  run: (flow, vars, x, N, dir) =>
+    splineCouplingRun(packSplineCouplingParams(flow.dim, flow.K, flow.hidden, flow.spline, vars), x, N, dir),
+  backward: splineCouplingBackward,
+};
 
-/** The flow in direction `dir` as one differentiable op: (x: [N, D], ...variables) -> [N, D + 1]. */
-function splineCouplingOp(flow: SplineCouplingFlow, dir: Direction, x: tf.Tensor2D): tf.Tensor2D {
-  const vars = flow.variables;
-  return customGradOp((xt: tf.Tensor2D, ...inputs: tf.Tensor[]) => {
-    const vs = inputs.slice(0, vars.length); // tfjs appends its `save` function to the inputs
-    const [N, D] = xt.shape;
-    const { x: out, logDet, tape } = splineCouplingRun(paramsOf(flow, vs.map(values)), values(xt), N, dir);
-    return {
-      value: tf.tensor2d(packOutput(out, logDet, N, D), [N, D + 1]),
-      gradFunc: (dy: tf.Tensor2D) => {
-        const { dx, grads } = splineCouplingBackward(tape, values(dy), true); // tfjs runs a gradFunc once
-        return [tf.tensor2d(dx, [N, D]), ...grads.map((gv, i) => tf.tensor(gv, vs[i]!.shape))];
-      },
-    };
-  })(x, ...vars);
-}
-
-/** Fused forward (base -> data): the same map, log-det and gradients as `flow.forward(z)`. */
-export function fusedSplineCouplingForward(flow: SplineCouplingFlow, z: tf.Tensor2D): FlowOutput {
-  return fusedFlowOutput(z, flow.dim, () => splineCouplingOp(flow, 1, z));
-}
-
-/** Fused inverse (data -> base) with log|det J_{f⁻¹}|: the same as `flow.inverseWithLogDet(y)`. */
-export function fusedSplineCouplingInverse(flow: SplineCouplingFlow, y: tf.Tensor2D): FlowOutput {
-  checkBatch('y', y, flow.dim);
-  return fusedFlowOutput(y, flow.dim, () => splineCouplingOp(flow, -1, y));
-}
-
-/** The flow in direction `dir` on plain arrays, reading the variables' current values per call. */
-export function splineCouplingArrays(flow: SplineCouplingFlow, dir: Direction): ArrayFlowKernel {
-  return {
-    forward(x0, N) {
-      const { x, logDet, tape } = splineCouplingRun(paramsOf(flow, flow.variables.map(values)), x0, N, dir);
-      return { zK: x, logDet, backward: (dy) => splineCouplingBackward(tape, dy, true).grads };
-    },
-  };
-}
-
-registerFlowKernel(SplineCouplingFlow, {
-  op: fusedSplineCouplingForward,
-  arrays: (flow) => splineCouplingArrays(flow, 1),
-  inverseOp: fusedSplineCouplingInverse,
-  inverseArrays: (flow) => splineCouplingArrays(flow, -1),
-});
+registerFlowKernel(SplineCouplingFlow, { ...stackForwardKernel(PASSES), ...stackInverseKernel(PASSES) });
