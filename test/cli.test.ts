@@ -16,6 +16,18 @@ function cli(args: string[]): { code: number | null; stdout: string; stderr: str
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** A fresh folder for JSON summaries, and a counter naming the files in it. */
+const jsonDir = mkdtempSync(join(tmpdir(), 'nf-cli-json-'));
+let jsonRuns = 0;
+
+/** Run the CLI with `args` (plus `--json F`), check that it exits 0, and return its JSON summary. */
+function cliJson(args: string[]): Record<string, unknown> {
+  const f = join(jsonDir, `${jsonRuns++}.json`);
+  const r = cli([...args, '--json', f]);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(readFileSync(f, 'utf8'));
+}
+
 test('CLI trains, prints the summary and writes JSON with the documented keys; same seed, same numbers', () => {
   const dir = mkdtempSync(join(tmpdir(), 'nf-cli-'));
   const args = ['--target', 'U2', '--K', '4', '--steps', '200', '--batch', '128', '--eval-samples', '4000', '--quiet'];
@@ -50,15 +62,9 @@ test('CLI without a domain reports no KL gap for U3; --domain normflows has its 
 });
 
 test('CLI defaults: U2-U4 get their measured lr and planar K = 64, U1 keeps lr 1e-3, K = 32; --help lists them', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'nf-cli-'));
   const small = ['--steps', '10', '--batch', '32', '--eval-samples', '200', '--quiet'];
-  let runs = 0;
-  const run = (target: string, extra: string[] = []): { lr: number; K: number } => {
-    const f = join(dir, `${runs++}.json`);
-    const r = cli(['--target', target, ...small, ...extra, '--json', f]);
-    assert.equal(r.code, 0, r.stderr);
-    return JSON.parse(readFileSync(f, 'utf8'));
-  };
+  const run = (target: string, extra: string[] = []): { lr: number; K: number } =>
+    cliJson(['--target', target, ...small, ...extra]) as { lr: number; K: number };
   const pick = (j: { lr: number; K: number }): [number, number] => [j.lr, j.K];
   assert.deepEqual(pick(run('U1')), [1e-3, 32]);
   for (const t of ['U2', 'U3', 'U4']) assert.deepEqual(pick(run(t)), [1e-2, 64], t);
@@ -320,15 +326,8 @@ test('issue 12: CLI bad --bins, and a sampling-only flow with --data, exit 2 nam
 });
 
 test('issue 12: CLI spline defaults: --data nsf / nsf-ar take their measured K and bins; reverse KL B = 5, no annealing', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'nf-cli-'));
   const penguins = ['--data', join(root, 'data', 'penguins.csv'), '--columns', 'bill_length_mm,bill_depth_mm'];
-  let runs = 0;
-  const json = (args: string[]): Record<string, unknown> => {
-    const f = join(dir, `${runs++}.json`);
-    const r = cli([...args, '--quiet', '--json', f]);
-    assert.equal(r.code, 0, r.stderr);
-    return JSON.parse(readFileSync(f, 'utf8'));
-  };
+  const json = (args: string[]): Record<string, unknown> => cliJson([...args, '--quiet']);
   const few = ['--steps', '2'];
   assert.deepEqual(pick(json(['--flow', 'nsf', ...penguins, ...few])), { K: 3, bins: 4, bound: 3 });
   assert.deepEqual(pick(json(['--flow', 'nsf-ar', ...penguins, ...few])), { K: 2, bins: 3, bound: 3 });

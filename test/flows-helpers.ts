@@ -426,6 +426,18 @@ export function runRow(flow: InvertibleFlow, dir: 'forward' | 'inverse', p: numb
 }
 
 /**
+ * Tolerances of the autoregressive-spline tests (test/spline-ar.test.ts, test/spline-iaf.test.ts),
+ * float32 maps through a few layers of splines:
+ * - FD_STEP: central-difference step on a float32 map (as test/maf.test.ts, test/spline.test.ts);
+ * - FD_LOGDET: tolerance on log|det J| from those FD entries (as test/spline.test.ts);
+ * - ROUNDTRIP: relative |f⁻¹(f(x)) - x| / max(1, max|x|);
+ * - LOGDET_ROUNDTRIP: |log-det forward + log-det back| on a round trip, a sum of D·K terms log g',
+ *   each of which moves ~1e-4 per float32 step of x next to a narrow bin (test/spline.test.ts,
+ *   INVERSE_LOGDET_MAX); measured 1.0e-4 at D = 4, K = 3.
+ */
+export const SPLINE_AR_TOL = { FD_STEP: 3e-3, FD_LOGDET: 3e-3, ROUNDTRIP: 2e-5, LOGDET_ROUNDTRIP: 1e-3 } as const;
+
+/**
  * Forward and inverse log-dets of `makeFlow(dim)` equal log|det| of central-difference Jacobians
  * (step, within tol) at 3 random points per dim; the largest |log det| seen exceeds 0.1, so the
  * check cannot pass on a volume-preserving map.

@@ -15,22 +15,11 @@ import {
   assertNoLeaksBothWays,
   assertShapeErrors,
   maxAbs,
+  SPLINE_AR_TOL,
   banana,
   fitHeldOut,
 } from './flows-helpers';
 
-/** Central-difference step on a float32 map (as test/maf.test.ts and test/spline.test.ts). */
-const FD_STEP = 3e-3;
-/** Tolerance on log|det J| from those FD entries (as test/spline.test.ts). */
-const FD_LOGDET_TOL = 3e-3;
-/** Relative round-trip tolerance |f⁻¹(f(x)) - x| / max(1, max|x|): float32, a few layers. */
-const ROUNDTRIP_TOL = 2e-5;
-/**
- * |log-det forward + log-det back| on a round trip: a sum of D·K terms log g', each of which moves
- * ~1e-4 per float32 step of x next to a narrow bin (test/spline.test.ts, INVERSE_LOGDET_MAX);
- * measured 1.0e-4 at D = 4, K = 3.
- */
-const LOGDET_ROUNDTRIP_TOL = 1e-3;
 /** Perturbation of every parameter: bins visibly unequal, the spline still well-conditioned. */
 const PERTURB = 0.3;
 
@@ -86,16 +75,16 @@ test('the data -> base map is autoregressive: its FD Jacobian is lower-triangula
   const D = 4;
   const flow = perturbed(D, 1, 3); // one layer: order 0, 1, 2, 3
   const x = [0.3, -1.2, 0.8, 1.5];
-  assertLowerTriangularFD(flow, 'inverse', x, FD_STEP);
+  assertLowerTriangularFD(flow, 'inverse', x, SPLINE_AR_TOL.FD_STEP);
   flow.dispose();
 });
 
 test('forward and inverse log-dets match float64 finite-difference Jacobians (D = 2, 4)', () => {
-  assertLogDetsMatchFD((dim) => perturbed(dim, 3, 10 + dim), [2, 4], FD_STEP, FD_LOGDET_TOL);
+  assertLogDetsMatchFD((dim) => perturbed(dim, 3, 10 + dim), [2, 4], SPLINE_AR_TOL.FD_STEP, SPLINE_AR_TOL.FD_LOGDET);
 });
 
 test('round trips both ways: f⁻¹(f(z)) = z and f(f⁻¹(x)) = x, log-dets opposite (D = 1, 2, 4)', () => {
-  assertRoundTrips((dim) => perturbed(dim, 3, dim), [1, 2, 4], ROUNDTRIP_TOL, LOGDET_ROUNDTRIP_TOL);
+  assertRoundTrips((dim) => perturbed(dim, 3, dim), [1, 2, 4], SPLINE_AR_TOL.ROUNDTRIP, SPLINE_AR_TOL.LOGDET_ROUNDTRIP);
 });
 
 test('no tensor leaks in forward, inverse and gradients; dispose frees everything', () => {

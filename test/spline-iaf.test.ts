@@ -15,16 +15,9 @@ import {
   assertNoLeaksBothWays,
   assertShapeErrors,
   maxAbs,
+  SPLINE_AR_TOL,
 } from './flows-helpers';
 
-/** Central-difference step on a float32 map (as test/spline-ar.test.ts). */
-const FD_STEP = 3e-3;
-/** Tolerance on log|det J| from those FD entries (as test/spline-ar.test.ts). */
-const FD_LOGDET_TOL = 3e-3;
-/** Relative round-trip tolerance |f⁻¹(f(x)) - x| / max(1, max|x|): float32, a few layers. */
-const ROUNDTRIP_TOL = 2e-5;
-/** |log-det forward + log-det back| on a round trip (as test/spline-ar.test.ts). */
-const LOGDET_ROUNDTRIP_TOL = 1e-3;
 /**
  * Perturbation of every parameter: bins visibly unequal, the spline still well-conditioned. Less
  * than spline-ar.test.ts's 0.3: here the K layers apply g (not g⁻¹) to base draws, and at 0.3
@@ -95,16 +88,16 @@ test('spline-iaf: the base -> data map is autoregressive in u (FD Jacobian lower
   const D = 4;
   const flow = perturbed(D, 1, 3); // one layer: order 0, 1, 2, 3
   const u = [0.3, -1.2, 0.8, 1.5];
-  assertLowerTriangularFD(flow, 'forward', u, FD_STEP);
+  assertLowerTriangularFD(flow, 'forward', u, SPLINE_AR_TOL.FD_STEP);
   flow.dispose();
 });
 
 test('spline-iaf: forward and inverse log-dets match float64 finite-difference Jacobians (D = 2, 4)', () => {
-  assertLogDetsMatchFD((dim) => perturbed(dim, 3, 10 + dim), [2, 4], FD_STEP, FD_LOGDET_TOL);
+  assertLogDetsMatchFD((dim) => perturbed(dim, 3, 10 + dim), [2, 4], SPLINE_AR_TOL.FD_STEP, SPLINE_AR_TOL.FD_LOGDET);
 });
 
 test('spline-iaf: round trips both ways, log-dets opposite (D = 1, 2, 4)', () => {
-  assertRoundTrips((dim) => perturbed(dim, 3, dim), [1, 2, 4], ROUNDTRIP_TOL, LOGDET_ROUNDTRIP_TOL);
+  assertRoundTrips((dim) => perturbed(dim, 3, dim), [1, 2, 4], SPLINE_AR_TOL.ROUNDTRIP, SPLINE_AR_TOL.LOGDET_ROUNDTRIP);
 });
 
 test('spline-iaf: no tensor leaks; a bad conditionedOn and bad shapes name the parameter', () => {
