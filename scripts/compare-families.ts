@@ -5,7 +5,7 @@
  *
  *   node --import tsx scripts/compare-families.ts                       # both comparisons
  *   node --import tsx scripts/compare-families.ts --only penguins --seeds 0,1,2
- *   node --import tsx scripts/compare-families.ts --only targets --targets U3,U4 --md docs/compare-families.md
+ *   node --import tsx scripts/compare-families.ts --only targets --targets U3,U4 --target-seeds 0,1,2
  *
  * 1. Density (use case 1): `--data data/penguins.csv --columns bill_length_mm,bill_depth_mm` for
  *    each density flow and seed, nothing else set: the held-out mean log-likelihood per row, mean
@@ -13,8 +13,10 @@
  * 2. Sampling (use case 2): reverse KL on each target in the default domain. The baseline is
  *    planar K = 32 at the CLI's defaults for that target; its training wall time T is the budget.
  *    Every other flow is timed for a short calibration run, then given the steps that fill T at
- *    its measured ms/step (its own lr, annealing over half the steps). The table shows the KL gap
- *    and the wall time each run really took, so the budgets can be compared.
+ *    its measured ms/step (its own CLI defaults: sizes, batch, lr, annealing). The table shows the KL gap
+ *    and the wall time each run really took, so the budgets can be compared; with several
+ *    --target-seeds, a first table has each flow's mean KL gap and on how many seeds it was below
+ *    the baseline's.
  *
  * Every run is a child process (`node --import tsx scripts/train.ts ... --json F`), one at a time.
  */
@@ -30,8 +32,12 @@ const DENSITY_FLOWS = ['coupling', 'maf', 'nsf', 'nsf-ar'];
 /** The sampling side: the baseline first, then the flows given its wall time. */
 const SAMPLING_BASELINE = { flow: 'planar', args: ['--K', '32'] };
 const SAMPLING_FLOWS = ['sylvester', 'iaf', 'nsf', 'nsf-iaf'];
-/** Steps of the calibration run that measures a flow's ms/step before its timed run. */
-const CALIBRATION_STEPS = 100;
+/**
+ * Steps of the calibration run that measures a flow's ms/step before its timed run. With 100 the
+ * first steps' JIT warm-up weighed in: at batch 128 the ms/step came out about 25% high and the
+ * timed runs used 2.5 s of a 3.2 s budget; with 500 they use 3.1-3.4 s.
+ */
+const CALIBRATION_STEPS = 500;
 
 const dir = mkdtempSync(join(tmpdir(), 'nf-families-'));
 let runs = 0;
@@ -96,6 +102,7 @@ function densityComparison(seeds: number[]): { rows: DensityRow[]; gaussian: num
 
 interface SamplingRow {
   target: string;
+  seed: number;
   flow: string;
   steps: number;
   wallSeconds: number;
@@ -103,37 +110,58 @@ interface SamplingRow {
   klGap: number;
 }
 
-function samplingComparison(targets: string[], seed: number): { rows: SamplingRow[]; md: string } {
+function samplingComparison(targets: string[], seeds: number[]): { rows: SamplingRow[]; md: string } {
   const rows: SamplingRow[] = [];
-  const row = (target: string, flow: string, r: Record<string, unknown>): SamplingRow => ({
+  const row = (target: string, seed: number, flow: string, r: Record<string, unknown>): SamplingRow => ({
     target,
+    seed,
     flow,
     steps: num(r, 'stepsDone'),
     wallSeconds: num(r, 'wallSeconds'),
     msPerStep: num(r, 'msPerStep'),
     klGap: num(r, 'klGap'),
   });
-  for (const target of targets) {
-    const base = ['--target', target, '--seed', String(seed)];
-    const b = cli([...base, '--flow', SAMPLING_BASELINE.flow, ...SAMPLING_BASELINE.args]);
-    rows.push(row(target, `${SAMPLING_BASELINE.flow} ${SAMPLING_BASELINE.args.join(' ')}`, b));
-    const budgetMs = num(b, 'wallSeconds') * 1000;
-    for (const flow of SAMPLING_FLOWS) {
-      const cal = cli([...base, '--flow', flow, '--steps', String(CALIBRATION_STEPS), '--eval-samples', '1000']);
-      const steps = Math.max(CALIBRATION_STEPS, Math.floor(budgetMs / num(cal, 'msPerStep')));
-      rows.push(row(target, flow, cli([...base, '--flow', flow, '--steps', String(steps)])));
-      console.error(`  ${target} ${flow}: ${JSON.stringify(rows.at(-1))}`);
+  const baseline = `${SAMPLING_BASELINE.flow} ${SAMPLING_BASELINE.args.join(' ')}`;
+  for (const seed of seeds)
+    for (const target of targets) {
+      const base = ['--target', target, '--seed', String(seed)];
+      const b = cli([...base, '--flow', SAMPLING_BASELINE.flow, ...SAMPLING_BASELINE.args]);
+      rows.push(row(target, seed, baseline, b));
+      const budgetMs = num(b, 'wallSeconds') * 1000;
+      for (const flow of SAMPLING_FLOWS) {
+        const cal = cli([...base, '--flow', flow, '--steps', String(CALIBRATION_STEPS), '--eval-samples', '1000']);
+        const steps = Math.max(CALIBRATION_STEPS, Math.floor(budgetMs / num(cal, 'msPerStep')));
+        rows.push(row(target, seed, flow, cli([...base, '--flow', flow, '--steps', String(steps)])));
+        console.error(`  ${target} ${flow}: ${JSON.stringify(rows.at(-1))}`);
+      }
     }
-  }
   const md = [
-    '| target | flow | steps | wall s | ms/step | KL gap |',
-    '|---|---|---|---|---|---|',
+    '| seed | target | flow | steps | wall s | ms/step | KL gap |',
+    '|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
-        `| ${r.target} | ${r.flow} | ${r.steps} | ${r.wallSeconds.toFixed(1)} | ${r.msPerStep.toFixed(2)} | ${r.klGap.toFixed(4)} |`,
+        `| ${r.seed} | ${r.target} | ${r.flow} | ${r.steps} | ${r.wallSeconds.toFixed(1)} | ${r.msPerStep.toFixed(2)} | ${r.klGap.toFixed(4)} |`,
     ),
   ].join('\n');
-  return { rows, md };
+  if (seeds.length < 2) return { rows, md };
+  // Over the seeds: each flow's mean KL gap and on how many seeds it was below the baseline's.
+  const flows = [baseline, ...SAMPLING_FLOWS];
+  const gap = (t: string, f: string, s: number): number =>
+    rows.find((r) => r.target === t && r.flow === f && r.seed === s)!.klGap;
+  const summary = [
+    `| target | ${flows.join(' | ')} |`,
+    `|---|${flows.map(() => '---|').join('')}`,
+    ...targets.map((t) => {
+      const cells = flows.map((f) => {
+        const m = mean(seeds.map((s) => gap(t, f, s))).toFixed(4);
+        if (f === baseline) return m;
+        const below = seeds.filter((s) => gap(t, f, s) < gap(t, baseline, s)).length;
+        return `${m} (${below}/${seeds.length})`;
+      });
+      return `| ${t} | ${cells.join(' | ')} |`;
+    }),
+  ].join('\n');
+  return { rows, md: `${summary}\n\nEvery run:\n\n${md}` };
 }
 
 function main(): void {
@@ -142,7 +170,7 @@ function main(): void {
       only: { type: 'string' },
       seeds: { type: 'string', default: '0,1,2' },
       targets: { type: 'string', default: 'U1,U2,U3,U4' },
-      seed: { type: 'string', default: '0' },
+      'target-seeds': { type: 'string', default: '0' },
       md: { type: 'string' },
     },
   });
@@ -161,8 +189,9 @@ function main(): void {
   }
   if (only !== 'penguins') {
     console.error('sampling: reverse KL at the wall time of planar K=32');
-    const s = samplingComparison(values.targets.split(','), Number(values.seed));
-    sections.push(`## Reverse KL at equal wall time (seed ${values.seed})`, s.md);
+    const targetSeeds = values['target-seeds'].split(',').map(Number);
+    const s = samplingComparison(values.targets.split(','), targetSeeds);
+    sections.push(`## Reverse KL at equal wall time (seeds ${targetSeeds.join(', ')})`, s.md);
   }
   const text = sections.join('\n\n') + '\n';
   console.log(text);

@@ -325,7 +325,7 @@ test('issue 12: CLI bad --bins, and a sampling-only flow with --data, exit 2 nam
   assert.match(help.stdout, /planar\|sylvester\|coupling\|maf\|iaf\|nsf\|nsf-ar\|nsf-iaf/);
 });
 
-test('issue 12: CLI spline defaults: --data nsf / nsf-ar take their measured K and bins; reverse KL B = 5, no annealing', () => {
+test('issue 12: CLI spline defaults: --data nsf / nsf-ar take their measured K and bins; reverse KL B = 5, no annealing, own sizes, batch and lr', () => {
   const penguins = ['--data', join(root, 'data', 'penguins.csv'), '--columns', 'bill_length_mm,bill_depth_mm'];
   const json = (args: string[]): Record<string, unknown> => cliJson([...args, '--quiet']);
   const few = ['--steps', '2'];
@@ -344,6 +344,17 @@ test('issue 12: CLI spline defaults: --data nsf / nsf-ar take their measured K a
   const annealed = json(['--flow', 'nsf-iaf', ...rkl, '--anneal', '--bound', '4']);
   assert.deepEqual([annealed.bound, annealed.anneal], [4, true]);
   assert.equal(json(['--flow', 'iaf', ...rkl]).anneal, true); // not a spline: the default annealing
+  // reverse KL: the splines' own sizes, batch and lr (SPLINE_SAMPLING_DEFAULTS), over U2's lr 1e-2
+  const u2 = ['--target', 'U2', '--steps', '2', '--eval-samples', '200'];
+  const sizes = (r: Record<string, unknown>): unknown[] => [r.K, r.bins, r.batch, r.lr, r.params];
+  const iafDefault = json(['--flow', 'nsf-iaf', ...u2]);
+  const iafExplicit = json(['--flow', 'nsf-iaf', ...u2, ...['--K', '1', '--hidden', '16', '--bins', '16']]);
+  assert.deepEqual(sizes(iafDefault), [1, 16, 128, 5e-3, iafExplicit.params]);
+  assert.deepEqual(sizes(iafExplicit), sizes(iafDefault));
+  const nsfDefault = json(['--flow', 'nsf', ...u2]);
+  assert.deepEqual(sizes(nsfDefault), [4, 8, 128, 3e-3, json(['--flow', 'nsf', ...u2, '--hidden', '16']).params]);
+  assert.deepEqual(sizes(json(['--flow', 'nsf', ...u2, '--batch', '64', '--lr', '0.02'])).slice(2, 4), [64, 0.02]);
+  assert.equal(json(['--flow', 'iaf', ...u2]).lr, 1e-2); // not a spline: U2's lr
   const bad = cli(['--flow', 'nsf', '--bound=0']);
   assert.equal(bad.code, 2, bad.stderr);
   assert.match(bad.stderr, /--bound must be > 0, got 0/);
