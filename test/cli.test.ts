@@ -73,7 +73,10 @@ test('CLI defaults: U2-U4 get their measured lr and planar K = 64, U1 keeps lr 1
   assert.equal(run('U3', ['--lr', '0.002']).lr, 0.002);
   const help = cli(['--help']);
   assert.match(help.stdout, /--steps N\s+optimisation steps \(default 10000; U2-U4: \d+\)/);
-  assert.match(help.stdout, /--lr X\s+Adam learning rate \(default 0\.001; U2-U4: 0\.01\)/);
+  assert.match(
+    help.stdout,
+    /--lr X\s+Adam learning rate \(default 0\.001; U2-U4: 0\.01;\s+nsf 0\.003, nsf-iaf 0\.005\)/,
+  );
   assert.match(help.stdout, /--K N\s+number of layers \(default 32; planar on U2-U4: 64\)/);
   assert.match(help.stdout, /--domain D/);
 });
