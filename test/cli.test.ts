@@ -366,6 +366,20 @@ test('issue 12: CLI spline defaults: --data nsf / nsf-ar take their measured K a
   assert.match(ignored.stderr, /note: ignored: --bound \(only --flow nsf\|nsf-ar\|nsf-iaf have a spline bound/);
 });
 
+test('issue 12: by reverse KL on a posterior the spline flows end with an affine layer (penguins-species lies past [-5, 5])', () => {
+  const run = (flow: string): Record<string, unknown> =>
+    cliJson(['--target', 'penguins-species', '--flow', flow, '--steps', '1000', '--eval-samples', '20000', '--quiet']);
+  const r = run('nsf-iaf');
+  assert.match(String(r.flow), /^spline-iaf\(K=1, bins=16, H=16\) ∘ affine\(D=2\)$/);
+  assert.deepEqual([r.bins, r.bound], [16, 5]);
+  // without the affine layer the mass past w2 = 5 is out of reach: KL gap 1.6-2.1 whatever the steps
+  assert.ok(Number(r.klGap) < 0.5, `KL gap ${r.klGap}`);
+  assert.doesNotMatch(
+    String(cliJson(['--flow', 'nsf-iaf', '--target', 'U1', '--steps', '2', '--quiet']).flow),
+    /affine/,
+  );
+});
+
 function pick(r: Record<string, unknown>): { K: unknown; bins: unknown; bound: unknown } {
   return { K: r.K, bins: r.bins, bound: r.bound };
 }
