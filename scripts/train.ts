@@ -647,13 +647,17 @@ async function main(argv: string[]): Promise<number> {
     return EXIT_RUN_FAILED;
   }
   if ((values.plot || values.interactive) && tgt.dim === 2) {
-    const grid = { xlim: [-4, 4] as [number, number], ylim: [-4, 4] as [number, number], nx: 160, ny: 160 };
+    // U1-U4 in the paper's window; a posterior wherever it lies (± 4 sd around its mean)
+    const grid = onPosterior
+      ? autoGrid(tgt, { halfWidthSds: 4, n: 160 })
+      : { xlim: [-4, 4] as [number, number], ylim: [-4, 4] as [number, number], nx: 160, ny: 160 };
     const background = logProbOnGrid(tgt.logProb, grid);
     const samples = sampleFlow(flow, 2000, { seed: derivedSeed(seed, 7), path });
     if (values.plot) {
       const fig = smallMultiples(
         [
-          samplesPlot(samples, { background, grid, title: `${flow.name} samples over ${tgt.name}` }),
+          // the name without its sizes (printed above), so that the title fits the panel
+          samplesPlot(samples, { background, grid, title: `${flow.name.replace(/\([^)]*\)/g, '')} on ${tgt.name}` }),
           lossPlot(history, { logZ: d.logZTrue, title: 'free energy per step' }),
         ],
         { columns: 2 },

@@ -380,6 +380,16 @@ test('issue 12: by reverse KL on a posterior the spline flows end with an affine
   );
 });
 
+test('--plot draws a posterior where it lies (penguins-species: w2 ≈ 5.8 ± 1), not in the window [-4, 4]² of U1-U4', () => {
+  const svg = join(mkdtempSync(join(tmpdir(), 'nf-cli-')), 'posterior.svg');
+  const args = ['--target', 'penguins-species', '--steps', '20', '--eval-samples', '500', '--quiet', '--plot', svg];
+  const r = cli(args);
+  assert.equal(r.code, 0, r.stderr);
+  const texts = [...readFileSync(svg, 'utf8').matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+  assert.ok(texts.includes('planar on penguins-species'), texts.join('|'));
+  for (const tick of ['3', '6', '9']) assert.ok(texts.includes(tick), `no tick ${tick} in ${texts.join('|')}`);
+});
+
 function pick(r: Record<string, unknown>): { K: unknown; bins: unknown; bound: unknown } {
   return { K: r.K, bins: r.bins, bound: r.bound };
 }
