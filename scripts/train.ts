@@ -139,21 +139,23 @@ const MLP_FLOWS: readonly string[] = ['maf', 'iaf', 'nsf', 'nsf-ar', 'nsf-iaf'];
 const SPLINE_SAMPLING = { bound: 5, anneal: false } as const;
 
 /**
- * Reverse-KL sizes and steps of the spline flows, chosen for the sampling use case: each step of a
- * spline layer costs about 4 µs per sample against planar K = 32's 1 µs for all 32 layers, so at
- * equal wall time (planar K = 32's CLI run, about 3.2 s on U2-U4) small conditioners at small
+ * Reverse-KL sizes, batch and lr of the spline flows, chosen for the sampling use case: each step
+ * of a spline layer costs about 4 µs per sample against planar K = 32's 1 µs for all 32 layers, so
+ * at equal wall time (planar K = 32's CLI run, about 3.2 s on U2-U4) small conditioners at small
  * batches win. Chosen on U1-U4 with seeds 1 and 2 (seed 0 is the one docs/compare-families.md
- * reports), every run given 3.2 s (KL gap, U1 / U2 / U3 / U4, mean of the two seeds):
+ * reports), each run given the steps that fill about 3.2 s at its ms/step (they took 2.4-3.7 s;
+ * the first sweeps calibrated on 100 steps and undershot; where a setting ran in both, the later
+ * 500-step calibration is quoted). KL gap, U1 / U2 / U3 / U4, mean of the two seeds:
  * - nsf-iaf K = 1, H = 16, 16 bins, batch 128, lr 5e-3: 0.014 / 0.002 / 0.021 / 0.017 (chosen);
  *   24 bins, batch 64: 0.014 / 0.002 / 0.017 / 0.020; 32 bins, batch 64: 0.014 / 0.003 / 0.029 /
  *   0.031; 24 bins, batch 64, lr 3e-3: 0.017 / 0.003 / 0.047 / 0.050; H = 32: U3 0.073, U4 0.029;
- *   K = 2 (8 bins, batch 128, lr 3e-3): U3 0.076, U4 0.21. One autoregressive layer is already the
- *   right shape in 2-D: x1 from a free spline, x2 from a spline conditioned on x1.
+ *   K = 2 (8 bins, batch 128, lr 3e-3; seed 0 only): U3 0.076, U4 0.21. One autoregressive
+ *   layer is the right shape in 2-D: x1 from a free spline, x2 from a spline conditioned on x1.
  * - nsf K = 4, H = 16, 8 bins, batch 128, lr 3e-3: 0.017 / 0.006 / 0.030 / 0.122 (chosen); 16 bins:
  *   0.054 / 0.011 / 0.020 / 0.197; K = 2, 16 bins: 0.067 / 0.041 / 0.155 / 0.166.
  * Before (K = 4, H = 32, 8 bins, batch 512, lr 1e-2 on U2-U4, seed 0): nsf 0.036 / 0.016 / 0.095 /
  * 0.207, nsf-iaf 0.082 / 0.081 / 0.120 / 0.321. Scratch runs of `train` with the steps that fill
- * 3.2 s at the flow's ms/step (500-step calibration), KL gap from 100000 samples.
+ * 3.2 s at the flow's ms/step, KL gap from 100000 samples.
  */
 export const SPLINE_SAMPLING_DEFAULTS: Readonly<
   Record<
@@ -165,7 +167,7 @@ export const SPLINE_SAMPLING_DEFAULTS: Readonly<
   'nsf-iaf': { K: 1, hidden: 16, bins: 16, batch: 128, lr: 5e-3 },
 };
 /** "nsf 4, nsf-iaf 1": one field of SPLINE_SAMPLING_DEFAULTS for --help (flows that set it). */
-function SPLINE_SAMPLING_LIST(key: 'K' | 'hidden' | 'bins' | 'batch' | 'lr'): string {
+function splineSamplingList(key: 'K' | 'hidden' | 'bins' | 'batch' | 'lr'): string {
   return Object.entries(SPLINE_SAMPLING_DEFAULTS)
     .filter(([, d]) => d[key] !== undefined)
     .map(([f, d]) => `${f} ${d[key]}`)
@@ -217,9 +219,9 @@ Usage: npm run train -- [options]
   --M N                     Sylvester: columns of Q, 1 <= M <= D, the target's dimension
                             (D = 2, or 5 for penguins-sex) (default ${DEFAULTS.M})
   --steps N                 optimisation steps (default ${DEFAULTS.steps}; U2-U4: ${TARGET_DEFAULTS.U2!.steps})
-  --batch N                 samples per step (default ${DEFAULTS.batch}; ${SPLINE_SAMPLING_LIST('batch')})
+  --batch N                 samples per step (default ${DEFAULTS.batch}; ${splineSamplingList('batch')})
   --lr X                    Adam learning rate (default ${DEFAULTS.lr}; U2-U4: ${TARGET_DEFAULTS.U2!.lr};
-                            ${SPLINE_SAMPLING_LIST('lr')})
+                            ${splineSamplingList('lr')})
   --lr-schedule S           constant|cosine (default ${DEFAULTS.lrSchedule})
   --anneal / --no-anneal    β_t = min(1, 0.01 + t/T), T = steps/2 (default on)
   --anneal-steps T          anneal over T steps instead of steps/2
@@ -234,9 +236,9 @@ Usage: npm run train -- [options]
   --path fused|reference    fused kernels or the op-by-op reference (default ${DEFAULTS.path})
   --backend B               auto|cpu|wasm|tensorflow (default auto; env NF_BACKEND)
   --hidden N                coupling, maf, iaf, nsf, nsf-ar, nsf-iaf: hidden units per layer
-                            (default ${DEFAULT_HIDDEN}; by reverse KL ${SPLINE_SAMPLING_LIST('hidden')})
+                            (default ${DEFAULT_HIDDEN}; by reverse KL ${splineSamplingList('hidden')})
   --bins N                  nsf, nsf-ar, nsf-iaf: bins of each spline, N >= 2 (default 8;
-                            by reverse KL ${SPLINE_SAMPLING_LIST('bins')}; with --data: ${Object.entries(
+                            by reverse KL ${splineSamplingList('bins')}; with --data: ${Object.entries(
                               MLE_FLOW_DEFAULTS,
                             )
                               .map(([f, d]) => `${f} ${d.bins}`)
