@@ -45,3 +45,4 @@ export * from './diagnostics/evaluate';
 export * from './diagnostics/moments';
 export * from './diagnostics/predictive';
 export * from './diagnostics/ks';
+export * from './diagnostics/kl-chain';

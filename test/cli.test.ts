@@ -393,3 +393,55 @@ test('--plot draws a posterior where it lies (penguins-species: w2 ≈ 5.8 ± 1)
 function pick(r: Record<string, unknown>): { K: unknown; bins: unknown; bound: unknown } {
   return { K: r.K, bins: r.bins, bound: r.bound };
 }
+
+test('--kl-split: the chain-rule parts add up to the sampled KL gap; ignored, with the reason, where it cannot run', () => {
+  const j = cliJson([
+    '--target',
+    'U3',
+    '--K',
+    '8',
+    '--steps',
+    '300',
+    '--eval-samples',
+    '20000',
+    '--kl-split',
+    '--quiet',
+  ]);
+  const split = j.klSplit as { marginal: number; conditional: number; peakX1: number; mass: number };
+  assert.ok(Math.abs(split.mass - 1) < 1e-3, `mass ${split.mass}`);
+  assert.ok(split.marginal >= -1e-6 && split.conditional >= -1e-6, JSON.stringify(split));
+  const klGap = j.klGap as number;
+  // the grid and the 20000 samples estimate the same KL: within the sampling error of a short run
+  assert.ok(
+    Math.abs(split.marginal + split.conditional - klGap) < 0.02 + 0.1 * klGap,
+    `${JSON.stringify(split)} vs ${klGap}`,
+  );
+  assert.ok(split.peakX1 >= -5 && split.peakX1 <= 5);
+  // without the option the summary has no split
+  assert.ok(
+    !('klSplit' in cliJson(['--target', 'U1', '--K', '2', '--steps', '20', '--eval-samples', '500', '--quiet'])),
+  );
+  const small = ['--K', '2', '--steps', '20', '--batch', '32', '--eval-samples', '500', '--quiet', '--kl-split'];
+  for (const [args, why] of [
+    [['--target', 'U1', '--flow', 'sylvester'], /ignored: --kl-split \(.*Sylvester has no inverse\)/],
+    [['--target', 'U3', '--no-envelope'], /ignored: --kl-split \(needs U1-U4 with their log Z/],
+  ] as [string[], RegExp][]) {
+    const r = cli([...args, ...small]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, why);
+    assert.doesNotMatch(r.stdout, /KL, x1 marginal/);
+  }
+  const m = cli([
+    '--data',
+    'data/penguins.csv',
+    '--columns',
+    'bill_length_mm,bill_depth_mm',
+    '--steps',
+    '10',
+    '--kl-split',
+    '--quiet',
+  ]);
+  assert.equal(m.code, 0, m.stderr);
+  assert.match(m.stderr, /ignored: --kl-split \(not used with --data/);
+  assert.match(cli(['--help']).stdout, /--kl-split\s+U1-U4: split the KL gap by the chain rule/);
+});
