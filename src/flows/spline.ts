@@ -94,8 +94,33 @@ export function splitSplineParams(raw: tf.Tensor, bins: number): SplineParams {
   if (last !== splineParamCount(K)) {
     throw new RangeError(`raw must have 3 · bins - 1 = ${splineParamCount(K)} values on its last axis, got ${last}`);
   }
-  const [thetaW, thetaH, thetaD] = tf.split(raw, [K, K, K - 1], raw.rank - 1);
-  return { thetaW: thetaW!, thetaH: thetaH!, thetaD: thetaD! };
+  // not tf.split: on the CPU backend a slice across the last axis is slow (see takeLast)
+  return {
+    thetaW: takeLast(raw, 0, K),
+    thetaH: takeLast(raw, K, 2 * K),
+    thetaD: takeLast(raw, 2 * K, 3 * K - 1),
+  };
+}
+
+/**
+ * x[..., lo:hi]: entries lo..hi-1 of the last axis. tfjs's CPU backend slices a non-contiguous
+ * block with a per-element index computation, and tf.gather's gradient is a slow scatter; so the
+ * forward is a gather and the gradient a zero pad. Measured on [80000, 47] -> [80000, 16] (2
+ * shared cores): slice ~500 ms, gather ~110 ms, pad ~65 ms; before, the reference spline's slices
+ * made flowDensity of nsf-iaf take ~22 s on 200² points.
+ */
+function takeLast(x: tf.Tensor, lo: number, hi: number): tf.Tensor {
+  const P = x.shape[x.rank - 1]!;
+  const f = (t: tf.Tensor) => ({
+    value: tf.gather(t, tf.range(lo, hi, 1, 'int32'), t.rank - 1),
+    gradFunc: (dy: tf.Tensor) =>
+      tf.pad(dy, [...dy.shape.slice(0, -1).map((): [number, number] => [0, 0]), [lo, P - hi]]),
+  });
+  // tf.customGrad's typing expects (...inputs, save); this op takes one input and saves nothing
+  const take = tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (
+    t: tf.Tensor,
+  ) => tf.Tensor;
+  return take(x);
 }
 
 /** The knots and knot derivatives of a batch of splines. */
@@ -108,15 +133,35 @@ export interface SplineKnots {
   delta: tf.Tensor;
 }
 
+/**
+ * t: S + [1] repeated K times on the last axis: S + [K], by a product with a row of ones. On the
+ * CPU backend an elementwise op between S + [1] and S + [K] takes a slow per-element broadcast
+ * path (about 10x a same-shape op), a matMul does not.
+ */
+function spreadLast(t: tf.Tensor, K: number): tf.Tensor {
+  const S = t.shape.slice(0, -1);
+  const rows = t.size; // one value per row of S
+  return tf.reshape(tf.matMul(tf.reshape(t, [rows, 1]), tf.ones([1, K])), [...S, K]);
+}
+
+/** softmax over the last axis, exp(θ - max θ) / Σ exp(θ - max θ), with spreadLast for the broadcasts. */
+function softmaxLast(theta: tf.Tensor): tf.Tensor {
+  const K = theta.shape[theta.rank - 1]!;
+  const e = tf.exp(tf.sub(theta, spreadLast(tf.max(theta, -1, true), K))); // S + [K], each <= 1
+  return tf.div(e, spreadLast(tf.sum(e, -1, true), K));
+}
+
 /** x^(0..K) = -B, -B + 2B Σ_{j<k} w_j, ..., B from unnormalised widths θ: S + [K] -> S + [K + 1]. */
 function knotsFrom(theta: tf.Tensor, minBin: number, B: number): tf.Tensor {
   const axis = theta.rank - 1;
   const K = theta.shape[axis]!;
-  const w = tf.add(minBin, tf.mul(1 - K * minBin, tf.softmax(theta))); // bin shares, Σ = 1: S + [K]
-  const [inner, last] = tf.split(tf.cumsum(w, axis), [K - 1, 1], axis); // Σ_{j<=k} w_j
-  const edge = tf.onesLike(last!); // S + [1]
-  // The ends are set to exactly ∓B, not to the rounded cumulative sum.
-  return tf.concat([tf.mul(edge, -B), tf.add(-B, tf.mul(2 * B, inner!)), tf.mul(edge, B)], axis);
+  const w = tf.add(minBin, tf.mul(1 - K * minBin, softmaxLast(theta))); // bin shares, Σ = 1: S + [K]
+  const first = tf.fill([...theta.shape.slice(0, -1), 1], -B); // x^(0) = -B: S + [1]
+  const knots = tf.concat([first, tf.add(-B, tf.mul(2 * B, tf.cumsum(w, axis)))], axis); // S + [K + 1]
+  // The last knot is set to exactly B, not to the rounded cumulative sum (a mask on the last axis,
+  // not a slice: see lastAxisRange).
+  const isLast = tf.oneHot(K, K + 1); // [K + 1]
+  return tf.add(tf.mul(knots, tf.sub(1, isLast)), tf.mul(isLast, B));
 }
 
 /** Knots and derivatives from θ^w, θ^h, θ^d (equations at the top of this file). */
@@ -128,7 +173,7 @@ export function splineKnots(params: SplineParams, config: SplineConfig): SplineK
     const axis = thetaD.rank - 1;
     const shift = Math.log(Math.expm1(1 - minDerivative)); // softplus(shift) = 1 - δ_min
     const inner = tf.add(minDerivative, tf.softplus(tf.add(thetaD, shift))); // δ_1..δ_{K-1}
-    const one = tf.onesLike(tf.slice(thetaW, 0, [...thetaW.shape.slice(0, -1), 1])); // S + [1]
+    const one = tf.ones([...thetaW.shape.slice(0, -1), 1]); // S + [1]
     return {
       xk: knotsFrom(thetaW, minBinWidth, B),
       yk: knotsFrom(thetaH, minBinHeight, B),
@@ -163,14 +208,15 @@ export interface SplineOutput {
  * x^(k), w = x^(k+1) - x^(k), y^(k), h = y^(k+1) - y^(k), δ_k, δ_{k+1}, s_k. u: S, inside [-B, B].
  */
 function binOf(u: tf.Tensor, knots: tf.Tensor, { xk, yk, delta }: SplineKnots) {
-  const axis = xk.rank - 1;
-  const K = xk.shape[axis]! - 1;
-  // k = #{interior knots <= u} ∈ [0, K - 1]; u = B falls in the last bin: S
-  const interior = tf.slice(knots, [...knots.shape.map(() => 0).slice(0, -1), 1], [...knots.shape.slice(0, -1), K - 1]);
-  const k = tf.sum(tf.cast(tf.greaterEqual(tf.expandDims(u, -1), interior), 'int32'), -1);
-  const oneHot = tf.oneHot(k, K); // S + [K]
-  const lo = (t: tf.Tensor) => tf.sum(tf.mul(oneHot, tf.split(t, [K, 1], axis)[0]!), -1); // t_k: S
-  const hi = (t: tf.Tensor) => tf.sum(tf.mul(oneHot, tf.split(t, [1, K], axis)[1]!), -1); // t_{k+1}: S
+  const K = xk.shape[xk.rank - 1]! - 1;
+  // k = #{knots <= u} - 1 ∈ [0, K - 1] (x^(0) = -B <= u always); u = B falls in the last bin: S
+  const count = tf.sum(tf.cast(tf.greaterEqual(spreadLast(tf.expandDims(u, -1), K + 1), knots), 'int32'), -1);
+  const k = tf.cast(tf.clipByValue(tf.sub(count, 1), 0, K - 1), 'int32');
+  // t_k and t_{k+1} by one-hot rows over all K + 1 knots (no slices: see lastAxisRange)
+  const atK = tf.oneHot(k, K + 1); // S + [K + 1]
+  const atK1 = tf.oneHot(tf.add(k, tf.scalar(1, 'int32')), K + 1);
+  const lo = (t: tf.Tensor) => tf.sum(tf.mul(atK, t), -1); // t_k: S
+  const hi = (t: tf.Tensor) => tf.sum(tf.mul(atK1, t), -1); // t_{k+1}: S
   const [xLo, xHi, yLo] = [lo(xk), hi(xk), lo(yk)];
   const w = tf.sub(xHi, xLo);
   const h = tf.sub(hi(yk), yLo);
