@@ -159,7 +159,7 @@ function knotsFrom(theta: tf.Tensor, minBin: number, B: number): tf.Tensor {
   const first = tf.fill([...theta.shape.slice(0, -1), 1], -B); // x^(0) = -B: S + [1]
   const knots = tf.concat([first, tf.add(-B, tf.mul(2 * B, tf.cumsum(w, axis)))], axis); // S + [K + 1]
   // The last knot is set to exactly B, not to the rounded cumulative sum (a mask on the last axis,
-  // not a slice: see lastAxisRange).
+  // not a slice: see takeLast).
   const isLast = tf.oneHot(K, K + 1); // [K + 1]
   return tf.add(tf.mul(knots, tf.sub(1, isLast)), tf.mul(isLast, B));
 }
@@ -212,7 +212,7 @@ function binOf(u: tf.Tensor, knots: tf.Tensor, { xk, yk, delta }: SplineKnots) {
   // k = #{knots <= u} - 1 ∈ [0, K - 1] (x^(0) = -B <= u always); u = B falls in the last bin: S
   const count = tf.sum(tf.cast(tf.greaterEqual(spreadLast(tf.expandDims(u, -1), K + 1), knots), 'int32'), -1);
   const k = tf.cast(tf.clipByValue(tf.sub(count, 1), 0, K - 1), 'int32');
-  // t_k and t_{k+1} by one-hot rows over all K + 1 knots (no slices: see lastAxisRange)
+  // t_k and t_{k+1} by one-hot rows over all K + 1 knots (no slices: see takeLast)
   const atK = tf.oneHot(k, K + 1); // S + [K + 1]
   const atK1 = tf.oneHot(tf.add(k, tf.scalar(1, 'int32')), K + 1);
   const lo = (t: tf.Tensor) => tf.sum(tf.mul(atK, t), -1); // t_k: S
