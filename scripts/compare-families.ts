@@ -6,6 +6,7 @@
  *   node --import tsx scripts/compare-families.ts                       # both comparisons
  *   node --import tsx scripts/compare-families.ts --only penguins --seeds 0,1,2
  *   node --import tsx scripts/compare-families.ts --only targets --targets U3,U4 --target-seeds 0,1,2
+ *   node --import tsx scripts/compare-families.ts --only targets --flows nsf-iaf --sampling rqmc
  *
  * 1. Density (use case 1): `--data data/penguins.csv --columns bill_length_mm,bill_depth_mm` for
  *    each density flow and seed, nothing else set: the held-out mean log-likelihood per row, mean
@@ -16,7 +17,8 @@
  *    its measured ms/step (its own CLI defaults: sizes, batch, lr, annealing). The table shows the KL gap
  *    and the wall time each run really took, so the budgets can be compared; with several
  *    --target-seeds, a first table has each flow's mean KL gap and on how many seeds it was below
- *    the baseline's.
+ *    the baseline's. `--flows` picks the flows timed against the baseline; `--sampling rqmc` passes
+ *    `--sampling rqmc` to every run, the baseline's too.
  *
  * Every run is a child process (`node --import tsx scripts/train.ts ... --json F`), one at a time.
  */
@@ -110,7 +112,12 @@ interface SamplingRow {
   klGap: number;
 }
 
-function samplingComparison(targets: string[], seeds: number[]): { rows: SamplingRow[]; md: string } {
+function samplingComparison(
+  targets: string[],
+  seeds: number[],
+  flows: string[],
+  sampling: string,
+): { rows: SamplingRow[]; md: string } {
   const rows: SamplingRow[] = [];
   const row = (target: string, seed: number, flow: string, r: Record<string, unknown>): SamplingRow => ({
     target,
@@ -124,11 +131,11 @@ function samplingComparison(targets: string[], seeds: number[]): { rows: Samplin
   const baseline = `${SAMPLING_BASELINE.flow} ${SAMPLING_BASELINE.args.join(' ')}`;
   for (const seed of seeds)
     for (const target of targets) {
-      const base = ['--target', target, '--seed', String(seed)];
+      const base = ['--target', target, '--seed', String(seed), '--sampling', sampling];
       const b = cli([...base, '--flow', SAMPLING_BASELINE.flow, ...SAMPLING_BASELINE.args]);
       rows.push(row(target, seed, baseline, b));
       const budgetMs = num(b, 'wallSeconds') * 1000;
-      for (const flow of SAMPLING_FLOWS) {
+      for (const flow of flows) {
         const cal = cli([...base, '--flow', flow, '--steps', String(CALIBRATION_STEPS), '--eval-samples', '1000']);
         const steps = Math.max(CALIBRATION_STEPS, Math.floor(budgetMs / num(cal, 'msPerStep')));
         rows.push(row(target, seed, flow, cli([...base, '--flow', flow, '--steps', String(steps)])));
@@ -145,14 +152,14 @@ function samplingComparison(targets: string[], seeds: number[]): { rows: Samplin
   ].join('\n');
   if (seeds.length < 2) return { rows, md };
   // Over the seeds: each flow's mean KL gap and on how many seeds it was below the baseline's.
-  const flows = [baseline, ...SAMPLING_FLOWS];
+  const columns = [baseline, ...flows];
   const gap = (t: string, f: string, s: number): number =>
     rows.find((r) => r.target === t && r.flow === f && r.seed === s)!.klGap;
   const summary = [
-    `| target | ${flows.join(' | ')} |`,
-    `|---|${flows.map(() => '---|').join('')}`,
+    `| target | ${columns.join(' | ')} |`,
+    `|---|${columns.map(() => '---|').join('')}`,
     ...targets.map((t) => {
-      const cells = flows.map((f) => {
+      const cells = columns.map((f) => {
         const m = mean(seeds.map((s) => gap(t, f, s))).toFixed(4);
         if (f === baseline) return m;
         const below = seeds.filter((s) => gap(t, f, s) < gap(t, baseline, s)).length;
@@ -171,6 +178,8 @@ function main(): void {
       seeds: { type: 'string', default: '0,1,2' },
       targets: { type: 'string', default: 'U1,U2,U3,U4' },
       'target-seeds': { type: 'string', default: '0' },
+      flows: { type: 'string', default: SAMPLING_FLOWS.join(',') },
+      sampling: { type: 'string', default: 'mc' },
       md: { type: 'string' },
     },
   });
@@ -190,8 +199,11 @@ function main(): void {
   if (only !== 'penguins') {
     console.error('sampling: reverse KL at the wall time of planar K=32');
     const targetSeeds = values['target-seeds'].split(',').map(Number);
-    const s = samplingComparison(values.targets.split(','), targetSeeds);
-    sections.push(`## Reverse KL at equal wall time (seeds ${targetSeeds.join(', ')})`, s.md);
+    const s = samplingComparison(values.targets.split(','), targetSeeds, values.flows.split(','), values.sampling);
+    sections.push(
+      `## Reverse KL at equal wall time (seeds ${targetSeeds.join(', ')}, --sampling ${values.sampling})`,
+      s.md,
+    );
   }
   const text = sections.join('\n\n') + '\n';
   console.log(text);

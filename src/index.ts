@@ -10,6 +10,7 @@ import './kernels';
 
 export * from './core/backend';
 export * from './core/random';
+export * from './core/lattice';
 export * from './core/validate';
 export * from './core/stop';
 export * from './core/checks';

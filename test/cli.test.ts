@@ -445,3 +445,31 @@ test('--kl-split: the chain-rule parts add up to the sampled KL gap; ignored, wi
   assert.match(m.stderr, /ignored: --kl-split \(not used with --data/);
   assert.match(cli(['--help']).stdout, /--kl-split\s+U1-U4: split the KL gap by the chain rule/);
 });
+
+test('--sampling rqmc trains on lattice base samples (other draws, same seed: same numbers), is recorded, and is checked', () => {
+  const args = ['--target', 'U2', '--K', '4', '--steps', '200', '--batch', '128', '--eval-samples', '4000', '--quiet'];
+  const mc = cliJson(args);
+  const [q1, q2] = [cliJson([...args, '--sampling', 'rqmc']), cliJson([...args, '--sampling', 'rqmc'])];
+  assert.equal(mc.sampling, 'mc');
+  assert.equal(q1.sampling, 'rqmc');
+  // other base samples, so another training run; the seed still fixes it
+  assert.notEqual(q1.finalLoss, mc.finalLoss);
+  for (const key of ['finalLoss', 'elbo', 'klGap']) assert.equal(q2[key], q1[key], key);
+  const bad = cli([...args, '--sampling', 'qmc']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--sampling must be one of mc, rqmc; got "qmc"/);
+  const m = cli([
+    '--data',
+    'data/penguins.csv',
+    '--columns',
+    'bill_length_mm,bill_depth_mm',
+    '--steps',
+    '10',
+    '--sampling',
+    'rqmc',
+    '--quiet',
+  ]);
+  assert.equal(m.code, 0, m.stderr);
+  assert.match(m.stderr, /ignored: --sampling \(not used with --data/);
+  assert.match(cli(['--help']).stdout, /--sampling S\s+mc\|rqmc/);
+});

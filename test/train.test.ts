@@ -10,6 +10,9 @@ import {
   stopOnInterrupt,
   learningRate,
   StandardNormal,
+  Rng,
+  fillLatticeNormal,
+  BASE_SAMPLINGS,
   M_MARGIN,
   type Flow,
   type FlowOutput,
@@ -127,6 +130,7 @@ test('bad training options get errors naming the parameter', async () => {
     train(flow, t, { lrSchedule: 'plateau' as never }),
     /lrSchedule must be one of constant, cosine/,
   );
+  await assert.rejects(train(flow, t, { sampling: 'qmc' as never }), /sampling must be one of mc, rqmc; got "qmc"/);
   await assert.rejects(train(new PlanarFlow({ dim: 3 }), t, {}), /target has dim 2 but the flow has dim 3/);
   flow.dispose();
 });
@@ -154,17 +158,34 @@ function planarLossF64(u: Float64Array, w: Float64Array, b: Float64Array, z0: nu
   return sum / z0.length;
 }
 
-test("onGradients: the first step's loss and gradients equal a float64 oracle on the base samples of the seed, on both paths, and are the ones Adam applies", async () => {
+test("onGradients: the first step's loss and gradients equal a float64 oracle on the base samples of the seed, on both paths and with both samplings, and are the ones Adam applies", async () => {
   const target = getTarget('U1');
   const [batch, seed, lr] = [64, 11, 1e-2];
-  const z0 = new StandardNormal(2).sample(batch, seed).arraySync(); // the samples train draws first
-  for (const path of ['fused', 'reference'] as const) {
+  // the samples train draws first: N(0, I) draws, or the seed's shifted lattice
+  const lattice = fillLatticeNormal(new Rng(seed), new Float64Array(batch * 2), batch, 2);
+  const draws = {
+    mc: new StandardNormal(2).sample(batch, seed).arraySync(),
+    rqmc: Array.from({ length: batch }, (_, i) => [lattice[2 * i]!, lattice[2 * i + 1]!]),
+  };
+  const cases = (['fused', 'reference'] as const).flatMap((path) =>
+    BASE_SAMPLINGS.map((sampling) => ({ path, sampling })),
+  );
+  for (const { path, sampling } of cases) {
+    const z0 = draws[sampling];
     const flow = new PlanarFlow({ K: 3, seed: 3 });
     randomizeFlow(flow, 4, 0.7);
     const theta0 = flow.variables.map((v) => Float64Array.from(v.dataSync()));
     const [u, w, b] = theta0 as [Float64Array, Float64Array, Float64Array];
     const seen: GradientInfo[] = [];
-    const h = await train(flow, target, { steps: 2, batch, seed, lr, path, onGradients: (g) => seen.push(g) });
+    const h = await train(flow, target, {
+      steps: 2,
+      batch,
+      seed,
+      lr,
+      path,
+      sampling,
+      onGradients: (g) => seen.push(g),
+    });
     assert.deepEqual(
       seen.map((g) => g.step),
       [0, 1],
