@@ -86,7 +86,7 @@ test('every coordinate of the lattice puts one point in each of the n strata [k/
     [144, 2],
     [100, 3],
     [7, 5],
-  ]) {
+  ] as [number, number][]) {
     const u = new Float64Array(n * dim);
     fillLatticeNormal(new Rng(3), u, n, dim);
     for (let j = 0; j < dim; j++) {
