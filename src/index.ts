@@ -42,6 +42,7 @@ export * from './targets/moons';
 export * from './train/loss';
 export * from './train/train';
 export * from './train/mle';
+export * from './train/gmm';
 export * from './diagnostics/evaluate';
 export * from './diagnostics/moments';
 export * from './diagnostics/predictive';

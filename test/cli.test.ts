@@ -103,7 +103,7 @@ test('CLI rejects bad input with a message naming the option', () => {
   }
 });
 
-test('CLI maximum-likelihood mode fits a coupling flow to CSV columns and reports the Gaussian baseline', () => {
+test('CLI maximum-likelihood mode fits a coupling flow to CSV columns and reports the Gaussian and mixture baselines', () => {
   const dir = mkdtempSync(join(tmpdir(), 'nf-cli-'));
   const r = cli([
     '--data',
@@ -122,6 +122,10 @@ test('CLI maximum-likelihood mode fits a coupling flow to CSV columns and report
   assert.equal(j.mode, 'maximum-likelihood');
   assert.equal(j.trainRows + j.testRows, 333);
   for (const key of ['testLogLik', 'gaussianTestLogLik', 'msPerStep']) assert.ok(Number.isFinite(j[key]), key);
+  // the mixture baseline: three species, so BIC picks three components, which beat one Gaussian
+  assert.equal(j.mixtureComponents, 3);
+  assert.ok(j.mixtureTestLogLik > j.gaussianTestLogLik + 0.2, `${j.mixtureTestLogLik} vs ${j.gaussianTestLogLik}`);
+  assert.match(r.stdout, /Gaussian mixture, K = 3\s+held-out -2\.\d+ .*nats per row (ahead|behind)/);
   const bad = cli(['--data', join(root, 'data', 'penguins.csv'), '--columns', 'bill_length_mm,nope']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /nope/);

@@ -68,7 +68,8 @@ export interface MaxLikelihoodHistory extends LoopHistory {
   path: FlowPath;
 }
 
-function checkData(name: string, data: Float32Array, dim: number): number {
+/** `data` is a finite row-major Float32Array [N, dim]; returns N. */
+export function checkData(name: string, data: Float32Array, dim: number): number {
   if (!(data instanceof Float32Array)) throw new TypeError(`${name} must be a row-major Float32Array [N, ${dim}]`);
   if (data.length === 0 || data.length % dim !== 0) {
     throw new RangeError(
@@ -246,7 +247,7 @@ export interface GaussianBaseline {
 }
 
 /** Cholesky factor L (lower, row-major) of a symmetric positive-definite D×D matrix, float64. */
-function cholesky(a: number[], D: number): number[] {
+export function cholesky(a: number[], D: number): number[] {
   const L = new Array<number>(D * D).fill(0);
   for (let i = 0; i < D; i++) {
     for (let j = 0; j <= i; j++) {
