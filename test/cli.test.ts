@@ -16,6 +16,9 @@ function cli(args: string[]): { code: number | null; stdout: string; stderr: str
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** --data on the penguins' bill length and depth (relative to the repository root, the CLI's cwd). */
+const PENGUIN_DATA = ['--data', 'data/penguins.csv', '--columns', 'bill_length_mm,bill_depth_mm'];
+
 /** A fresh folder for JSON summaries, and a counter naming the files in it. */
 const jsonDir = mkdtempSync(join(tmpdir(), 'nf-cli-json-'));
 let jsonRuns = 0;
@@ -435,16 +438,7 @@ test('--kl-split: the chain-rule parts add up to the sampled KL gap; ignored, wi
     assert.match(r.stderr, why);
     assert.doesNotMatch(r.stdout, /KL, x1 marginal/);
   }
-  const m = cli([
-    '--data',
-    'data/penguins.csv',
-    '--columns',
-    'bill_length_mm,bill_depth_mm',
-    '--steps',
-    '10',
-    '--kl-split',
-    '--quiet',
-  ]);
+  const m = cli([...PENGUIN_DATA, '--steps', '10', '--kl-split', '--quiet']);
   assert.equal(m.code, 0, m.stderr);
   assert.match(m.stderr, /ignored: --kl-split \(not used with --data/);
   assert.match(cli(['--help']).stdout, /--kl-split\s+U1-U4: split the KL gap by the chain rule/);
@@ -462,17 +456,7 @@ test('--sampling rqmc trains on lattice base samples (other draws, same seed: sa
   const bad = cli([...args, '--sampling', 'qmc']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--sampling must be one of mc, rqmc; got "qmc"/);
-  const m = cli([
-    '--data',
-    'data/penguins.csv',
-    '--columns',
-    'bill_length_mm,bill_depth_mm',
-    '--steps',
-    '10',
-    '--sampling',
-    'rqmc',
-    '--quiet',
-  ]);
+  const m = cli([...PENGUIN_DATA, '--steps', '10', '--sampling', 'rqmc', '--quiet']);
   assert.equal(m.code, 0, m.stderr);
   assert.match(m.stderr, /ignored: --sampling \(not used with --data/);
   assert.match(cli(['--help']).stdout, /--sampling S\s+mc\|rqmc/);
