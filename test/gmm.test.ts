@@ -123,6 +123,10 @@ test('the seed fixes the fit; bad input is refused with the parameter named', ()
   const x = sample(TRUE, 300, 6);
   const [a, b] = [fitGaussianMixture(x, 2, { seed: 9 }), fitGaussianMixture(x, 2, { seed: 9 })];
   assert.deepEqual(a.means, b.means);
+  // stopped by maxIter: the reported logLik is still that of the mixture returned
+  const short = fitGaussianMixture(x, 2, { seed: 9, restarts: 1, maxIter: 3 });
+  assert.equal(short.history.length, 4);
+  assert.ok(Math.abs(short.logLik - gaussianMixtureLogLik(short, x)) < 1e-12);
   assert.throws(() => fitGaussianMixture(x, 2, { components: 0 }), /components must be an integer >= 1, got 0/);
   assert.throws(() => fitGaussianMixture(x.subarray(0, 4), 2, { components: 3 }), /components must be <= the 2 rows/);
   assert.throws(() => fitGaussianMixture(x, 2, { restarts: 1.5 }), /restarts must be an integer/);

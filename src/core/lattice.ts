@@ -63,8 +63,9 @@ function gcd(a: number, b: number): number {
 }
 
 /**
- * P₂ of the rank-1 lattice with generating vector z (Sloan & Joe 1994): the worst-case error of
- * integrating a function with square-integrable mixed first derivatives; smaller is better.
+ * P₂ of the rank-1 lattice with generating vector z (Sloan & Joe 1994): the squared worst-case
+ * error of the lattice rule over periodic functions with square-integrable mixed first
+ * derivatives (the Korobov space, α = 2); smaller is better.
  *   P₂ = -1 + (1/n) Σ_k Π_j (1 + 2π² B₂({k z_j / n})),  B₂(x) = x² - x + 1/6.
  */
 export function latticeP2(z: ArrayLike<number>, n: number): number {
@@ -110,13 +111,13 @@ export function latticeGenerator(n: number, dim: number): Int32Array {
   const key = `${n},${dim}`;
   const cached = generators.get(key);
   if (cached) return cached;
-  const coprime: number[] = [];
-  for (let a = 1; a <= Math.max(1, Math.floor(n / 2)); a++) if (gcd(a, n) === 1) coprime.push(a);
-  const candidates = Math.max(1, Math.min(MAX_CANDIDATES, Math.floor(SEARCH_BUDGET / n)));
-  const stride = Math.max(1, coprime.length / candidates);
   let best = korobov(1, n, dim);
-  let bestP2 = Infinity;
   if (dim > 1) {
+    const coprime: number[] = [];
+    for (let a = 1; a <= Math.max(1, Math.floor(n / 2)); a++) if (gcd(a, n) === 1) coprime.push(a);
+    const candidates = Math.max(1, Math.min(MAX_CANDIDATES, Math.floor(SEARCH_BUDGET / n)));
+    const stride = Math.max(1, coprime.length / candidates);
+    let bestP2 = Infinity;
     for (let c = 0; c < coprime.length; c += stride) {
       const z = korobov(coprime[Math.floor(c)]!, n, dim);
       const p2 = latticeP2(z, n);

@@ -38,7 +38,7 @@ export interface MixtureOptions {
   restarts?: number;
   /** Seed of the starts (default 0). */
   seed?: number;
-  /** Most EM iterations per start (default 500). */
+  /** Most EM iterations (M-steps) per start (default 500). */
   maxIter?: number;
 }
 
@@ -104,22 +104,33 @@ function emRun(x: Float32Array, D: number, K: number, rng: Rng, maxIter: number)
   const picks = new Set<number>();
   while (picks.size < K) picks.add(Math.floor(rng.uniform() * N));
   const all = Array.from({ length: N }, (_, n) => n);
-  const resp = all.map(() => 1);
-  const start = weightedMoments(x, D, resp);
+  const start = weightedMoments(
+    x,
+    D,
+    all.map(() => 1),
+  );
   let m: GaussianMixture = {
     weights: new Array<number>(K).fill(1 / K),
     means: [...picks].map(row),
     covs: new Array(K).fill(0).map(() => start.cov),
   };
   const history: number[] = [];
-  for (let it = 0; it < maxIter; it++) {
+  // history[it] scores the mixture after `it` M-steps; the last one scored is the one returned
+  for (let it = 0; ; it++) {
     const { terms, logP } = joint(x, D, m);
     history.push(meanOf(logP));
-    if (it > 0 && history[it]! - history[it - 1]! < EM_TOL) break;
+    if (it === maxIter || (it > 0 && history[it]! - history[it - 1]! < EM_TOL)) break;
     const next: GaussianMixture = { weights: [], means: [], covs: [] };
     for (let k = 0; k < K; k++) {
       const r = all.map((n) => Math.exp(terms[k]![n]! - logP[n]!)); // responsibilities r_nk
       const Nk = r.reduce((a, b) => a + b, 0);
+      if (!(Nk > 0)) {
+        // a component no row belongs to (every r_nk underflowed): it keeps weight 0
+        next.weights.push(0);
+        next.means.push(m.means[k]!);
+        next.covs.push(m.covs[k]!);
+        continue;
+      }
       const mk = weightedMoments(x, D, r);
       next.weights.push(Nk / N);
       next.means.push(mk.mean);
