@@ -88,3 +88,32 @@ export function median(xs: number[]): number {
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : 0.5 * (s[m - 1]! + s[m]!);
 }
+
+/**
+ * The w-weighted mean Σ_n w_n x_n / Σ w_n of the rows of x (row-major [N, D]) and their
+ * w-weighted covariance Σ_n w_n (x_n - mean)(x_n - mean)ᵀ / Σ w_n, float64, plus `floor` on the
+ * covariance's diagonal. w = 1 gives the sample moments (divisor N).
+ */
+export function weightedMeanCov(
+  x: ArrayLike<number>,
+  D: number,
+  w: ArrayLike<number>,
+  floor = 0,
+): { mean: number[]; cov: number[] } {
+  const N = x.length / D;
+  let sw = 0;
+  for (let n = 0; n < N; n++) sw += w[n]!;
+  const mean = new Array<number>(D).fill(0);
+  for (let n = 0; n < N; n++) for (let d = 0; d < D; d++) mean[d]! += w[n]! * x[n * D + d]!;
+  for (let d = 0; d < D; d++) mean[d]! /= sw;
+  const cov = new Array<number>(D * D).fill(0);
+  for (let n = 0; n < N; n++) {
+    for (let a = 0; a < D; a++) {
+      const da = x[n * D + a]! - mean[a]!;
+      for (let b = 0; b < D; b++) cov[a * D + b]! += w[n]! * da * (x[n * D + b]! - mean[b]!);
+    }
+  }
+  for (let k = 0; k < D * D; k++) cov[k]! /= sw;
+  for (let d = 0; d < D; d++) cov[d * D + d]! += floor;
+  return { mean, cov };
+}

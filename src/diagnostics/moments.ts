@@ -7,6 +7,7 @@ import type { FlowSamples } from './evaluate';
 import { checkGrid, logProbOnGrid, type Grid2D } from '../targets/grid';
 import type { Target } from '../targets/energies';
 import { checkPositive, checkPositiveInt } from '../core/validate';
+import { weightedMeanCov } from '../core/numerics';
 
 /** Moments of a 2-D density by the midpoint rule on a grid. */
 export interface GridMoments {
@@ -217,17 +218,7 @@ export function weightedMoments(
     sw += w[i]!;
     sw2 += w[i]! * w[i]!;
   }
-  const mean = new Array<number>(D).fill(0);
-  for (let i = 0; i < n; i++) for (let d = 0; d < D; d++) mean[d]! += w[i]! * z[i * D + d]!;
-  for (let d = 0; d < D; d++) mean[d]! /= sw;
-  const cov = new Array<number>(D * D).fill(0);
-  for (let i = 0; i < n; i++) {
-    for (let a = 0; a < D; a++) {
-      const da = z[i * D + a]! - mean[a]!;
-      for (let b = 0; b < D; b++) cov[a * D + b]! += w[i]! * da * (z[i * D + b]! - mean[b]!);
-    }
-  }
-  for (let k = 0; k < D * D; k++) cov[k]! /= sw;
+  const { mean, cov } = weightedMeanCov(z, D, w);
   const std = mean.map((_, d) => Math.sqrt(cov[d * D + d]!));
   const corr = cov.map((c, k) => c / (std[Math.floor(k / D)]! * std[k % D]!));
   return { mean, std, cov, corr, essFraction: (sw * sw) / (n * sw2) };

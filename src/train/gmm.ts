@@ -10,10 +10,10 @@
  * the number of components by BIC on the training rows, so a flow meets the best mixture the
  * training data support: a flow that cannot beat it has not earned its extra parameters.
  */
-import { LOG_2PI } from '../core/numerics';
 import { Rng } from '../core/random';
 import { checkPositiveInt, checkSeed } from '../core/validate';
-import { checkData, cholesky } from './mle';
+import { weightedMeanCov } from '../core/numerics';
+import { checkData, cholesky, gaussianLogProbRows, meanOfRows } from './mle';
 
 export interface GaussianMixture {
   /** π: [K], summing to 1 */
@@ -52,30 +52,11 @@ const ROWS_PER_PARAMETER = 2;
 /** EM stops when an iteration gains less than this in mean log-likelihood per row. */
 const EM_TOL = 1e-8;
 
-/** log N(x_n; μ, Σ) for every row: [N]. */
-function logNormalRows(x: Float32Array, D: number, mean: number[], cov: number[]): Float64Array {
-  const L = cholesky(cov, D);
-  let logDet = 0;
-  for (let i = 0; i < D; i++) logDet += Math.log(L[i * D + i]!);
-  const N = x.length / D;
-  const out = new Float64Array(N);
-  const u = new Float64Array(D);
-  for (let n = 0; n < N; n++) {
-    let q = 0;
-    for (let i = 0; i < D; i++) {
-      let s = x[n * D + i]! - mean[i]!;
-      for (let k = 0; k < i; k++) s -= L[i * D + k]! * u[k]!;
-      u[i] = s / L[i * D + i]!; // L u = x - μ
-      q += u[i]! * u[i]!;
-    }
-    out[n] = -0.5 * q - logDet - (D / 2) * LOG_2PI;
-  }
-  return out;
-}
-
 /** log π_k + log N(x_n; μ_k, Σ_k): [K][N], and log p(x_n) = logsumexp over k: [N]. */
 function joint(x: Float32Array, D: number, m: GaussianMixture): { terms: Float64Array[]; logP: Float64Array } {
-  const terms = m.weights.map((w, k) => logNormalRows(x, D, m.means[k]!, m.covs[k]!).map((v) => v + Math.log(w)));
+  const terms = m.weights.map((w, k) =>
+    gaussianLogProbRows(x, D, m.means[k]!, cholesky(m.covs[k]!, D)).map((v) => v + Math.log(w)),
+  );
   const N = x.length / D;
   const logP = new Float64Array(N);
   for (let n = 0; n < N; n++) {
@@ -88,13 +69,11 @@ function joint(x: Float32Array, D: number, m: GaussianMixture): { terms: Float64
   return { terms, logP };
 }
 
-const meanOf = (v: Float64Array): number => v.reduce((a, b) => a + b, 0) / v.length;
-
 /** Mean log p(x) per row of `x` ([N, dim], row-major) under mixture `m`. */
 export function gaussianMixtureLogLik(m: GaussianMixture, x: Float32Array, dim = 2): number {
   const D = checkPositiveInt('dim', dim);
   checkData('x', x, D);
-  return meanOf(joint(x, D, m).logP);
+  return meanOfRows(joint(x, D, m).logP);
 }
 
 /** One EM run from K distinct training rows as means, the data covariance for every Σ_k. */
@@ -104,11 +83,7 @@ function emRun(x: Float32Array, D: number, K: number, rng: Rng, maxIter: number)
   const picks = new Set<number>();
   while (picks.size < K) picks.add(Math.floor(rng.uniform() * N));
   const all = Array.from({ length: N }, (_, n) => n);
-  const start = weightedMoments(
-    x,
-    D,
-    all.map(() => 1),
-  );
+  const start = weightedMeanCov(x, D, new Float64Array(N).fill(1), COV_FLOOR);
   let m: GaussianMixture = {
     weights: new Array<number>(K).fill(1 / K),
     means: [...picks].map(row),
@@ -118,7 +93,7 @@ function emRun(x: Float32Array, D: number, K: number, rng: Rng, maxIter: number)
   // history[it] scores the mixture after `it` M-steps; the last one scored is the one returned
   for (let it = 0; ; it++) {
     const { terms, logP } = joint(x, D, m);
-    history.push(meanOf(logP));
+    history.push(meanOfRows(logP));
     if (it === maxIter || (it > 0 && history[it]! - history[it - 1]! < EM_TOL)) break;
     const next: GaussianMixture = { weights: [], means: [], covs: [] };
     for (let k = 0; k < K; k++) {
@@ -131,7 +106,7 @@ function emRun(x: Float32Array, D: number, K: number, rng: Rng, maxIter: number)
         next.covs.push(m.covs[k]!);
         continue;
       }
-      const mk = weightedMoments(x, D, r);
+      const mk = weightedMeanCov(x, D, r, COV_FLOOR);
       next.weights.push(Nk / N);
       next.means.push(mk.mean);
       next.covs.push(mk.cov);
@@ -139,21 +114,6 @@ function emRun(x: Float32Array, D: number, K: number, rng: Rng, maxIter: number)
     m = next;
   }
   return { ...m, history, logLik: history.at(-1)! };
-}
-
-/** Σ_n r_n x_n / Σ r_n and the r-weighted covariance (+ COV_FLOOR · I). */
-function weightedMoments(x: Float32Array, D: number, r: number[]): { mean: number[]; cov: number[] } {
-  const N = x.length / D;
-  const total = r.reduce((a, b) => a + b, 0);
-  const mean = new Array<number>(D).fill(0);
-  for (let n = 0; n < N; n++) for (let d = 0; d < D; d++) mean[d]! += (r[n]! * x[n * D + d]!) / total;
-  const cov = new Array<number>(D * D).fill(0);
-  for (let n = 0; n < N; n++)
-    for (let a = 0; a < D; a++)
-      for (let b = 0; b < D; b++)
-        cov[a * D + b]! += (r[n]! * (x[n * D + a]! - mean[a]!) * (x[n * D + b]! - mean[b]!)) / total;
-  for (let d = 0; d < D; d++) cov[d * D + d]! += COV_FLOOR;
-  return { mean, cov };
 }
 
 /**

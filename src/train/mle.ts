@@ -22,7 +22,7 @@ import { tf } from '../core/backend';
 import { Adam } from './adam';
 import { runChunked, startLoopHistory, type LoopHistory } from './loop';
 import { StandardNormal } from '../flows/base';
-import { LOG_2PI } from '../core/numerics';
+import { LOG_2PI, weightedMeanCov } from '../core/numerics';
 import type { InvertibleFlow } from '../flows/coupling';
 import type { FlowPath } from '../flows/flow';
 import { flowKernelOf, inverseArrayKernelOf, type ArrayFlowKernel } from '../flows/kernel';
@@ -265,13 +265,13 @@ export function cholesky(a: number[], D: number): number[] {
   return L;
 }
 
-/** Mean of log N(x_n; μ, Σ) over rows, via Σ = LLᵀ: -½‖L⁻¹(x - μ)‖² - Σ log L_ii - (D/2) log 2π. */
-function gaussianMeanLogLik(x: Float32Array, D: number, mean: number[], L: number[]): number {
+/** log N(x_n; μ, Σ) for every row of x ([N, D]): [N], via Σ = LLᵀ (L from `cholesky`). */
+export function gaussianLogProbRows(x: Float32Array, D: number, mean: number[], L: number[]): Float64Array {
   const N = x.length / D;
   let logDet = 0;
   for (let i = 0; i < D; i++) logDet += Math.log(L[i * D + i]!);
   const u = new Float64Array(D);
-  let total = 0;
+  const out = new Float64Array(N);
   for (let n = 0; n < N; n++) {
     let q = 0;
     for (let i = 0; i < D; i++) {
@@ -280,10 +280,13 @@ function gaussianMeanLogLik(x: Float32Array, D: number, mean: number[], L: numbe
       u[i] = s / L[i * D + i]!; // forward substitution L u = x - μ
       q += u[i]! * u[i]!;
     }
-    total += -0.5 * q - logDet - (D / 2) * LOG_2PI;
+    out[n] = -0.5 * q - logDet - (D / 2) * LOG_2PI;
   }
-  return total / N;
+  return out;
 }
+
+/** The mean of a row-wise array, e.g. of `gaussianLogProbRows`. */
+export const meanOfRows = (v: Float64Array): number => v.reduce((a, b) => a + b, 0) / v.length;
 
 /**
  * Fit one full-covariance Gaussian to `train` by maximum likelihood (μ = sample mean, Σ = sample
@@ -297,21 +300,12 @@ export function gaussianBaseline(train: Float32Array, test: Float32Array, dim = 
   const D = checkPositiveInt('dim', dim);
   const N = checkData('train', train, D);
   checkData('test', test, D);
-  const mean = new Array<number>(D).fill(0);
-  for (let n = 0; n < N; n++) for (let d = 0; d < D; d++) mean[d]! += train[n * D + d]!;
-  for (let d = 0; d < D; d++) mean[d]! /= N;
-  const cov = new Array<number>(D * D).fill(0);
-  for (let n = 0; n < N; n++) {
-    for (let a = 0; a < D; a++) {
-      const da = train[n * D + a]! - mean[a]!;
-      for (let b = 0; b < D; b++) cov[a * D + b]! += (da * (train[n * D + b]! - mean[b]!)) / N;
-    }
-  }
+  const { mean, cov } = weightedMeanCov(train, D, new Float64Array(N).fill(1));
   const L = cholesky(cov, D);
   return {
     mean,
     cov,
-    trainLogLik: gaussianMeanLogLik(train, D, mean, L),
-    testLogLik: gaussianMeanLogLik(test, D, mean, L),
+    trainLogLik: meanOfRows(gaussianLogProbRows(train, D, mean, L)),
+    testLogLik: meanOfRows(gaussianLogProbRows(test, D, mean, L)),
   };
 }
